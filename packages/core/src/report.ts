@@ -1,0 +1,71 @@
+/**
+ * How a rotation ended.
+ * - `rotated`: new key installed and verified, old key retired as asked.
+ * - `completed-with-warnings`: new key installed and verified, but the old key could not be
+ *   deactivated or deleted; `warnings` and `manualSteps` say what is left.
+ * - `rolled-back`: something failed before the new key was proven; the store holds its previous
+ *   content and the new key was deleted.
+ * - `rollback-failed`: a rollback step failed too; `leftovers` and `manualSteps` say exactly what is left.
+ * - `failed`: nothing was changed (for example the 2-key limit, or a bad store).
+ *
+ * @example
+ * ```ts
+ * const outcome: RotationOutcome = "rotated";
+ * ```
+ */
+export type RotationOutcome = "rotated" | "completed-with-warnings" | "rolled-back" | "rollback-failed" | "failed";
+
+/**
+ * One step the rotation took, for progress output and post-mortems. Never holds a secret.
+ *
+ * @example
+ * ```ts
+ * const step: RotationStep = { step: "verify", status: "ok", at: "2026-01-01T00:00:00.000Z", detail: "2 consecutive successes" };
+ * ```
+ */
+export interface RotationStep {
+  readonly step: string;
+  readonly status: "ok" | "failed" | "retry" | "skipped";
+  /** ISO-8601 time the step ended. */
+  readonly at: string;
+  readonly detail?: string;
+}
+
+/**
+ * What a rotation did, returned by `rotate()` (and attached to its errors). Contains no secret.
+ *
+ * @example
+ * ```ts
+ * const result = await rotate({ store });
+ * if (result.isOk()) console.log(`${result.value.oldAccessKeyId} -> ${result.value.newAccessKeyId}`);
+ * ```
+ */
+export interface RotationReport {
+  readonly outcome: RotationOutcome;
+  /** The store's printable name. */
+  readonly store: string;
+  /** The IAM user whose key was rotated, once known. */
+  readonly userName?: string;
+  /** The key the store held when the rotation started. */
+  readonly oldAccessKeyId?: string;
+  /** The key created by this rotation, if one was created. */
+  readonly newAccessKeyId?: string;
+  /** What became of the old key. */
+  readonly oldKey: "deleted" | "inactive" | "active" | "unknown";
+  /** GetCallerIdentity calls made with the new key. */
+  readonly verifyAttempts: number;
+  /** Milliseconds from the first step to the last. */
+  readonly durationMs: number;
+  readonly steps: readonly RotationStep[];
+  /** Things that did not go as asked but did not undo the rotation. */
+  readonly warnings: readonly string[];
+  /** What exists that the rotation could not clean up. */
+  readonly leftovers: {
+    /** Access key ids that exist in IAM and should not. */
+    readonly accessKeyIds: readonly string[];
+    /** Where the store's previous content is kept, if it could not be restored. */
+    readonly backup?: string;
+  };
+  /** Commands or actions a person should take to finish by hand. Empty when nothing is left to do. */
+  readonly manualSteps: readonly string[];
+}

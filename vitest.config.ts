@@ -1,0 +1,39 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+
+// Tests import packages from source (no build needed); the CLI end-to-end tests spawn the built bin.
+const alias = {
+  "@keyup/core": src("core"),
+  "@keyup/store-ini": src("store-ini"),
+};
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          include: ["packages/*/test/**/*.test.ts", "examples/**/*.test.ts"],
+          exclude: ["**/*.int.test.ts", "**/node_modules/**"],
+        },
+      },
+      {
+        // Everything that talks to the emulator: one moto server per run, files run one at a time
+        // because tests reset the emulator's state between them.
+        extends: true,
+        test: {
+          name: "integration",
+          include: ["packages/*/test/**/*.int.test.ts", "examples/**/*.int.test.ts"],
+          globalSetup: ["./test-support/moto-global-setup.ts"],
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
