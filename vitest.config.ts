@@ -1,13 +1,11 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
-const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+const packages = fileURLToPath(new URL("./packages/", import.meta.url));
 
-// Tests import packages from source (no build needed); the CLI end-to-end tests spawn the built bin.
-const alias = {
-  "@keyup/core": src("core"),
-  "@keyup/store-ini": src("store-ini"),
-};
+// Tests import every @keyup/* package from source (no build needed); the CLI end-to-end tests spawn
+// the built bin instead.
+const alias = [{ find: /^@keyup\/([a-z-]+)$/, replacement: `${packages}$1/src/index.ts` }];
 
 export default defineConfig({
   resolve: { alias },
