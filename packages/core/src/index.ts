@@ -1,4 +1,12 @@
+export * from "./aws-port.js";
 export * from "./credential-store.js";
 export * from "./errors.js";
+export * from "./list-keys.js";
+export * from "./machine/arn.js";
+export * from "./machine/outcome.js";
+export * from "./machine/transition.js";
+export * from "./machine/types.js";
 export * from "./memory-store.js";
 export type * from "./report.js";
+export * from "./rotate.js";
+export * from "./runner.js";

@@ -1,0 +1,161 @@
+import {
+  CreateAccessKeyCommand,
+  DeleteAccessKeyCommand,
+  GetAccessKeyLastUsedCommand,
+  IAMClient,
+  type IAMClientConfig,
+  ListAccessKeysCommand,
+  UpdateAccessKeyCommand,
+} from "@aws-sdk/client-iam";
+import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import type { AccessKeyPair } from "./credential-store.js";
+import type { KeySummary } from "./machine/types.js";
+
+/**
+ * Credentials an AWS call is signed with: an access key pair, optionally with a session token
+ * (for the caller-given `credentials` of an admin, or an MFA session).
+ *
+ * @example
+ * ```ts
+ * const credentials: SigningCredentials = { accessKeyId: "AKIA…", secretAccessKey: "…" };
+ * ```
+ */
+export interface SigningCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+}
+
+/**
+ * How keyup reaches AWS. Everything is optional: region defaults to `AWS_REGION`, then
+ * `AWS_DEFAULT_REGION`, then `us-east-1` (IAM is global); the endpoint defaults to the SDK's own
+ * resolution, which honours `AWS_ENDPOINT_URL`.
+ *
+ * @example
+ * ```ts
+ * const aws: AwsOptions = { region: "eu-west-1", endpoint: "http://127.0.0.1:5000" };
+ * ```
+ */
+export interface AwsOptions {
+  readonly region?: string;
+  /** A custom endpoint for IAM and STS (for example a local emulator). */
+  readonly endpoint?: string;
+  /**
+   * Sign IAM calls with these instead of the store's key (an admin rotating another user's key).
+   * Verify always uses the new key alone. keyup never falls back to the ambient credential chain.
+   */
+  readonly credentials?: SigningCredentials;
+  /** SDK attempts per call, including the first, for throttling and server errors. Default 6. */
+  readonly maxAttempts?: number;
+  /** Per-request socket timeout in ms. Default 10 000. */
+  readonly requestTimeoutMs?: number;
+  /** Extra SDK client configuration, merged last (for example a custom `requestHandler`). */
+  readonly clientConfig?: Partial<IAMClientConfig>;
+}
+
+/**
+ * The IAM and STS operations keyup uses, with credentials passed per call. `rotate()` builds one with
+ * {@link createAwsPort}; tests may substitute their own.
+ *
+ * @example
+ * ```ts
+ * const aws = createAwsPort({ endpoint: "http://127.0.0.1:5000" });
+ * const keys = await aws.listAccessKeys("ci-bot", credentials);
+ * ```
+ */
+export interface AwsPort {
+  getCallerIdentity(credentials: SigningCredentials): Promise<{ arn: string; account: string }>;
+  listAccessKeys(userName: string, credentials: SigningCredentials): Promise<KeySummary[]>;
+  createAccessKey(userName: string, credentials: SigningCredentials): Promise<AccessKeyPair>;
+  updateAccessKey(userName: string, accessKeyId: string, status: "Active" | "Inactive", credentials: SigningCredentials): Promise<void>;
+  deleteAccessKey(userName: string, accessKeyId: string, credentials: SigningCredentials): Promise<void>;
+  getAccessKeyLastUsed(
+    accessKeyId: string,
+    credentials: SigningCredentials,
+  ): Promise<{ date?: Date; serviceName?: string; region?: string }>;
+}
+
+/**
+ * Builds the {@link AwsPort} keyup uses, on `@aws-sdk/client-iam` and `@aws-sdk/client-sts`.
+ * Clients are created per signing key and reused.
+ *
+ * @example
+ * ```ts
+ * const aws = createAwsPort({ region: "us-east-1" });
+ * const { arn } = await aws.getCallerIdentity({ accessKeyId, secretAccessKey });
+ * ```
+ */
+export function createAwsPort(options: AwsOptions = {}): AwsPort {
+  const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
+  const base = {
+    region,
+    maxAttempts: options.maxAttempts ?? 6,
+    requestHandler: { requestTimeout: options.requestTimeoutMs ?? 10_000, connectionTimeout: 5_000 },
+    ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+  };
+  const iamClients = new Map<string, IAMClient>();
+  const stsClients = new Map<string, STSClient>();
+  const keyOf = (c: SigningCredentials) => `${c.accessKeyId}:${c.sessionToken ?? ""}`;
+  const iam = (credentials: SigningCredentials): IAMClient => {
+    let client = iamClients.get(keyOf(credentials));
+    if (!client) {
+      client = new IAMClient({ ...base, ...options.clientConfig, credentials: { ...credentials } });
+      iamClients.set(keyOf(credentials), client);
+    }
+    return client;
+  };
+  const sts = (credentials: SigningCredentials): STSClient => {
+    let client = stsClients.get(keyOf(credentials));
+    if (!client) {
+      client = new STSClient({ ...base, ...(options.clientConfig as object), credentials: { ...credentials } });
+      stsClients.set(keyOf(credentials), client);
+    }
+    return client;
+  };
+
+  return {
+    getCallerIdentity: async (credentials) => {
+      const out = await sts(credentials).send(new GetCallerIdentityCommand({}));
+      return { arn: out.Arn ?? "", account: out.Account ?? "" };
+    },
+    listAccessKeys: async (userName, credentials) => {
+      const keys: KeySummary[] = [];
+      let marker: string | undefined;
+      do {
+        const out = await iam(credentials).send(new ListAccessKeysCommand({ UserName: userName, ...(marker ? { Marker: marker } : {}) }));
+        for (const k of out.AccessKeyMetadata ?? []) {
+          if (!k.AccessKeyId) continue;
+          keys.push({
+            accessKeyId: k.AccessKeyId,
+            status: k.Status ?? "Unknown",
+            ...(k.CreateDate ? { createDate: k.CreateDate.toISOString() } : {}),
+          });
+        }
+        marker = out.IsTruncated ? out.Marker : undefined;
+      } while (marker);
+      return keys;
+    },
+    createAccessKey: async (userName, credentials) => {
+      const out = await iam(credentials).send(new CreateAccessKeyCommand({ UserName: userName }));
+      const id = out.AccessKey?.AccessKeyId;
+      const secret = out.AccessKey?.SecretAccessKey;
+      if (!id || !secret) throw Object.assign(new Error("CreateAccessKey answered without a key"), { name: "MalformedResponse" });
+      return { accessKeyId: id, secretAccessKey: secret };
+    },
+    updateAccessKey: async (userName, accessKeyId, status, credentials) => {
+      await iam(credentials).send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: status }));
+    },
+    deleteAccessKey: async (userName, accessKeyId, credentials) => {
+      await iam(credentials).send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId }));
+    },
+    getAccessKeyLastUsed: async (accessKeyId, credentials) => {
+      const out = await iam(credentials).send(new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }));
+      const used = out.AccessKeyLastUsed;
+      return {
+        ...(used?.LastUsedDate ? { date: used.LastUsedDate } : {}),
+        ...(used?.ServiceName && used.ServiceName !== "N/A" ? { serviceName: used.ServiceName } : {}),
+        ...(used?.Region && used.Region !== "N/A" ? { region: used.Region } : {}),
+      };
+    },
+  };
+}

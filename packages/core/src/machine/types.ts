@@ -1,0 +1,240 @@
+import type { StoreBackup } from "../credential-store.js";
+import type { RotationOutcome, RotationStep } from "../report.js";
+
+/**
+ * Who signs an IAM call: the key the store held when the rotation began (`old`), the key this rotation
+ * created (`new`), or the `credentials` the caller passed to `rotate()` (an admin rotating another user).
+ *
+ * @example
+ * ```ts
+ * const signer: Signer = "new";
+ * ```
+ */
+export type Signer = "old" | "new" | "credentials";
+
+/**
+ * Settings the machine needs. Plain data, part of the journaled state.
+ *
+ * @example
+ * ```ts
+ * const config: RotationConfig = { ...defaultRotationConfig, userName: "ci-bot" };
+ * ```
+ */
+export interface RotationConfig {
+  /** The IAM user whose key rotates. When absent, it is resolved from the store's key with STS. */
+  readonly userName?: string;
+  /** How long verify (and each retire step) keeps retrying before giving up, in ms. */
+  readonly verifyTimeoutMs: number;
+  /** Consecutive successful GetCallerIdentity calls with the new key needed to call it verified. */
+  readonly requiredSuccesses: number;
+  /** Pause between consecutive successful verify calls, in ms. */
+  readonly confirmIntervalMs: number;
+  /** First retry delay after a transient failure, in ms (doubles per attempt, with jitter). */
+  readonly initialBackoffMs: number;
+  /** Largest retry delay, in ms. Kept small so the rotation ends soon after the key becomes valid. */
+  readonly maxBackoffMs: number;
+  /** What to do when the user already has two keys. */
+  readonly onLimit: "refuse" | "delete-inactive";
+  /** What becomes of the old key once the new one is verified. */
+  readonly oldKey: "delete" | "deactivate" | "keep";
+  /** Whether IAM calls are signed by the store's keys or by caller-given credentials. */
+  readonly iamSigner: "store-keys" | "credentials";
+}
+
+/**
+ * The defaults `rotate()` uses: 30 s verify timeout, 2 consecutive successes, delete the old key.
+ *
+ * @example
+ * ```ts
+ * const config = { ...defaultRotationConfig, verifyTimeoutMs: 60_000 };
+ * ```
+ */
+export const defaultRotationConfig: RotationConfig = {
+  verifyTimeoutMs: 30_000,
+  requiredSuccesses: 2,
+  confirmIntervalMs: 250,
+  initialBackoffMs: 200,
+  maxBackoffMs: 1_000,
+  onLimit: "refuse",
+  oldKey: "delete",
+  iamSigner: "store-keys",
+};
+
+/**
+ * An access key as ListAccessKeys describes it.
+ *
+ * @example
+ * ```ts
+ * const key: KeySummary = { accessKeyId: "AKIA…", status: "Active", createDate: "2026-01-01T00:00:00.000Z" };
+ * ```
+ */
+export interface KeySummary {
+  readonly accessKeyId: string;
+  readonly status: string;
+  /** ISO-8601 creation time, when IAM gave one. */
+  readonly createDate?: string;
+}
+
+/**
+ * Why an effect failed, reduced to data the machine can decide on. Never holds a secret.
+ *
+ * @example
+ * ```ts
+ * const failure: Failure = { source: "aws", code: "InvalidClientTokenId", message: "…", retry: "auth" };
+ * ```
+ */
+export interface Failure {
+  /** Who failed: an AWS call, the store, or keyup's own checks. */
+  readonly source: "aws" | "store" | "keyup";
+  /** AWS error name, store error code, or keyup's own code. */
+  readonly code: string;
+  readonly message: string;
+  /** Whether a retry could help: `auth` (key not yet propagated), `service` (throttling, 5xx), or `no`. */
+  readonly retry: "auth" | "service" | "no";
+  /** The AWS operation, for AWS failures. */
+  readonly operation?: string;
+  /** For lock failures: who holds the lock. */
+  readonly holder?: string;
+}
+
+/**
+ * The rotation's phases. `done` is the only terminal phase; `outcome` then says how it ended.
+ *
+ * @example
+ * ```ts
+ * const phase: Phase = "verifying";
+ * ```
+ */
+export type Phase =
+  | "idle"
+  | "reading-store"
+  | "resolving-identity"
+  | "listing-keys"
+  | "deleting-inactive"
+  | "backing-up"
+  | "creating"
+  | "installing"
+  | "verifying"
+  | "deactivating"
+  | "deleting-old"
+  | "restoring"
+  | "deleting-new"
+  | "reconciling"
+  | "deleting-orphan"
+  | "done";
+
+/**
+ * The complete, JSON-serialisable state of one rotation: what the journal stores and `transition` reads.
+ * Holds key ids, never secrets (the runner keeps secrets beside it).
+ *
+ * @example
+ * ```ts
+ * const state: RotationState = initialRotationState(memoryStore().name, defaultRotationConfig);
+ * JSON.parse(JSON.stringify(state)); // round-trips
+ * ```
+ */
+export interface RotationState {
+  readonly phase: Phase;
+  readonly store: string;
+  readonly config: RotationConfig;
+  readonly startedAt?: number;
+  readonly updatedAt?: number;
+  readonly userName?: string;
+  /** The user's ARN, once STS has told us (identity resolution or the first verify success). */
+  readonly userArn?: string;
+  readonly oldAccessKeyId?: string;
+  readonly newAccessKeyId?: string;
+  /** Set once CreateAccessKey has been sent: its response may be lost, so the key may exist unknown to us. */
+  readonly createRequested?: boolean;
+  readonly backup?: StoreBackup;
+  /** True from the moment the store may hold the new key. */
+  readonly installAttempted?: boolean;
+  /** Progress of the verify loop (and reused by retire steps for their retries). */
+  readonly attempts: number;
+  readonly consecutiveSuccesses: number;
+  readonly verifyAttempts: number;
+  readonly loopStartedAt?: number;
+  readonly lastFailure?: Failure;
+  /** Why the rotation is being rolled back or failed. */
+  readonly failure?: Failure & { readonly phase: Phase };
+  /** The user's keys when the rotation looked, before creating anything. */
+  readonly keys?: readonly KeySummary[];
+  /** A key found by reconciling that nobody holds the secret of (CreateAccessKey's answer was lost). */
+  readonly orphanAccessKeyId?: string;
+  readonly oldKeyState: "active" | "inactive" | "deleted" | "unknown";
+  readonly outcome?: RotationOutcome;
+  /** At the end: key ids left in IAM that should not be there. */
+  readonly leftoverKeyIds?: readonly string[];
+  /** At the end: what a person should do to finish by hand. */
+  readonly manualSteps?: readonly string[];
+  readonly steps: readonly RotationStep[];
+  readonly warnings: readonly string[];
+  /** Set when the caller aborted; rollback then proceeds without further retries. */
+  readonly aborted?: boolean;
+}
+
+/**
+ * A piece of work for the runner. Plain data, never a secret: key ids name the keys.
+ *
+ * @example
+ * ```ts
+ * const effect: Effect = { type: "createAccessKey", userName: "ci-bot", signer: "old" };
+ * ```
+ */
+export type Effect =
+  | { readonly type: "readStore" }
+  | { readonly type: "getCallerIdentity"; readonly signer: "old" }
+  | { readonly type: "listAccessKeys"; readonly userName: string; readonly signer: Signer }
+  | { readonly type: "deleteAccessKey"; readonly userName: string; readonly accessKeyId: string; readonly signer: Signer }
+  | { readonly type: "backupStore" }
+  | { readonly type: "createAccessKey"; readonly userName: string; readonly signer: Signer }
+  | { readonly type: "install"; readonly accessKeyId: string }
+  | { readonly type: "verify"; readonly accessKeyId: string }
+  | {
+      readonly type: "updateAccessKey";
+      readonly userName: string;
+      readonly accessKeyId: string;
+      readonly status: "Active" | "Inactive";
+      readonly signer: Signer;
+    }
+  | { readonly type: "restoreStore"; readonly backup: StoreBackup }
+  | { readonly type: "wait"; readonly ms: number };
+
+/**
+ * What happened: the runner's answer to an effect, or an outside event (start, abort).
+ * Every event carries the time `at` (epoch ms) so `transition` never reads a clock, and failures carry
+ * `random` in [0, 1) so backoff jitter stays deterministic under test.
+ *
+ * @example
+ * ```ts
+ * const event: RotationEvent = { type: "keyCreated", accessKeyId: "AKIA…", at: Date.now() };
+ * ```
+ */
+export type RotationEvent =
+  | { readonly type: "start"; readonly at: number }
+  | { readonly type: "storeRead"; readonly accessKeyId: string | undefined; readonly at: number }
+  | { readonly type: "identityResolved"; readonly arn: string; readonly at: number }
+  | { readonly type: "keysListed"; readonly keys: readonly KeySummary[]; readonly at: number }
+  | { readonly type: "keyDeleted"; readonly accessKeyId: string; readonly at: number }
+  | { readonly type: "storeBackedUp"; readonly backup: StoreBackup; readonly at: number }
+  | { readonly type: "keyCreated"; readonly accessKeyId: string; readonly at: number }
+  | { readonly type: "installed"; readonly at: number }
+  | { readonly type: "verified"; readonly arn: string; readonly at: number }
+  | { readonly type: "keyUpdated"; readonly accessKeyId: string; readonly at: number }
+  | { readonly type: "storeRestored"; readonly at: number }
+  | { readonly type: "waited"; readonly at: number }
+  | { readonly type: "effectFailed"; readonly effect: Effect["type"]; readonly failure: Failure; readonly at: number; readonly random: number }
+  | { readonly type: "abort"; readonly at: number };
+
+/**
+ * The result of one {@link transition}: the next state and the effects to run, in order.
+ *
+ * @example
+ * ```ts
+ * const { state, effects } = transition(previous, { type: "start", at: 0 });
+ * ```
+ */
+export interface Transition {
+  readonly state: RotationState;
+  readonly effects: readonly Effect[];
+}

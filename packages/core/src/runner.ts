@@ -1,0 +1,247 @@
+import { setTimeout as sleepFor } from "node:timers/promises";
+import type { AwsPort, SigningCredentials } from "./aws-port.js";
+import type { AccessKeyPair, CredentialStore } from "./credential-store.js";
+import { awsErrorName, classifyAwsErrorName, redact, toAwsError } from "./errors.js";
+import { effectFor, isTerminal, transition } from "./machine/transition.js";
+import type { Effect, Failure, RotationEvent, RotationState, Signer } from "./machine/types.js";
+import type { RotationStep } from "./report.js";
+
+/**
+ * Progress of a rotation, for `onEvent`. One `step` event per finished step (including retries),
+ * and a `step-started` before each piece of work. Never holds a secret.
+ *
+ * @example
+ * ```ts
+ * const onEvent = (e: ProgressEvent) => {
+ *   if (e.type === "step") console.log(`${e.step.step}: ${e.step.status} ${e.step.detail ?? ""}`);
+ * };
+ * ```
+ */
+export type ProgressEvent =
+  | { readonly type: "step-started"; readonly step: string; readonly effect: Effect; readonly at: string }
+  | { readonly type: "step"; readonly step: RotationStep };
+
+/**
+ * The secrets a rotation holds in memory beside its state: the store's key and the new key.
+ *
+ * @example
+ * ```ts
+ * const secrets: RotationSecrets = { old: await store.read() };
+ * ```
+ */
+export interface RotationSecrets {
+  old?: AccessKeyPair;
+  new?: AccessKeyPair;
+}
+
+/**
+ * What the runner needs to execute a rotation's effects.
+ *
+ * @example
+ * ```ts
+ * const finalState = await runRotation(initialRotationState(store.name, config), { store, aws: createAwsPort() });
+ * ```
+ */
+export interface RunnerContext {
+  readonly store: CredentialStore;
+  readonly aws: AwsPort;
+  /** Caller-given credentials for IAM calls when `config.iamSigner` is `credentials`. */
+  readonly credentials?: SigningCredentials;
+  readonly onEvent?: (event: ProgressEvent) => void;
+  readonly signal?: AbortSignal;
+  /** Clock, randomness and sleep: injectable so tests run instantly and deterministically. */
+  readonly now?: () => number;
+  readonly random?: () => number;
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /**
+   * Called with every new state before its effect runs (and with the new secret right after
+   * CreateAccessKey), so a journal can make the rotation resumable. A rejection stops the rotation
+   * safely: the machine treats it as a failure of the step about to run.
+   */
+  readonly persist?: (state: RotationState, secrets: RotationSecrets) => Promise<void>;
+  /** Secrets recovered from a journal, when resuming. */
+  readonly secrets?: RotationSecrets;
+}
+
+/**
+ * The imperative shell: runs `transition`'s effects against IAM, STS and the store, feeding each
+ * outcome back as an event, until the rotation ends. Resumes from any non-idle state. Never throws
+ * for AWS or store failures: they become `effectFailed` events the machine decides on.
+ *
+ * @example
+ * ```ts
+ * const state = await runRotation(initialRotationState(store.name, defaultRotationConfig), {
+ *   store,
+ *   aws: createAwsPort({ endpoint }),
+ * });
+ * console.log(state.outcome);
+ * ```
+ */
+export async function runRotation(initial: RotationState, ctx: RunnerContext): Promise<RotationState> {
+  const now = ctx.now ?? Date.now;
+  const random = ctx.random ?? Math.random;
+  const sleep = ctx.sleep ?? ((ms: number, signal?: AbortSignal) => sleepFor(ms, undefined, signal ? { signal } : {}));
+  const secrets: RotationSecrets = { ...ctx.secrets };
+  const emit = (event: ProgressEvent) => {
+    try {
+      ctx.onEvent?.(event);
+    } catch {
+      // A faulty progress callback must not break a rotation half-way.
+    }
+  };
+
+  let { state, effects } =
+    initial.phase === "idle" ? transition(initial, { type: "start", at: now() }) : { state: initial, effects: [effectFor(initial)] };
+  let emitted = initial.steps.length;
+
+  while (!isTerminal(state)) {
+    for (const step of state.steps.slice(emitted)) emit({ type: "step", step });
+    emitted = state.steps.length;
+
+    const effect = effects[0];
+    if (!effect) throw new Error(`keyup bug: phase ${state.phase} produced no effect`);
+
+    let event: RotationEvent;
+    if (ctx.signal?.aborted && !state.aborted) {
+      event = { type: "abort", at: now() };
+    } else {
+      try {
+        await ctx.persist?.(state, secrets);
+        if (effect.type !== "wait") emit({ type: "step-started", step: stepName(effect), effect, at: new Date(now()).toISOString() });
+        event = await perform(effect, ctx, secrets, sleep, now);
+      } catch (error) {
+        event = { type: "effectFailed", effect: effect.type, failure: failureOf(effect, error, ctx.signal), at: now(), random: random() };
+      }
+    }
+    ({ state, effects } = transition(state, event));
+  }
+  for (const step of state.steps.slice(emitted)) emit({ type: "step", step });
+  await ctx.persist?.(state, secrets).catch(() => undefined);
+  return state;
+}
+
+async function perform(
+  effect: Effect,
+  ctx: RunnerContext,
+  secrets: RotationSecrets,
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>,
+  now: () => number,
+): Promise<RotationEvent> {
+  const signer = (which: Signer): SigningCredentials => {
+    const key = which === "credentials" ? ctx.credentials : which === "old" ? secrets.old : secrets.new;
+    if (!key) throw Object.assign(new Error(`no ${which} key in memory to sign with (was the journal lost?)`), { name: "MissingSigningKey" });
+    return key;
+  };
+  switch (effect.type) {
+    case "readStore": {
+      const key = await ctx.store.read();
+      if (key) secrets.old = { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey };
+      return { type: "storeRead", accessKeyId: key?.accessKeyId, at: now() };
+    }
+    case "getCallerIdentity": {
+      const { arn } = await ctx.aws.getCallerIdentity(signer("old"));
+      return { type: "identityResolved", arn, at: now() };
+    }
+    case "listAccessKeys": {
+      const keys = await ctx.aws.listAccessKeys(effect.userName, signer(effect.signer));
+      return { type: "keysListed", keys, at: now() };
+    }
+    case "deleteAccessKey":
+      await ctx.aws.deleteAccessKey(effect.userName, effect.accessKeyId, signer(effect.signer));
+      return { type: "keyDeleted", accessKeyId: effect.accessKeyId, at: now() };
+    case "backupStore": {
+      const backup = await ctx.store.backup();
+      if (typeof backup?.id !== "string") throw Object.assign(new Error(`${ctx.store.name}: backup() returned no id`), { code: "EBACKUP" });
+      return { type: "storeBackedUp", backup: { id: backup.id, ...(backup.location !== undefined ? { location: backup.location } : {}) }, at: now() };
+    }
+    case "createAccessKey": {
+      const key = await ctx.aws.createAccessKey(effect.userName, signer(effect.signer));
+      secrets.new = key;
+      return { type: "keyCreated", accessKeyId: key.accessKeyId, at: now() };
+    }
+    case "install": {
+      const key = secrets.new;
+      if (!key || key.accessKeyId !== effect.accessKeyId) throw Object.assign(new Error(`the secret of ${effect.accessKeyId} is not in memory`), { code: "ENOSECRET" });
+      await ctx.store.write(key);
+      return { type: "installed", at: now() };
+    }
+    case "verify": {
+      const { arn } = await ctx.aws.getCallerIdentity(signer("new"));
+      return { type: "verified", arn, at: now() };
+    }
+    case "updateAccessKey":
+      await ctx.aws.updateAccessKey(effect.userName, effect.accessKeyId, effect.status, signer(effect.signer));
+      return { type: "keyUpdated", accessKeyId: effect.accessKeyId, at: now() };
+    case "restoreStore":
+      await ctx.store.restore(effect.backup);
+      return { type: "storeRestored", at: now() };
+    case "wait":
+      try {
+        await sleep(effect.ms, ctx.signal);
+      } catch {
+        return { type: "abort", at: now() };
+      }
+      return { type: "waited", at: now() };
+  }
+}
+
+const STORE_EFFECTS = new Set<Effect["type"]>(["readStore", "backupStore", "install", "restoreStore"]);
+const OPERATION: Partial<Record<Effect["type"], string>> = {
+  getCallerIdentity: "GetCallerIdentity",
+  verify: "GetCallerIdentity",
+  listAccessKeys: "ListAccessKeys",
+  deleteAccessKey: "DeleteAccessKey",
+  createAccessKey: "CreateAccessKey",
+  updateAccessKey: "UpdateAccessKey",
+};
+
+function failureOf(effect: Effect, error: unknown, signal: AbortSignal | undefined): Failure {
+  if (STORE_EFFECTS.has(effect.type)) {
+    const e = error as { code?: unknown; message?: unknown; holder?: unknown };
+    return {
+      source: "store",
+      code: typeof e?.code === "string" ? e.code : "EIO",
+      message: redact(typeof e?.message === "string" ? e.message : String(error)),
+      retry: "no",
+      ...(typeof e?.holder === "string" ? { holder: e.holder } : {}),
+    };
+  }
+  const operation = OPERATION[effect.type] ?? effect.type;
+  if (signal?.aborted) return { source: "aws", code: "Aborted", operation, message: `${operation} was interrupted by abort`, retry: "no" };
+  const code = awsErrorName(error);
+  const kind = classifyAwsErrorName(code);
+  return {
+    source: "aws",
+    code,
+    operation,
+    message: toAwsError(operation, error).message,
+    retry: kind === "transient-auth" ? "auth" : kind === "transient-service" ? "service" : "no",
+  };
+}
+
+function stepName(effect: Effect): string {
+  switch (effect.type) {
+    case "readStore":
+      return "read-store";
+    case "getCallerIdentity":
+      return "resolve-identity";
+    case "listAccessKeys":
+      return "list-keys";
+    case "deleteAccessKey":
+      return "delete-key";
+    case "backupStore":
+      return "backup-store";
+    case "createAccessKey":
+      return "create-key";
+    case "install":
+      return "install";
+    case "verify":
+      return "verify";
+    case "updateAccessKey":
+      return "deactivate-old-key";
+    case "restoreStore":
+      return "restore-store";
+    case "wait":
+      return "wait";
+  }
+}
