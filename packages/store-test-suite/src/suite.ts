@@ -1,0 +1,43 @@
+import { credentialStoreTestCases } from "./cases.js";
+import type {
+  CreateCredentialStoreFixture,
+  CredentialStoreTestRegistrar,
+  CredentialStoreTestSuiteOptions,
+} from "./types.js";
+
+/**
+ * Registers the CredentialStore conformance suite with vitest: one test per case from
+ * {@link credentialStoreTestCases}, each on a fresh fixture. Call it once at the top level of a test file.
+ *
+ * @example
+ * ```ts
+ * import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { test } from "vitest";
+ * import { credentialStoreTestSuite } from "@keyup/store-test-suite";
+ * import { envStore } from "@keyup/store-env";
+ *
+ * credentialStoreTestSuite(test, ({ initial }) => {
+ *   const dir = mkdtempSync(join(tmpdir(), "keyup-"));
+ *   const path = join(dir, ".env");
+ *   writeFileSync(path, initial ? `AWS_ACCESS_KEY_ID=${initial.accessKeyId}\nAWS_SECRET_ACCESS_KEY=${initial.secretAccessKey}\n` : "");
+ *   return {
+ *     store: envStore({ path }),
+ *     reopen: () => envStore({ path }),
+ *     readRaw: async () => readFileSync(path),
+ *     cleanup: () => rmSync(dir, { recursive: true, force: true }),
+ *   };
+ * });
+ * ```
+ */
+export function credentialStoreTestSuite(
+  test: CredentialStoreTestRegistrar,
+  createFixture: CreateCredentialStoreFixture,
+  options: CredentialStoreTestSuiteOptions = {},
+): void {
+  const timeout = options.timeoutMs ?? 15_000;
+  for (const c of credentialStoreTestCases(createFixture, options)) {
+    test(c.name, ({ expect }) => c.run({ expect }), timeout);
+  }
+}
