@@ -1,0 +1,102 @@
+import { type IncomingMessage, type ServerResponse, createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** One request that went through the proxy. */
+export interface ProxiedRequest {
+  /** The API action, such as `CreateAccessKey` or `GetCallerIdentity`. */
+  action: string;
+  /** The access key id that signed the request (from the Authorization header). */
+  accessKeyId: string;
+  /** Milliseconds since the proxy started. */
+  at: number;
+}
+
+/** What the proxy does with a request: forward it (undefined), answer it, reset it, or never answer. */
+export type ProxyVerdict =
+  | undefined
+  | { status: number; body: string; contentType?: string }
+  | "reset"
+  | "hang"
+  | { forwardThen: "reset" | "hang" };
+
+/**
+ * A loopback HTTP proxy in front of moto that records every AWS request and can inject faults.
+ * Clients use its URL as their endpoint; requests are forwarded byte for byte (Host header included,
+ * so SigV4 signatures still verify at moto).
+ */
+export async function startAwsProxy(target: string, decide: (req: ProxiedRequest) => ProxyVerdict = () => undefined) {
+  const started = Date.now();
+  const requests: ProxiedRequest[] = [];
+  const targetUrl = new URL(target);
+  const sockets = new Set<import("node:net").Socket>();
+
+  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const info: ProxiedRequest = { action: actionOf(req, body), accessKeyId: keyIdOf(req), at: Date.now() - started };
+    requests.push(info);
+    const verdict = decide(info);
+    if (verdict === "reset") return req.socket.destroy();
+    if (verdict === "hang") return;
+    if (verdict && "status" in verdict) {
+      res.writeHead(verdict.status, { "content-type": verdict.contentType ?? "text/xml" });
+      return res.end(verdict.body);
+    }
+    const upstream = request(
+      { host: targetUrl.hostname, port: targetUrl.port, method: req.method, path: req.url, headers: req.headers },
+      (up) => {
+        const upChunks: Buffer[] = [];
+        up.on("data", (c: Buffer) => upChunks.push(c));
+        up.on("end", () => {
+          if (verdict && "forwardThen" in verdict) {
+            if (verdict.forwardThen === "reset") req.socket.destroy();
+            return;
+          }
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          res.end(Buffer.concat(upChunks));
+        });
+      },
+    );
+    upstream.on("error", () => req.socket.destroy());
+    upstream.end(body);
+  });
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    /** Counts of each action seen so far. */
+    counts(): Record<string, number> {
+      const out: Record<string, number> = {};
+      for (const r of requests) out[r.action] = (out[r.action] ?? 0) + 1;
+      return out;
+    },
+    async close(): Promise<void> {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** The XML error body IAM and STS send, so the SDK parses an injected fault as the real thing. */
+export function awsErrorXml(code: string, message = code): string {
+  return `<ErrorResponse><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>`;
+}
+
+function actionOf(req: IncomingMessage, body: Buffer): string {
+  const target = req.headers["x-amz-target"];
+  if (typeof target === "string") return target.split(".").pop() ?? target;
+  const fromBody = /(?:^|&)Action=([A-Za-z]+)/.exec(body.toString("utf8"))?.[1];
+  if (fromBody) return fromBody;
+  return /[?&]Action=([A-Za-z]+)/.exec(req.url ?? "")?.[1] ?? `${req.method} ${req.url}`;
+}
+
+function keyIdOf(req: IncomingMessage): string {
+  const auth = req.headers.authorization ?? "";
+  return /Credential=([^/]+)\//.exec(auth)?.[1] ?? "";
+}
