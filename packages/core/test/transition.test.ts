@@ -1,0 +1,299 @@
+import {
+  type Failure,
+  type Phase,
+  type RotationEvent,
+  type RotationState,
+  backoffDelay,
+  defaultRotationConfig,
+  errorOf,
+  initialRotationState,
+  parseIdentityArn,
+  reportOf,
+  transition,
+} from "@keyup/core";
+import { describe, expect, test } from "vitest";
+
+const OLD = "AKIAOLDOLDOLDOLD0001";
+const NEW = "AKIANEWNEWNEWNEW0002";
+const OTHER = "AKIAOTHEROTHEROTH003";
+const ARN = "arn:aws:iam::123456789012:user/alice";
+const backup = { id: "sha256:abc", location: "/tmp/credentials.keyup-backup" };
+
+/** A state in `phase` with everything that phase implies already known. */
+function stateIn(phase: Phase, extra: Partial<RotationState> = {}): RotationState {
+  const base = initialRotationState("memory:test", defaultRotationConfig);
+  const known: Partial<RotationState> = { startedAt: 0, userName: "alice", oldAccessKeyId: OLD, keys: [{ accessKeyId: OLD, status: "Active" }] };
+  const after = (p: Phase[]) => p.includes(phase);
+  return {
+    ...base,
+    ...(phase === "idle" ? {} : known),
+    ...(after(["installing", "verifying", "deactivating", "deleting-old", "restoring", "deleting-new"]) ? { backup, newAccessKeyId: NEW } : {}),
+    ...(after(["installing", "verifying", "deactivating", "deleting-old", "restoring"]) ? { installAttempted: true } : {}),
+    ...(after(["deactivating", "deleting-old"]) ? { userArn: ARN, consecutiveSuccesses: 2 } : {}),
+    ...(after(["reconciling", "deleting-orphan", "creating"]) ? { backup, createRequested: true } : {}),
+    ...(phase === "deleting-orphan" ? { orphanAccessKeyId: NEW } : {}),
+    phase,
+    loopStartedAt: 1_000,
+    ...extra,
+  };
+}
+
+const fail = (code: string, retry: Failure["retry"], source: Failure["source"] = "aws"): Failure => ({ source, code, message: `${code} happened`, retry });
+const AT = 2_000;
+
+/** Every kind of event, with plausible payloads. */
+const EVENTS: Record<string, RotationEvent> = {
+  start: { type: "start", at: AT },
+  storeRead: { type: "storeRead", accessKeyId: OLD, at: AT },
+  identityResolved: { type: "identityResolved", arn: ARN, at: AT },
+  keysListed: { type: "keysListed", keys: [{ accessKeyId: OLD, status: "Active" }], at: AT },
+  keyDeleted: { type: "keyDeleted", accessKeyId: OTHER, at: AT },
+  storeBackedUp: { type: "storeBackedUp", backup, at: AT },
+  keyCreated: { type: "keyCreated", accessKeyId: NEW, at: AT },
+  installed: { type: "installed", at: AT },
+  verified: { type: "verified", arn: ARN, at: AT },
+  keyUpdated: { type: "keyUpdated", accessKeyId: OLD, at: AT },
+  storeRestored: { type: "storeRestored", at: AT },
+  waited: { type: "waited", at: AT },
+  failedAuth: { type: "effectFailed", effect: "verify", failure: fail("InvalidClientTokenId", "auth"), at: AT, random: 0.5 },
+  failedService: { type: "effectFailed", effect: "listAccessKeys", failure: fail("Throttling", "service"), at: AT, random: 0.5 },
+  failedHard: { type: "effectFailed", effect: "install", failure: fail("EIO", "no", "store"), at: AT, random: 0.5 },
+  abort: { type: "abort", at: AT },
+};
+
+const PHASES: Phase[] = [
+  "idle",
+  "reading-store",
+  "resolving-identity",
+  "listing-keys",
+  "deleting-inactive",
+  "backing-up",
+  "creating",
+  "installing",
+  "verifying",
+  "deactivating",
+  "deleting-old",
+  "restoring",
+  "deleting-new",
+  "reconciling",
+  "deleting-orphan",
+  "done",
+];
+
+/**
+ * The expected next phase and effect for every phase × event. `!` marks an unexpected event: the
+ * machine must then end safely (never hang, never delete the current key).
+ */
+const TABLE: Record<Phase, Record<string, string>> = {
+  idle: { start: "reading-store/readStore", abort: "done/-", "*": "done/-" },
+  "reading-store": { storeRead: "resolving-identity/getCallerIdentity", failedAuth: "done/-", failedService: "done/-", failedHard: "done/-", abort: "done/-", "*": "done/-" },
+  "resolving-identity": { identityResolved: "listing-keys/listAccessKeys", failedAuth: "done/-", failedService: "done/-", failedHard: "done/-", abort: "done/-", "*": "done/-" },
+  "listing-keys": { keysListed: "backing-up/backupStore", failedAuth: "done/-", failedService: "done/-", failedHard: "done/-", abort: "done/-", "*": "done/-" },
+  "deleting-inactive": { keyDeleted: "backing-up/backupStore", failedAuth: "done/-", failedService: "done/-", failedHard: "done/-", abort: "done/-", "*": "done/-" },
+  "backing-up": { storeBackedUp: "creating/createAccessKey", failedAuth: "done/-", failedService: "done/-", failedHard: "done/-", abort: "done/-", "*": "done/-" },
+  creating: {
+    keyCreated: "installing/install",
+    failedAuth: "done/-",
+    failedService: "reconciling/listAccessKeys",
+    failedHard: "done/-",
+    abort: "reconciling/listAccessKeys",
+    "*": "done/-",
+  },
+  installing: { installed: "verifying/verify", failedAuth: "restoring/restoreStore", failedService: "restoring/restoreStore", failedHard: "restoring/restoreStore", abort: "restoring/restoreStore", "*": "restoring/restoreStore" },
+  verifying: {
+    verified: "verifying/wait",
+    waited: "verifying/verify",
+    failedAuth: "verifying/wait",
+    failedService: "verifying/wait",
+    failedHard: "restoring/restoreStore",
+    abort: "restoring/restoreStore",
+    "*": "restoring/restoreStore",
+  },
+  deactivating: { keyUpdated: "deleting-old/deleteAccessKey", waited: "deactivating/updateAccessKey", failedAuth: "deactivating/wait", failedService: "deactivating/wait", failedHard: "done/-", abort: "done/-", "*": "done/-" },
+  "deleting-old": { keyDeleted: "done/-", waited: "deleting-old/deleteAccessKey", failedAuth: "deleting-old/wait", failedService: "deleting-old/wait", failedHard: "done/-", abort: "done/-", "*": "done/-" },
+  restoring: { storeRestored: "deleting-new/deleteAccessKey", waited: "restoring/restoreStore", failedAuth: "done/-", failedService: "restoring/wait", failedHard: "done/-", abort: "restoring/restoreStore", "*": "done/-" },
+  "deleting-new": { keyDeleted: "done/-", waited: "deleting-new/deleteAccessKey", failedAuth: "done/-", failedService: "deleting-new/wait", failedHard: "done/-", abort: "deleting-new/deleteAccessKey", "*": "done/-" },
+  reconciling: { keysListed: "creating/createAccessKey", waited: "reconciling/listAccessKeys", failedAuth: "done/-", failedService: "reconciling/wait", failedHard: "done/-", abort: "reconciling/listAccessKeys", "*": "done/-" },
+  "deleting-orphan": { keyDeleted: "creating/createAccessKey", waited: "deleting-orphan/deleteAccessKey", failedAuth: "done/-", failedService: "deleting-orphan/wait", failedHard: "done/-", abort: "deleting-orphan/deleteAccessKey", "*": "done/-" },
+  done: { "*": "done/-" },
+};
+
+describe("transition: every phase × every event", () => {
+  for (const phase of PHASES) {
+    for (const [name, event] of Object.entries(EVENTS)) {
+      const row = TABLE[phase];
+      const expected = row[name] ?? row["*"];
+      test(`${phase} + ${name} -> ${expected}`, () => {
+        const before = stateIn(phase);
+        const frozen = JSON.stringify(before);
+        const { state, effects } = transition(before, event);
+
+        expect(JSON.stringify(before)).toBe(frozen); // pure: input untouched
+        expect(JSON.parse(JSON.stringify(state))).toEqual(state); // JSON-serialisable
+        expect(effects.length).toBeLessThanOrEqual(1);
+        expect(`${state.phase}/${effects[0]?.type ?? "-"}`).toBe(expected);
+        expect(effects.length === 0).toBe(state.phase === "done");
+        // Invariant 5: the current key is never deleted or deactivated before the new one is verified.
+        for (const effect of effects) {
+          if ((effect.type === "deleteAccessKey" || effect.type === "updateAccessKey") && effect.accessKeyId === OLD) {
+            expect(state.consecutiveSuccesses).toBeGreaterThanOrEqual(state.config.requiredSuccesses);
+          }
+        }
+        // Invariant 2: a created key is never forgotten: it is deleted, installed, or reported as left over.
+        if (state.phase === "done" && state.newAccessKeyId && state.outcome !== "rotated" && state.outcome !== "completed-with-warnings") {
+          const deleted = state.steps.some((s) => s.step === "delete-new-key" && s.status === "ok");
+          expect(deleted || (state.leftoverKeyIds ?? []).includes(state.newAccessKeyId) || state.outcome === "failed").toBe(true);
+        }
+      });
+    }
+  }
+});
+
+describe("transition: paths", () => {
+  const drive = (state: RotationState, events: RotationEvent[]) => events.reduce((s, e) => transition(s, e).state, state);
+
+  test("the happy path ends rotated with the old key deleted, and the report says so", () => {
+    const end = drive(initialRotationState("memory:test", defaultRotationConfig), [
+      { type: "start", at: 0 },
+      { type: "storeRead", accessKeyId: OLD, at: 1 },
+      { type: "identityResolved", arn: ARN, at: 2 },
+      { type: "keysListed", keys: [{ accessKeyId: OLD, status: "Active" }], at: 3 },
+      { type: "storeBackedUp", backup, at: 4 },
+      { type: "keyCreated", accessKeyId: NEW, at: 5 },
+      { type: "installed", at: 6 },
+      { type: "verified", arn: ARN, at: 7 },
+      { type: "waited", at: 8 },
+      { type: "verified", arn: ARN, at: 9 },
+      { type: "keyUpdated", accessKeyId: OLD, at: 10 },
+      { type: "keyDeleted", accessKeyId: OLD, at: 11 },
+    ]);
+    const report = reportOf(end);
+    expect(report).toMatchObject({ outcome: "rotated", userName: "alice", oldAccessKeyId: OLD, newAccessKeyId: NEW, oldKey: "deleted", verifyAttempts: 2, durationMs: 11 });
+    expect(errorOf(end)).toBeUndefined();
+  });
+
+  test("a flapping key (accepted, then rejected) needs fresh consecutive successes", () => {
+    let s = stateIn("verifying");
+    s = transition(s, EVENTS.verified as RotationEvent).state;
+    expect(s.consecutiveSuccesses).toBe(1);
+    s = transition(s, { type: "effectFailed", effect: "verify", failure: fail("InvalidClientTokenId", "auth"), at: 2_100, random: 0 }).state;
+    expect(s.consecutiveSuccesses).toBe(0);
+    s = transition(s, { type: "verified", arn: ARN, at: 2_200 }).state;
+    expect(s.phase).toBe("verifying");
+    const { state, effects } = transition(s, { type: "verified", arn: ARN, at: 2_300 });
+    expect(state.phase).toBe("deactivating");
+    expect(effects).toEqual([{ type: "updateAccessKey", userName: "alice", accessKeyId: OLD, status: "Inactive", signer: "new" }]);
+  });
+
+  test("verify gives up after the timeout and rolls back: restore, then delete the new key", () => {
+    const late: RotationEvent = { type: "effectFailed", effect: "verify", failure: fail("InvalidClientTokenId", "auth"), at: 1_000 + 30_000, random: 0.5 };
+    let t = transition(stateIn("verifying"), late);
+    expect(t.effects).toEqual([{ type: "restoreStore", backup }]);
+    t = transition(t.state, { type: "storeRestored", at: 31_100 });
+    expect(t.effects).toEqual([{ type: "deleteAccessKey", userName: "alice", accessKeyId: NEW, signer: "old" }]);
+    t = transition(t.state, { type: "keyDeleted", accessKeyId: NEW, at: 31_200 });
+    expect(t.state.outcome).toBe("rolled-back");
+    const error = errorOf(t.state);
+    expect(error?.kind).toBe("verify");
+    expect(error?.message).toContain("still rejected");
+  });
+
+  test("a new key that authenticates as someone else is rolled back at once", () => {
+    const t = transition(stateIn("verifying", { userArn: ARN }), { type: "verified", arn: "arn:aws:iam::123456789012:user/mallory", at: AT });
+    expect(t.effects[0]?.type).toBe("restoreStore");
+    expect(t.state.failure?.code).toBe("IdentityMismatch");
+  });
+
+  test("a failed restore ends rollback-failed, keeps the new key (the store may hold it) and says how to finish", () => {
+    const t = transition(stateIn("restoring"), { type: "effectFailed", effect: "restoreStore", failure: fail("EIO", "no", "store"), at: AT, random: 0 });
+    expect(t.state.outcome).toBe("rollback-failed");
+    const report = reportOf(t.state);
+    expect(report.leftovers.accessKeyIds).toEqual([NEW]);
+    expect(report.leftovers.backup).toBe(backup.location);
+    expect(report.manualSteps.join("\n")).toContain(backup.location);
+    expect(errorOf(t.state)?.kind).toBe("rollback-failed");
+  });
+
+  test("a failed delete of the new key ends rollback-failed naming the key and the command", () => {
+    const t = transition(stateIn("deleting-new"), { type: "effectFailed", effect: "deleteAccessKey", failure: fail("AccessDenied", "auth"), at: AT, random: 0 });
+    expect(t.state.outcome).toBe("rollback-failed");
+    expect(reportOf(t.state).manualSteps).toEqual([`aws iam delete-access-key --user-name alice --access-key-id ${NEW}`]);
+  });
+
+  test("a failed deactivate after verification completes with warnings naming the old key", () => {
+    const t = transition(stateIn("deactivating"), { type: "effectFailed", effect: "updateAccessKey", failure: fail("AccessDenied", "no"), at: AT, random: 0 });
+    expect(t.state.outcome).toBe("completed-with-warnings");
+    const report = reportOf(t.state);
+    expect(report.warnings[0]).toContain(OLD);
+    expect(report.oldKey).toBe("active");
+    expect(report.manualSteps[0]).toContain("update-access-key");
+    expect(errorOf(t.state)).toBeUndefined();
+  });
+
+  test("root and assumed-role identities are refused before anything is created", () => {
+    for (const arn of ["arn:aws:iam::123456789012:root", "arn:aws:sts::123456789012:assumed-role/admin/session"]) {
+      const t = transition(stateIn("resolving-identity"), { type: "identityResolved", arn, at: AT });
+      expect(t.state.outcome).toBe("failed");
+      expect(errorOf(t.state)?.kind).toBe("config");
+      expect(errorOf(t.state)?.message).toContain("keyup rotates IAM user access keys only");
+    }
+  });
+
+  test("two keys: refused naming both, or the Inactive other key deleted when allowed", () => {
+    const keys = [
+      { accessKeyId: OLD, status: "Active" },
+      { accessKeyId: OTHER, status: "Inactive" },
+    ];
+    const refused = transition(stateIn("listing-keys"), { type: "keysListed", keys, at: AT });
+    expect(refused.state.outcome).toBe("failed");
+    expect(errorOf(refused.state)).toMatchObject({ kind: "limit", keys: [{ accessKeyId: OLD, status: "Active" }, { accessKeyId: OTHER, status: "Inactive" }] });
+    const allowed = transition(stateIn("listing-keys", { config: { ...defaultRotationConfig, onLimit: "delete-inactive" } }), { type: "keysListed", keys, at: AT });
+    expect(allowed.effects).toEqual([{ type: "deleteAccessKey", userName: "alice", accessKeyId: OTHER, signer: "old" }]);
+    const active = transition(stateIn("listing-keys", { config: { ...defaultRotationConfig, onLimit: "delete-inactive" } }), {
+      type: "keysListed",
+      keys: [keys[0] as (typeof keys)[0], { accessKeyId: OTHER, status: "Active" }],
+      at: AT,
+    });
+    expect(active.state.outcome).toBe("failed");
+  });
+
+  test("a lost CreateAccessKey answer: the orphan key is found and deleted before creating again", () => {
+    let t = transition(stateIn("creating"), { type: "effectFailed", effect: "createAccessKey", failure: fail("NetworkError", "service"), at: AT, random: 0 });
+    expect(t.effects[0]?.type).toBe("listAccessKeys");
+    t = transition(t.state, { type: "keysListed", keys: [{ accessKeyId: OLD, status: "Active" }, { accessKeyId: OTHER, status: "Active" }], at: AT + 1 });
+    expect(t.effects).toEqual([{ type: "deleteAccessKey", userName: "alice", accessKeyId: OTHER, signer: "old" }]);
+    t = transition(t.state, { type: "keyDeleted", accessKeyId: OTHER, at: AT + 2 });
+    expect(t.effects).toEqual([{ type: "createAccessKey", userName: "alice", signer: "old" }]);
+  });
+
+  test("oldKey 'deactivate' stops after deactivation; 'keep' stops after verification", () => {
+    const deactivate = transition(stateIn("deactivating", { config: { ...defaultRotationConfig, oldKey: "deactivate" } }), { type: "keyUpdated", accessKeyId: OLD, at: AT });
+    expect(deactivate.state).toMatchObject({ phase: "done", outcome: "rotated", oldKeyState: "inactive" });
+    const keep = transition(stateIn("verifying", { consecutiveSuccesses: 1, config: { ...defaultRotationConfig, oldKey: "keep" } }), EVENTS.verified as RotationEvent);
+    expect(keep.state).toMatchObject({ phase: "done", outcome: "rotated" });
+  });
+
+  test("with caller credentials every IAM call is signed by them", () => {
+    const t = transition(stateIn("deactivating", { config: { ...defaultRotationConfig, iamSigner: "credentials" } }), { type: "waited", at: AT });
+    expect(t.effects[0]).toMatchObject({ signer: "credentials" });
+  });
+});
+
+describe("backoff and ARNs", () => {
+  test("backoff doubles from 200 ms to a 1 s cap, with equal jitter", () => {
+    expect([1, 2, 3, 4, 5].map((n) => backoffDelay(defaultRotationConfig, n, 1))).toEqual([200, 400, 800, 1000, 1000]);
+    expect([1, 2, 3, 4, 5].map((n) => backoffDelay(defaultRotationConfig, n, 0))).toEqual([100, 200, 400, 500, 500]);
+  });
+
+  test.each([
+    ["arn:aws:iam::123456789012:user/alice", { type: "user", name: "alice", path: "/" }],
+    ["arn:aws:iam::123456789012:user/team/ci/bot", { type: "user", name: "bot", path: "/team/ci/" }],
+    ["arn:aws-cn:iam::123456789012:user/x", { type: "user", name: "x" }],
+    ["arn:aws:iam::123456789012:root", { type: "root" }],
+    ["arn:aws:sts::123456789012:assumed-role/r/s", { type: "assumed-role" }],
+    ["arn:aws:sts::123456789012:federated-user/f", { type: "federated-user" }],
+    ["nonsense", { type: "unknown" }],
+  ])("parseIdentityArn(%s)", (arn, expected) => {
+    expect(parseIdentityArn(arn)).toMatchObject(expected);
+  });
+});
