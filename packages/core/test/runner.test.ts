@@ -1,0 +1,251 @@
+import {
+  CreateAccessKeyCommand,
+  DeleteAccessKeyCommand,
+  IAMClient,
+  ListAccessKeysCommand,
+  UpdateAccessKeyCommand,
+} from "@aws-sdk/client-iam";
+import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import {
+  type AccessKeyPair,
+  type CredentialStore,
+  type ProgressEvent,
+  createAwsPort,
+  createStoreError,
+  defaultRotationConfig,
+  errorOf,
+  initialRotationState,
+  memoryStore,
+  reportOf,
+  runRotation,
+} from "@keyup/core";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+
+/**
+ * The runner against the real SDK clients with aws-sdk-client-mock standing in for IAM and STS: a tiny
+ * simulated IAM (keys with secrets and status) so that "does the store hold a working key" has a real
+ * answer, and a fault injected at every effect.
+ */
+const iamMock = mockClient(IAMClient);
+const stsMock = mockClient(STSClient);
+const USER_ARN = "arn:aws:iam::123456789012:user/alice";
+
+interface SimKey {
+  secret: string;
+  status: "Active" | "Inactive";
+}
+let iam: Map<string, SimKey>;
+let calls: { action: string; signer: string; target?: string }[];
+let counter = 0;
+
+function newPair(): AccessKeyPair {
+  counter += 1;
+  const n = String(counter).padStart(4, "0");
+  return { accessKeyId: `AKIASIM${n}XXXXXXXXX`.slice(0, 20), secretAccessKey: `sim/secret+${n}${"s".repeat(29)}` };
+}
+
+async function signerOf(getClient: () => { config: { credentials: () => Promise<{ accessKeyId: string; secretAccessKey: string }> } }) {
+  const creds = await getClient().config.credentials();
+  const key = iam.get(creds.accessKeyId);
+  if (!key || key.secret !== creds.secretAccessKey || key.status !== "Active") {
+    throw Object.assign(new Error("The security token included in the request is invalid."), { name: "InvalidClientTokenId" });
+  }
+  return creds.accessKeyId;
+}
+
+type Fault = Partial<Record<string, (signer: string, target?: string) => Error | "create-then-lose" | undefined>>;
+let faults: Fault;
+const boom = (name: string) => Object.assign(new Error(`${name} injected`), { name });
+
+function install(): void {
+  const guard = async (action: string, getClient: unknown, target?: string) => {
+    const signer = await signerOf(getClient as Parameters<typeof signerOf>[0]);
+    calls.push({ action, signer, ...(target ? { target } : {}) });
+    const fault = faults[action]?.(signer, target);
+    if (fault instanceof Error) throw fault;
+    return { signer, fault };
+  };
+  iamMock.on(ListAccessKeysCommand).callsFake(async (_input, getClient) => {
+    await guard("ListAccessKeys", getClient);
+    return { AccessKeyMetadata: [...iam].map(([id, k]) => ({ AccessKeyId: id, Status: k.status, UserName: "alice" })) };
+  });
+  iamMock.on(CreateAccessKeyCommand).callsFake(async (_input, getClient) => {
+    const { fault } = await guard("CreateAccessKey", getClient);
+    if (iam.size >= 2) throw boom("LimitExceeded");
+    const key = newPair();
+    iam.set(key.accessKeyId, { secret: key.secretAccessKey, status: "Active" });
+    if (fault === "create-then-lose") throw Object.assign(new Error("socket hang up"), { name: "Error", code: "ECONNRESET" });
+    return { AccessKey: { AccessKeyId: key.accessKeyId, SecretAccessKey: key.secretAccessKey, Status: "Active", UserName: "alice" } };
+  });
+  iamMock.on(UpdateAccessKeyCommand).callsFake(async (input, getClient) => {
+    await guard("UpdateAccessKey", getClient, input.AccessKeyId);
+    const key = iam.get(input.AccessKeyId ?? "");
+    if (!key) throw boom("NoSuchEntity");
+    key.status = input.Status as SimKey["status"];
+    return {};
+  });
+  iamMock.on(DeleteAccessKeyCommand).callsFake(async (input, getClient) => {
+    await guard("DeleteAccessKey", getClient, input.AccessKeyId);
+    if (!iam.delete(input.AccessKeyId ?? "")) throw boom("NoSuchEntity");
+    return {};
+  });
+  stsMock.on(GetCallerIdentityCommand).callsFake(async (_input, getClient) => {
+    await guard("GetCallerIdentity", getClient);
+    return { Arn: USER_ARN, Account: "123456789012", UserId: "AIDA" };
+  });
+}
+
+beforeEach(() => {
+  iamMock.reset();
+  stsMock.reset();
+  iam = new Map();
+  calls = [];
+  faults = {};
+  install();
+});
+afterEach(() => {
+  iamMock.reset();
+  stsMock.reset();
+});
+
+/** A memory store whose methods can be made to fail. */
+function faultyStore(initial: AccessKeyPair, fail: Partial<Record<"read" | "backup" | "write" | "restore", boolean>>) {
+  const inner = memoryStore({ initial });
+  const wrap =
+    <A extends unknown[], R>(name: keyof typeof fail, fn: (...a: A) => Promise<R>) =>
+    async (...a: A): Promise<R> => {
+      if (fail[name]) throw createStoreError("EIO", `${name} injected`);
+      return fn(...a);
+    };
+  const store: CredentialStore = {
+    ...inner,
+    read: wrap("read", inner.read),
+    backup: wrap("backup", inner.backup),
+    write: wrap("write", inner.write),
+    restore: wrap("restore", inner.restore),
+  };
+  return { store, current: inner.current };
+}
+
+async function run(store: CredentialStore, options: { userName?: string } = {}) {
+  let clock = 1_000_000;
+  const events: ProgressEvent[] = [];
+  const config = { ...defaultRotationConfig, verifyTimeoutMs: 5_000, ...(options.userName ? { userName: options.userName } : {}) };
+  const state = await runRotation(initialRotationState(store.name, config), {
+    store,
+    aws: createAwsPort({ region: "us-east-1", maxAttempts: 1 }),
+    onEvent: (e) => events.push(e),
+    now: () => clock,
+    random: () => 0.5,
+    sleep: async (ms) => {
+      clock += ms;
+    },
+  });
+  return { state, events, report: reportOf(state), error: errorOf(state) };
+}
+
+const cases: { name: string; fault: Fault; store?: Partial<Record<"read" | "backup" | "write" | "restore", boolean>>; outcome: string; kind?: string }[] = [
+  { name: "readStore", fault: {}, store: { read: true }, outcome: "failed", kind: "store" },
+  { name: "getCallerIdentity (identity)", fault: { GetCallerIdentity: () => boom("AccessDenied") }, outcome: "failed", kind: "aws" },
+  { name: "listAccessKeys", fault: { ListAccessKeys: () => boom("AccessDenied") }, outcome: "failed", kind: "aws" },
+  { name: "backupStore", fault: {}, store: { backup: true }, outcome: "failed", kind: "store" },
+  { name: "createAccessKey (refused)", fault: { CreateAccessKey: () => boom("AccessDenied") }, outcome: "failed", kind: "aws" },
+  { name: "createAccessKey (answer lost, then refused)", fault: { CreateAccessKey: (_s) => (calls.filter((c) => c.action === "CreateAccessKey").length === 1 ? "create-then-lose" : boom("AccessDenied")) }, outcome: "failed", kind: "aws" },
+  { name: "createAccessKey (answer lost once)", fault: { CreateAccessKey: () => (calls.filter((c) => c.action === "CreateAccessKey").length === 1 ? "create-then-lose" : undefined) }, outcome: "rotated" },
+  { name: "install", fault: {}, store: { write: true }, outcome: "rolled-back", kind: "store" },
+  { name: "install + restore", fault: {}, store: { write: true, restore: true }, outcome: "rollback-failed", kind: "rollback-failed" },
+  {
+    name: "verify (never valid)",
+    fault: { GetCallerIdentity: (signer) => (calls.filter((c) => c.action === "CreateAccessKey").length > 0 && signer !== firstKey ? boom("InvalidClientTokenId") : undefined) },
+    outcome: "rolled-back",
+    kind: "verify",
+  },
+  {
+    name: "verify + restore",
+    fault: { GetCallerIdentity: (signer) => (signer !== firstKey ? boom("InvalidClientTokenId") : undefined) },
+    store: { restore: true },
+    outcome: "rollback-failed",
+    kind: "rollback-failed",
+  },
+  {
+    name: "verify + delete new key",
+    fault: {
+      GetCallerIdentity: (signer) => (signer !== firstKey ? boom("InvalidClientTokenId") : undefined),
+      DeleteAccessKey: () => boom("AccessDenied"),
+    },
+    outcome: "rollback-failed",
+    kind: "rollback-failed",
+  },
+  { name: "updateAccessKey (deactivate old)", fault: { UpdateAccessKey: () => boom("AccessDenied") }, outcome: "completed-with-warnings" },
+  { name: "deleteAccessKey (delete old)", fault: { DeleteAccessKey: () => boom("AccessDenied") }, outcome: "completed-with-warnings" },
+  { name: "no fault", fault: {}, outcome: "rotated" },
+];
+let firstKey = "";
+
+describe("runner: a fault at every effect keeps the invariants", () => {
+  for (const c of cases) {
+    test(`${c.name} -> ${c.outcome}`, async () => {
+      const old = newPair();
+      firstKey = old.accessKeyId;
+      iam.set(old.accessKeyId, { secret: old.secretAccessKey, status: "Active" });
+      faults = c.fault;
+      const { store, current } = faultyStore(old, c.store ?? {});
+
+      const { state, events, report, error } = await run(store);
+
+      expect(state.outcome).toBe(c.outcome);
+      if (c.kind) expect(error?.kind).toBe(c.kind);
+      else expect(error).toBeUndefined();
+
+      // 1. The store holds a key that works.
+      const held = current();
+      const heldKey = held ? iam.get(held.accessKeyId) : undefined;
+      expect(heldKey?.secret).toBe(held?.secretAccessKey);
+      expect(heldKey?.status).toBe("Active");
+      // 2. Every key in IAM is the store's key, a reported leftover, or the old key named by a report that
+      //    ended with warnings or a failed rollback (its manual steps say what to do with it).
+      for (const id of iam.keys()) {
+        const known = id === held?.accessKeyId || report.leftovers.accessKeyIds.includes(id) || ((state.outcome === "completed-with-warnings" || state.outcome === "rollback-failed") && id === report.oldAccessKeyId);
+        expect(known, `orphan key ${id}`).toBe(true);
+      }
+      // 5. The old key is never deactivated or deleted before a new key was verified twice.
+      const firstRetire = calls.findIndex((x) => (x.action === "UpdateAccessKey" || x.action === "DeleteAccessKey") && x.target === old.accessKeyId);
+      if (firstRetire >= 0) {
+        const newSigned = calls.slice(0, firstRetire).filter((x) => x.action === "GetCallerIdentity" && x.signer !== old.accessKeyId);
+        expect(newSigned.length).toBeGreaterThanOrEqual(2);
+      }
+      // 4. No secret anywhere in what a caller sees.
+      const seen = JSON.stringify({ events, report, error: error ? { ...error, cause: String(error.cause) } : null, message: error?.message });
+      const secrets = [old.secretAccessKey, ...[...iam.values()].map((k) => k.secret), held?.secretAccessKey ?? "old"];
+      for (const secret of secrets) expect(seen).not.toContain(secret);
+      if (state.outcome === "rollback-failed") expect(report.manualSteps.length).toBeGreaterThan(0);
+    });
+  }
+});
+
+describe("runner: retries", () => {
+  test("transient auth errors on verify are retried with backoff until the key works", async () => {
+    const old = newPair();
+    firstKey = old.accessKeyId;
+    iam.set(old.accessKeyId, { secret: old.secretAccessKey, status: "Active" });
+    let rejections = 3;
+    faults = { GetCallerIdentity: (signer) => (signer !== firstKey && rejections-- > 0 ? boom("InvalidClientTokenId") : undefined) };
+    const { store } = faultyStore(old, {});
+    const { state, report } = await run(store, { userName: "alice" });
+    expect(state.outcome).toBe("rotated");
+    expect(report.verifyAttempts).toBe(5);
+    expect(report.steps.filter((s) => s.step === "verify" && s.status === "retry").length).toBe(4);
+  });
+
+  test("throttling on deactivate is retried, not reported", async () => {
+    const old = newPair();
+    iam.set(old.accessKeyId, { secret: old.secretAccessKey, status: "Active" });
+    let throttles = 2;
+    faults = { UpdateAccessKey: () => (throttles-- > 0 ? boom("Throttling") : undefined) };
+    const { store } = faultyStore(old, {});
+    const { state } = await run(store, { userName: "alice" });
+    expect(state.outcome).toBe("rotated");
+    expect(calls.filter((c) => c.action === "UpdateAccessKey").length).toBe(3);
+  });
+});
