@@ -1,0 +1,63 @@
+import { lstat, readlink, realpath } from "node:fs/promises";
+import { homedir } from "node:os";
+import { basename, dirname, join, resolve, sep } from "node:path";
+
+/**
+ * The credentials file the AWS CLI and SDKs would use: `AWS_SHARED_CREDENTIALS_FILE`, else
+ * `~/.aws/credentials`; a leading `~` means the home folder, as in the SDKs.
+ */
+export function credentialsPath(path: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const chosen = path ?? (env.AWS_SHARED_CREDENTIALS_FILE || undefined) ?? join(homedir(), ".aws", "credentials");
+  return resolve(expandHome(chosen));
+}
+
+function expandHome(path: string): string {
+  if (path === "~") return homedir();
+  if (path.startsWith("~/") || path.startsWith(`~${sep}`)) return join(homedir(), path.slice(2));
+  return path;
+}
+
+/**
+ * One backup per profile, next to the file, so that rotations of different profiles of the same
+ * file do not overwrite each other's backup. The profile name is percent-encoded (injectively) so
+ * that it cannot escape the folder or collide with another profile's name.
+ */
+export function backupPathFor(path: string, profile: string): string {
+  const safe = Array.from(new TextEncoder().encode(profile), (byte) => {
+    const char = String.fromCharCode(byte);
+    return /[A-Za-z0-9._-]/.test(char) ? char : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }).join("");
+  return `${path}.keyup-backup.${safe}`;
+}
+
+const MAX_LINKS = 40;
+
+/**
+ * The real file behind `path`, following symlinks even when the last one dangles, so that a write
+ * replaces the target and keeps the link, and every alias of one file shares one lock.
+ */
+export async function resolveTarget(path: string): Promise<string> {
+  let current = resolve(path);
+  for (let hops = 0; hops < MAX_LINKS; hops++) {
+    try {
+      return await realpath(current);
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+    }
+    const stat = await lstat(current).catch((error: unknown) => {
+      if (isMissing(error)) return undefined;
+      throw error;
+    });
+    if (!stat?.isSymbolicLink()) {
+      const folder = await realpath(dirname(current)).catch(() => dirname(current));
+      return join(folder, basename(current));
+    }
+    current = resolve(dirname(current), await readlink(current));
+  }
+  return current;
+}
+
+export function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}

@@ -1,0 +1,137 @@
+import { type AccessKeyPair, createStoreError } from "@keyup/core";
+import type { IniLine, KeyLine, TokenizedIni } from "./ini-lines.js";
+import {
+  ACCESS_KEY_ID,
+  type ProfileEntry,
+  type ProfileView,
+  SECRET_ACCESS_KEY,
+  heldKey,
+  quote,
+} from "./profile.js";
+
+/** The key of a viewed profile, turning "missing" into an ENOTFOUND that lists the profiles present. */
+export function keyIn(view: ProfileView, profile: string, where: string): AccessKeyPair | undefined {
+  if (view.kind === "missing") {
+    const present = view.profiles.length === 0 ? "it has no profiles" : `profiles present: ${view.profiles.join(", ")}`;
+    throw createStoreError("ENOTFOUND", `profile ${quote(profile)} not found${where} (${present})`);
+  }
+  return heldKey(view, profile, where);
+}
+
+/**
+ * Refuses profile names that could not round-trip through a section header: a newline or bracket
+ * would inject or break lines, and outer whitespace is trimmed by every reader.
+ */
+export function checkProfileName(profile: string): void {
+  if (typeof profile !== "string" || profile === "" || profile !== profile.trim() || /[[\]\r\n]/.test(profile)) {
+    throw createStoreError(
+      "EINVALID",
+      `invalid profile name ${typeof profile === "string" ? quote(profile) : typeof profile}: it must be non-empty, without outer whitespace, brackets or line breaks`,
+    );
+  }
+}
+
+/** Sets both values in a viewed profile (see `editProfile`). */
+export function setValues(view: ProfileView, profile: string, key: AccessKeyPair): string {
+  const { ini } = view;
+  const { text } = ini;
+  const wanted: ReadonlyArray<readonly [string, string]> = [
+    [ACCESS_KEY_ID, key.accessKeyId],
+    [SECRET_ACCESS_KEY, key.secretAccessKey],
+  ];
+
+  if (view.kind === "missing") {
+    const section = [`[${profile}]`, ...wanted.map(([name, value]) => `${name} = ${value}`)];
+    return appendSection(ini, section);
+  }
+
+  const replacements: Array<{ start: number; end: number; insert: string }> = [];
+  const missing: string[] = [];
+  const last = view.entries.at(-1);
+  for (const [name, value] of wanted) {
+    const entry = view.entries.find((candidate) => candidate.name === name);
+    if (entry) {
+      const replacement = replaceValue(text, entry.line, value);
+      if (replacement) replacements.push(replacement);
+    } else {
+      missing.push(newKeyLine(text, last, name, value));
+    }
+  }
+
+  let result = text;
+  // Right to left, so that earlier offsets stay valid.
+  for (const { start, end, insert } of replacements.sort((a, b) => b.start - a.start)) {
+    result = result.slice(0, start) + insert + result.slice(end);
+  }
+  if (missing.length === 0) return result;
+  // Insertions come after every replaced value (they follow the profile's last key line), so the
+  // offsets of that line in the edited text only move by the replacements made before it.
+  const afterIndex = last ? last.lastLineIndex : view.headerIndex;
+  const afterLine = ini.lines[afterIndex] as IniLine;
+  const shift = replacements.reduce((sum, r) => sum + (r.start < afterLine.end ? r.insert.length - (r.end - r.start) : 0), 0);
+  return insertAfterLine(result, afterLine.end + shift, afterLine.eol, ini.eol, missing);
+}
+
+/** Removes the two key lines of a present profile (used to restore a profile that held no key). */
+export function removeKeyLines(view: ProfileView & { kind: "present" }, removeEmptySection: boolean): string {
+  const { ini } = view;
+  const drop = new Set<number>();
+  for (const entry of view.entries) {
+    if (entry.name !== ACCESS_KEY_ID && entry.name !== SECRET_ACCESS_KEY) continue;
+    for (let index = entry.lineIndex; index <= entry.lastLineIndex; index++) drop.add(index);
+  }
+  if (removeEmptySection) {
+    let end = view.headerIndex + 1;
+    while (end < ini.lines.length && (ini.lines[end] as IniLine).kind !== "section") end++;
+    const body = ini.lines.slice(view.headerIndex + 1, end);
+    if (body.every((line, offset) => line.kind === "blank" || drop.has(view.headerIndex + 1 + offset))) {
+      for (let index = view.headerIndex; index < end; index++) drop.add(index);
+    }
+  }
+  if (drop.size === 0) return ini.text;
+  const kept = ini.lines.filter((_, index) => !drop.has(index));
+  const hadFinalNewline = (ini.lines.at(-1)?.eol ?? "\n") !== "";
+  let result = ini.text.slice(0, ini.bomLength);
+  kept.forEach((line, index) => {
+    const isLast = index === kept.length - 1;
+    result += ini.text.slice(line.start, line.end) + (isLast && !hadFinalNewline ? "" : line.eol || ini.eol);
+  });
+  return result;
+}
+
+function replaceValue(text: string, line: KeyLine, value: string): { start: number; end: number; insert: string } | undefined {
+  if (text.slice(line.valueStart, line.valueEnd) === value) return undefined;
+  if (line.valueStart !== line.valueEnd) return { start: line.valueStart, end: line.valueEnd, insert: value };
+  // An empty value: put the new one after `=` with a space, keeping any inline comment after it.
+  const at = line.commentStart ?? line.valueStart;
+  const before = text[at - 1] ?? "";
+  return { start: at, end: at, insert: /\s/.test(before) ? value : ` ${value}` };
+}
+
+// New key lines copy the indentation and `=` spacing of the profile's last key line, so they read
+// like their neighbours and the AWS CLI does not take them for continuation lines.
+function newKeyLine(text: string, last: ProfileEntry | undefined, name: string, value: string): string {
+  if (!last || last.value === "") return `${name} = ${value}`;
+  const lineText = text.slice(last.line.start, last.line.valueStart);
+  const indent = lineText.slice(0, last.line.indent);
+  const eq = lineText.indexOf("=");
+  const separator = `${(/\s*$/.exec(lineText.slice(0, eq))?.[0] ?? "")}=${lineText.slice(eq + 1)}`;
+  return `${indent}${name}${separator}${value}`;
+}
+
+function insertAfterLine(text: string, lineEnd: number, lineEol: string, eol: string, newLines: readonly string[]): string {
+  const block = newLines.join(eol);
+  if (lineEol === "") return `${text.slice(0, lineEnd)}${eol}${block}${text.slice(lineEnd)}`;
+  const at = lineEnd + lineEol.length;
+  return `${text.slice(0, at)}${block}${eol}${text.slice(at)}`;
+}
+
+function appendSection(ini: TokenizedIni, section: readonly string[]): string {
+  const { text, eol } = ini;
+  const body = section.map((line) => `${line}${eol}`).join("");
+  const lastLine = ini.lines.at(-1);
+  if (!lastLine) return text + body;
+  // Keep sections apart with one blank line, as the AWS CLI writes them.
+  const separator = lastLine.eol === "" ? eol + eol : lastLine.kind === "blank" ? "" : eol;
+  return text + separator + body;
+}

@@ -1,0 +1,2 @@
+export { editProfile, readProfile } from "./ini-editor.js";
+export { type IniStore, type IniStoreOptions, iniStore } from "./ini-store.js";
