@@ -1,0 +1,218 @@
+import { createStoreError } from "@keyup/core";
+
+/**
+ * The quoting of a value as written: `'…'`, `"…"`, `` `…` ``, or none.
+ *
+ * @example
+ * ```ts
+ * const style: EnvQuote = parseEnv('A="x"')[0]!.quote; // '"'
+ * ```
+ */
+export type EnvQuote = "'" | '"' | "`" | "";
+
+/**
+ * One `NAME=value` assignment of a `.env` file, as `dotenv` reads it, with where it sits in the text.
+ *
+ * @example
+ * ```ts
+ * const [a] = parseEnv("export A = 'x' # note\n");
+ * // a = { name: "A", value: "x", quote: "'", exported: true, line: 1, valueStart: 12, valueEnd: 13, … }
+ * ```
+ */
+export interface EnvAssignment {
+  readonly name: string;
+  /** The value exactly as `dotenv.parse` returns it. */
+  readonly value: string;
+  readonly quote: EnvQuote;
+  /** Whether the assignment starts with `export `. */
+  readonly exported: boolean;
+  /** What joins name and value, including the value's leading spaces (`=`, ` = `, `: `). */
+  readonly separator: string;
+  /** 1-based line of the name. */
+  readonly line: number;
+  /** Offsets into the original text of the value's characters (inside the quotes, without padding). */
+  readonly valueStart: number;
+  readonly valueEnd: number;
+}
+
+// dotenv 17's own line rule (lib/main.js, BSD-2-Clause), with every part captured so that offsets
+// are known; capturing changes nothing about what matches. Using dotenv's rule rather than a
+// hand-written grammar means a value we edit is the value dotenv reads, even in its odd corners
+// (multi-line quoted values, `KEY: value`, `#` ending an unquoted value).
+const LINE =
+  /(?:^|^)\s*(export\s+)?([\w.-]+)(\s*=\s*?|:\s+?)(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)/dgm;
+
+/** dotenv matches on text with every line ending turned into `\n`; keep a map back to the original offsets. */
+function normalise(text: string): { normal: string; original: number[] } {
+  let normal = "";
+  const original: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    original.push(i);
+    if (text[i] === "\r") {
+      normal += "\n";
+      if (text[i + 1] === "\n") i++;
+    } else {
+      normal += text[i];
+    }
+  }
+  original.push(text.length);
+  return { normal, original };
+}
+
+/** dotenv's value decoding, step for step. */
+function decode(raw: string): string {
+  const value = raw.trim();
+  const unquoted = value.replace(/^(['"`])([\s\S]*)\1$/gm, "$2");
+  return value[0] === '"' ? unquoted.replace(/\\n/g, "\n").replace(/\\r/g, "\r") : unquoted;
+}
+
+/**
+ * Every assignment in a `.env` text, in order, read by dotenv's rules: `KEY=value`, an optional
+ * `export ` prefix, spaces around `=`, single/double/backtick quotes (double quotes expand `\n`),
+ * unquoted values ending at `#`, comments and blank lines skipped, CRLF or LF. A name may appear
+ * more than once (dotenv keeps the last); callers decide whether that is acceptable.
+ *
+ * @example
+ * ```ts
+ * parseEnv("# app\nexport PORT=3000\nAWS_ACCESS_KEY_ID=AKIA… # ci\n").map((a) => a.name);
+ * // ["PORT", "AWS_ACCESS_KEY_ID"]
+ * ```
+ */
+export function parseEnv(text: string): EnvAssignment[] {
+  const { normal, original } = normalise(text);
+  const at = (offset: number): number => original[offset] ?? text.length;
+  const out: EnvAssignment[] = [];
+  LINE.lastIndex = 0;
+  for (let match = LINE.exec(normal); match !== null; match = LINE.exec(normal)) {
+    const indices = match.indices as RegExpIndicesArray;
+    const [nameStart] = indices[2] as [number, number];
+    const [, separatorEnd] = indices[3] as [number, number];
+    const raw = match[4] ?? "";
+    const rawStart = indices[4]?.[0] ?? separatorEnd;
+    const trimmedStart = raw.length - raw.trimStart().length;
+    const trimmed = raw.trim();
+    const quoted = /^(['"`])[\s\S]*\1$/.test(trimmed) && trimmed.length >= 2;
+    const quote = (quoted ? trimmed[0] : "") as EnvQuote;
+    // An all-blank unquoted value is empty at its start, so the padding stays after a value written there.
+    const innerStart = rawStart + (trimmed === "" ? 0 : trimmedStart) + (quoted ? 1 : 0);
+    const innerEnd = trimmed === "" ? innerStart : rawStart + trimmedStart + trimmed.length - (quoted ? 1 : 0);
+    out.push({
+      name: match[2] as string,
+      value: decode(raw),
+      quote,
+      exported: match[1] !== undefined,
+      separator: (match[3] as string) + (trimmed === "" ? "" : raw.slice(0, trimmedStart)),
+      line: normal.slice(0, nameStart).split("\n").length,
+      valueStart: at(innerStart),
+      valueEnd: at(innerEnd),
+    });
+  }
+  return out;
+}
+
+/**
+ * The line ending a text uses (its first one), `\n` when it has none.
+ *
+ * @example
+ * ```ts
+ * lineEnding("A=1\r\nB=2\r\n"); // "\r\n"
+ * ```
+ */
+export function lineEnding(text: string): string {
+  return /\r\n|\n|\r/.exec(text)?.[0] ?? "\n";
+}
+
+// What a value may hold so that it means the same unquoted, in any quotes, and to a shell.
+const SAFE_VALUE = /^[^\s"'`#\\$]+$/;
+
+/**
+ * Sets `values` in a `.env` text, changing nothing else: each existing assignment keeps its
+ * `export `, spacing, quote style and inline comment, and only the characters of its value change;
+ * a missing name is appended as a new line (in the style of the other names being set, with the
+ * text's line ending, after adding a final line break if the text lacks one). Setting a value a
+ * name already has leaves the text identical. Pure: no I/O.
+ *
+ * Throws a store error `EINVALID` when a name is assigned more than once (which one would count is
+ * a guess) or when, read back by dotenv's rules, the result would not hold exactly the new values
+ * and every other variable unchanged; `EBADKEY` for a value that cannot be written unquoted safely
+ * (whitespace, quotes, `#`, `\`, `$`). Messages name variables and lines, never values.
+ *
+ * @example
+ * ```ts
+ * editEnv("# keys\nexport AWS_ACCESS_KEY_ID='AKIAOLD'  # ci\r\n", {
+ *   AWS_ACCESS_KEY_ID: "AKIANEW",
+ *   AWS_SECRET_ACCESS_KEY: secret,
+ * });
+ * // "# keys\nexport AWS_ACCESS_KEY_ID='AKIANEW'  # ci\r\nexport AWS_SECRET_ACCESS_KEY='…'\n"
+ * ```
+ */
+export function editEnv(text: string, values: Readonly<Record<string, string>>): string {
+  const assignments = parseEnv(text);
+  const names = Object.keys(values);
+  const edits: { start: number; end: number; insert: string }[] = [];
+  const missing: string[] = [];
+  let model: EnvAssignment | undefined;
+
+  for (const name of names) {
+    const value = values[name] as string;
+    if (!SAFE_VALUE.test(value)) {
+      throw createStoreError("EBADKEY", `the value for ${name} is empty or holds whitespace, quotes, #, \\ or $, so it cannot be written safely`);
+    }
+    const found = assignments.filter((a) => a.name === name);
+    if (found.length > 1) {
+      throw createStoreError(
+        "EINVALID",
+        `${name} is assigned ${found.length} times (lines ${found.map((a) => a.line).join(", ")}): refusing to guess which one counts`,
+      );
+    }
+    const [current] = found;
+    if (!current) {
+      missing.push(name);
+      continue;
+    }
+    model ??= current;
+    if (current.value === value) continue;
+    // Inserting right before a `#` would glue the value to a comment that shells read as part of it.
+    const pad = current.quote === "" && current.valueStart === current.valueEnd && text[current.valueEnd] === "#" ? " " : "";
+    edits.push({ start: current.valueStart, end: current.valueEnd, insert: value + pad });
+  }
+
+  let result = text;
+  for (const edit of edits.sort((a, b) => b.start - a.start)) {
+    result = result.slice(0, edit.start) + edit.insert + result.slice(edit.end);
+  }
+  if (missing.length > 0) {
+    const eol = lineEnding(text);
+    if (result.length > 0 && !/[\r\n]$/.test(result)) result += eol;
+    const prefix = model?.exported ? "export " : "";
+    const separator = model?.separator ?? "=";
+    const quote = model?.quote ?? "";
+    for (const name of missing) result += `${prefix}${name}${separator}${quote}${values[name]}${quote}${eol}`;
+  }
+
+  assertOnlyValuesChanged(assignments, parseEnv(result), values);
+  return result;
+}
+
+/** The edit's postcondition, checked by dotenv's rules rather than trusted. */
+function assertOnlyValuesChanged(
+  before: readonly EnvAssignment[],
+  after: readonly EnvAssignment[],
+  values: Readonly<Record<string, string>>,
+): void {
+  const others = (list: readonly EnvAssignment[]) =>
+    list.filter((a) => !Object.hasOwn(values, a.name)).map((a) => `${a.name}=${JSON.stringify(a.value)}`);
+  const changedOthers = JSON.stringify(others(before)) !== JSON.stringify(others(after));
+  const wrong = Object.entries(values).filter(([name, value]) => {
+    const found = after.filter((a) => a.name === name);
+    return found.length !== 1 || found[0]?.value !== value;
+  });
+  if (changedOthers || wrong.length > 0) {
+    throw createStoreError(
+      "EINVALID",
+      `refusing to edit: the file has a construct (such as an unterminated quote) that would make ${
+        wrong.length > 0 ? wrong.map(([name]) => name).join(" and ") : "other variables"
+      } read differently after the edit`,
+    );
+  }
+}
