@@ -121,6 +121,7 @@ export interface LimitError {
   readonly kind: "limit";
   readonly message: string;
   readonly keys: readonly { readonly accessKeyId: string; readonly status: string }[];
+  readonly cause?: unknown;
 }
 
 /**

@@ -1,0 +1,177 @@
+import { type KeyupError, type ProgressEvent, type RotationError, type RotationReport, listKeys, redact, rotate } from "@keyup/core";
+import { iniStore } from "@keyup/store-ini";
+import { type CliArgs, HELP, parseCliArgs } from "./args.js";
+import { autoLog, defaultLogFile } from "./auto-log.js";
+import { ExitCode, type ExitCodeValue } from "./exit-codes.js";
+import { formatKeyTable, keysToJson } from "./format.js";
+import { VERSION } from "./version.js";
+
+/**
+ * Everything the command touches outside itself, so it can run in-process in tests and as the real bin.
+ *
+ * @example
+ * ```ts
+ * const io: CliIo = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s), env: process.env, interactive: false };
+ * ```
+ */
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly env: NodeJS.ProcessEnv;
+  /** True when a person is at the terminal (stdin and stdout are TTYs): only then does `up` ask first. */
+  readonly interactive: boolean;
+  /** Asks a question and resolves with the answer line. */
+  readonly ask?: (question: string) => Promise<string>;
+  /** Aborts a running rotation (Ctrl-C); the rotation then rolls back. */
+  readonly signal?: AbortSignal;
+  readonly now?: () => Date;
+}
+
+/**
+ * Runs the `keyup` command with `argv` (without `node` and the script) and resolves with the exit code.
+ * Never throws; never prints a secret.
+ *
+ * @example
+ * ```ts
+ * const code = await runCli(["--profile", "ci", "--operation", "up", "--auto"], io);
+ * process.exitCode = code;
+ * ```
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCodeValue> {
+  const parsed = parseCliArgs(argv, io.env);
+  if (!parsed.ok) {
+    io.stderr(`keyup: ${parsed.error}\n`);
+    return ExitCode.Usage;
+  }
+  const args = parsed.args;
+  switch (args.operation) {
+    case "help":
+      io.stdout(HELP);
+      return ExitCode.Ok;
+    case "version":
+      io.stdout(`${VERSION}\n`);
+      return ExitCode.Ok;
+    case "list":
+      return list(args, io);
+    case "up":
+      return up(args, io);
+  }
+}
+
+function storeFor(args: CliArgs) {
+  return iniStore({ profile: args.profile, ...(args.credentialsFile ? { path: args.credentialsFile } : {}) });
+}
+
+function awsOptions(args: CliArgs) {
+  return {
+    ...(args.endpointUrl ? { endpoint: args.endpointUrl } : {}),
+    ...(args.region ? { region: args.region } : {}),
+    ...(args.userName ? { userName: args.userName } : {}),
+  };
+}
+
+async function list(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
+  const store = storeFor(args);
+  const result = await listKeys({ store, ...awsOptions(args), now: io.now?.() ?? new Date() });
+  if (result.isErr()) return failWith(io, result.error);
+  if (args.output === "json") io.stdout(`${JSON.stringify(keysToJson(result.value), null, 2)}\n`);
+  else io.stdout(`Access keys for profile ${args.profile} (${store.path}):\n${formatKeyTable(result.value)}\n`);
+  return ExitCode.Ok;
+}
+
+async function up(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
+  const store = storeFor(args);
+  const now = io.now ?? (() => new Date());
+  const log = args.auto ? autoLog(args.logFile ?? defaultLogFile(io.env), now) : undefined;
+  const say = (text: string) => {
+    if (!args.auto && args.output === "table") io.stdout(text);
+  };
+  const note = async (line: string) => {
+    try {
+      await log?.write(`profile=${args.profile} ${line}`);
+    } catch (error) {
+      io.stderr(`keyup: cannot write the log file ${log?.path}: ${(error as Error).message}\n`);
+    }
+  };
+
+  if (!args.auto) {
+    const before = await listKeys({ store, ...awsOptions(args), now: now() });
+    if (before.isErr()) return failWith(io, before.error);
+    say(`Keys before rotation (profile ${args.profile}, ${store.path}):\n${formatKeyTable(before.value)}\n\n`);
+    if (io.interactive && io.ask) {
+      const held = before.value.find((k) => k.inStore)?.accessKeyId ?? "the profile's key";
+      const answer = (await io.ask(`Rotate ${held}? A new key is created and installed; the old one is deleted. [y/N] `)).trim().toLowerCase();
+      if (answer !== "y" && answer !== "yes") {
+        say("Nothing changed.\n");
+        return ExitCode.Ok;
+      }
+    }
+  }
+
+  await note("rotation started");
+  const onEvent = (event: ProgressEvent) => {
+    if (event.type === "step-started") {
+      say(`  … ${event.step}\n`);
+      return;
+    }
+    const { step, status, detail } = event.step;
+    const mark = status === "ok" ? "✓" : status === "retry" ? "↻" : status === "failed" ? "✗" : "-";
+    say(`  ${mark} ${step}${detail ? `: ${detail}` : ""}\n`);
+    void note(`step=${step} status=${status}${detail ? ` detail=${JSON.stringify(detail)}` : ""}`);
+  };
+  const result = await rotate({
+    store,
+    ...awsOptions(args),
+    onLimit: args.deleteInactive ? "delete-inactive" : "refuse",
+    oldKey: args.oldKey,
+    ...(args.verifyTimeoutSeconds !== undefined ? { verifyTimeoutMs: args.verifyTimeoutSeconds * 1000 } : {}),
+    ...(io.signal ? { signal: io.signal } : {}),
+    onEvent,
+  });
+
+  if (result.isErr()) {
+    await note(`outcome=${result.error.report?.outcome ?? "failed"} error=${result.error.kind} message=${JSON.stringify(oneLine(result.error.message))}`);
+    if (args.output === "json" && !args.auto) io.stdout(`${JSON.stringify(result.error.report ?? null, null, 2)}\n`);
+    return failWith(io, result.error);
+  }
+  const report = result.value;
+  await note(`outcome=${report.outcome} user=${report.userName} old=${report.oldAccessKeyId} new=${report.newAccessKeyId} old_key=${report.oldKey}`);
+  if (args.output === "json" && !args.auto) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+  say(`\n${summary(report)}\n`);
+  for (const warning of report.warnings) io.stderr(`keyup: warning: ${oneLine(warning)}\n`);
+  for (const step of report.manualSteps) io.stderr(`keyup: to finish by hand: ${step}\n`);
+
+  if (!args.auto) {
+    const after = await listKeys({ store, ...awsOptions(args), now: now() });
+    if (after.isOk()) say(`\nKeys after rotation:\n${formatKeyTable(after.value)}\n`);
+    else io.stderr(`keyup: rotated, but listing the keys afterwards failed: ${oneLine(after.error.message)}\n`);
+  }
+  return report.outcome === "completed-with-warnings" ? ExitCode.CompletedWithWarnings : ExitCode.Ok;
+}
+
+function summary(report: RotationReport): string {
+  const seconds = (report.durationMs / 1000).toFixed(1);
+  const fate = { deleted: "deleted", inactive: "deactivated", active: "left active", unknown: "left as it was" }[report.oldKey];
+  return `Rotated ${report.userName}'s key: ${report.oldAccessKeyId} -> ${report.newAccessKeyId} (old key ${fate}) in ${seconds} s, verified with ${report.verifyAttempts} call${report.verifyAttempts === 1 ? "" : "s"}.`;
+}
+
+function failWith(io: CliIo, error: KeyupError | RotationError): ExitCodeValue {
+  io.stderr(`keyup: ${error.kind === "config" ? "error" : `${error.kind} error`}: ${oneLine(error.message)}\n`);
+  switch (error.kind) {
+    case "config":
+      return ExitCode.Usage;
+    case "store":
+      // A missing file or profile, or a profile keyup must not rotate, is a configuration problem.
+      return ["ENOTFOUND", "EUNSUPPORTED", "EINVALID"].includes(error.code) ? ExitCode.Usage : ExitCode.Failed;
+    case "lock":
+      return ExitCode.LockHeld;
+    case "rollback-failed":
+      return ExitCode.RollbackFailed;
+    default:
+      return ExitCode.Failed;
+  }
+}
+
+function oneLine(text: string): string {
+  return redact(text.replace(/\s*\r?\n\s*/g, " "));
+}
