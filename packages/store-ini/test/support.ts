@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { fromIni } from "@aws-sdk/credential-providers";
 import type { AccessKeyPair } from "@keyup/core";
 import { parse } from "ini";
-import { afterEach } from "vitest";
+import { afterAll } from "vitest";
 
 const run = promisify(execFile);
 
@@ -24,11 +24,12 @@ export function fakeKey(): AccessKeyPair {
 }
 
 const dirs: string[] = [];
-afterEach(async () => {
+// After all tests, not each: concurrent tests would remove each other's folders.
+afterAll(async () => {
   await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
-/** A fresh temp folder, removed after the test. */
+/** A fresh temp folder, removed after the test file. */
 export async function tempDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "keyup-store-ini-"));
   dirs.push(dir);
