@@ -1,0 +1,190 @@
+import { editEnv, parseEnv } from "@keyup/store-env";
+import { fakeAccessKeyPair, findSecretLeaks } from "@keyup/store-test-suite";
+import { parse as dotenvParse } from "dotenv";
+import fc from "fast-check";
+import { describe, expect, test } from "vitest";
+import { OLD, editorFixtures } from "./_support/fixtures.js";
+
+const NAMES = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] as const;
+const values = (key: { accessKeyId: string; secretAccessKey: string }) => ({
+  AWS_ACCESS_KEY_ID: key.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: key.secretAccessKey,
+});
+const without = (record: Record<string, string>, names: readonly string[]) =>
+  Object.fromEntries(Object.entries(record).filter(([name]) => !names.includes(name)));
+
+/** Catches what `fn` throws; fails the test when it returns. */
+function thrown(fn: () => unknown): Error & { code?: string } {
+  try {
+    fn();
+  } catch (error) {
+    return error as Error & { code?: string };
+  }
+  throw new Error("expected a throw");
+}
+
+describe("editEnv over fixtures", () => {
+  for (const fixture of editorFixtures) {
+    test(`${fixture.title}: only the two values change, byte for byte`, () => {
+      const key = fakeAccessKeyPair();
+      expect(editEnv(fixture.before, values(key))).toBe(fixture.after(key));
+    });
+
+    test(`${fixture.title}: dotenv reads the new values and every other variable unchanged`, () => {
+      const key = fakeAccessKeyPair();
+      const after = dotenvParse(editEnv(fixture.before, values(key)));
+      expect(after.AWS_ACCESS_KEY_ID).toBe(key.accessKeyId);
+      expect(after.AWS_SECRET_ACCESS_KEY).toBe(key.secretAccessKey);
+      expect(without(after, NAMES)).toEqual(without(dotenvParse(fixture.before), NAMES));
+    });
+
+    test(`${fixture.title}: setting the values the text already holds changes nothing`, () => {
+      const once = editEnv(fixture.before, values(fakeAccessKeyPair()));
+      const key = { accessKeyId: dotenvParse(once).AWS_ACCESS_KEY_ID ?? "", secretAccessKey: dotenvParse(once).AWS_SECRET_ACCESS_KEY ?? "" };
+      expect(editEnv(once, values(key))).toBe(once);
+    });
+  }
+});
+
+describe("parseEnv agrees with dotenv", () => {
+  for (const fixture of editorFixtures) {
+    test(`${fixture.title}`, () => {
+      const ours: Record<string, string> = {};
+      for (const assignment of parseEnv(fixture.before)) ours[assignment.name] = assignment.value;
+      expect(ours).toEqual(dotenvParse(fixture.before));
+    });
+  }
+
+  test("reports quote style, export, line and the value's exact span", () => {
+    const text = `# c\r\nexport AWS_ACCESS_KEY_ID = '${OLD.accessKeyId}' # x\r\nB=\r\n`;
+    const [id, b] = parseEnv(text);
+    expect(id).toMatchObject({ name: "AWS_ACCESS_KEY_ID", quote: "'", exported: true, line: 2, separator: " = " });
+    expect(text.slice(id?.valueStart, id?.valueEnd)).toBe(OLD.accessKeyId);
+    expect(b).toMatchObject({ name: "B", value: "", quote: "", exported: false, line: 3 });
+  });
+});
+
+// Lines of the kinds .env files contain, odd ones included, to combine at random.
+const otherLine = fc.oneof(
+  fc.constantFrom(
+    "",
+    "# comment",
+    "   ",
+    "PORT=3000",
+    "export HOST=example.com",
+    'QUOTED="a b # c"',
+    "SINGLE='x'  # note",
+    "BACK=`y`",
+    "EMPTY=",
+    "SPACED = v ",
+    "YAML: value",
+    'MULTI="line1\nline2"',
+    "words without equals",
+    "UNTERMINATED=\"abc",
+    "ESC=\"a\\\"b\"",
+    "# AWS_ACCESS_KEY_ID=in-a-comment",
+    "URL=http://x/#frag",
+    "\tINDENTED=1",
+  ),
+  fc.tuple(fc.stringMatching(/^[A-Z][A-Z0-9_]{0,8}$/), fc.stringMatching(/^[a-z0-9 ./:-]{0,12}$/)).map(([n, v]) => `${n}=${v}`),
+);
+const ourLine = (name: string) =>
+  fc
+    .tuple(
+      fc.constantFrom("", "export "),
+      fc.constantFrom("=", " = ", ": "),
+      fc.constantFrom("", '"', "'", "`"),
+      fc.constantFrom("OLDVALUE", ""),
+      fc.constantFrom("", " # comment", "  "),
+    )
+    .map(([exp, sep, q, v, tail]) => `${exp}${name}${sep}${q}${v}${q}${tail}`);
+const envText = fc
+  .tuple(
+    fc.array(otherLine, { maxLength: 6 }),
+    fc.option(ourLine("AWS_ACCESS_KEY_ID")),
+    fc.option(ourLine("AWS_SECRET_ACCESS_KEY")),
+    fc.constantFrom("\n", "\r\n"),
+    fc.boolean(),
+    fc.nat(),
+  )
+  .map(([others, id, secret, eol, finalEol, seed]) => {
+    const lines = [...others];
+    for (const line of [id, secret]) if (line !== null) lines.splice(seed % (lines.length + 1), 0, line);
+    return lines.join(eol) + (finalEol && lines.length > 0 ? eol : "");
+  });
+
+describe("editEnv on generated files", () => {
+  test("either refuses with a store error, or dotenv reads exactly the new values and everything else as before", () => {
+    fc.assert(
+      fc.property(envText, (text) => {
+        const key = fakeAccessKeyPair();
+        let result: string;
+        try {
+          result = editEnv(text, values(key));
+        } catch (error) {
+          expect((error as { code?: string }).code).toBe("EINVALID");
+          return;
+        }
+        const after = dotenvParse(result);
+        expect(after.AWS_ACCESS_KEY_ID).toBe(key.accessKeyId);
+        expect(after.AWS_SECRET_ACCESS_KEY).toBe(key.secretAccessKey);
+        expect(without(after, NAMES)).toEqual(without(dotenvParse(text), NAMES));
+        expect(editEnv(result, values(key))).toBe(result);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  test("every byte outside the two values is kept", () => {
+    fc.assert(
+      fc.property(envText, (text) => {
+        const key = fakeAccessKeyPair();
+        const before = parseEnv(text);
+        if (NAMES.some((name) => before.filter((a) => a.name === name).length !== 1)) return;
+        const result = editEnv(text, values(key));
+        const after = parseEnv(result);
+        // Cut each text at its two values: what is left must be identical.
+        const cut = (source: string, list: typeof before) => {
+          const spans = list.filter((a) => (NAMES as readonly string[]).includes(a.name)).sort((a, b) => a.valueStart - b.valueStart);
+          let out = "";
+          let at = 0;
+          for (const span of spans) {
+            out += `${source.slice(at, span.valueStart)}<value>`;
+            at = span.valueEnd;
+          }
+          return out + source.slice(at);
+        };
+        // The one byte editEnv may add: a space between a value filled in and a `#` right after it.
+        const unpad = (cutText: string) => cutText.replace(/<value> #/g, "<value>#");
+        expect(unpad(cut(result, after))).toBe(unpad(cut(text, before)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("editEnv refuses", () => {
+  test("a name assigned twice, naming the lines and no value", () => {
+    const text = `AWS_ACCESS_KEY_ID=${OLD.accessKeyId}\nAWS_SECRET_ACCESS_KEY=${OLD.secretAccessKey}\nAWS_SECRET_ACCESS_KEY=${OLD.secretAccessKey}\n`;
+    const key = fakeAccessKeyPair();
+    const error = thrown(() => editEnv(text, values(key)));
+    expect(error.code).toBe("EINVALID");
+    expect(error.message).toContain("AWS_SECRET_ACCESS_KEY is assigned 2 times (lines 2, 3)");
+    expect(findSecretLeaks(error, [OLD.secretAccessKey, key.secretAccessKey])).toEqual([]);
+  });
+
+  for (const [label, value] of [
+    ["a line break", "abc\nINJECTED=1"],
+    ["a quote", 'abc"def'],
+    ["a # that would start a comment", "abc#def"],
+    ["a $ that dotenv-expand would expand", "abc$HOME"],
+    ["a backslash", "abc\\n"],
+    ["nothing", ""],
+  ] as const) {
+    test(`a value holding ${label} (EBADKEY, no value in the message)`, () => {
+      const error = thrown(() => editEnv("A=1\n", { AWS_SECRET_ACCESS_KEY: value }));
+      expect(error.code).toBe("EBADKEY");
+      if (value !== "") expect(error.message).not.toContain(value);
+    });
+  }
+});
