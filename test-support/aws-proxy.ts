@@ -1,4 +1,4 @@
-import { type IncomingMessage, type ServerResponse, createServer, request } from "node:http";
+import { createServer, type IncomingMessage, request, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 /** One request that went through the proxy. */
@@ -12,12 +12,7 @@ export interface ProxiedRequest {
 }
 
 /** What the proxy does with a request: forward it (undefined), answer it, reset it, or never answer. */
-export type ProxyVerdict =
-  | undefined
-  | { status: number; body: string; contentType?: string }
-  | "reset"
-  | "hang"
-  | { forwardThen: "reset" | "hang" };
+export type ProxyVerdict = undefined | { status: number; body: string; contentType?: string } | "reset" | "hang" | { forwardThen: "reset" | "hang" };
 
 /**
  * A loopback HTTP proxy in front of moto that records every AWS request and can inject faults.
@@ -43,21 +38,18 @@ export async function startAwsProxy(target: string, decide: (req: ProxiedRequest
       res.writeHead(verdict.status, { "content-type": verdict.contentType ?? "text/xml" });
       return res.end(verdict.body);
     }
-    const upstream = request(
-      { host: targetUrl.hostname, port: targetUrl.port, method: req.method, path: req.url, headers: req.headers },
-      (up) => {
-        const upChunks: Buffer[] = [];
-        up.on("data", (c: Buffer) => upChunks.push(c));
-        up.on("end", () => {
-          if (verdict && "forwardThen" in verdict) {
-            if (verdict.forwardThen === "reset") req.socket.destroy();
-            return;
-          }
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          res.end(Buffer.concat(upChunks));
-        });
-      },
-    );
+    const upstream = request({ host: targetUrl.hostname, port: targetUrl.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+      const upChunks: Buffer[] = [];
+      up.on("data", (c: Buffer) => upChunks.push(c));
+      up.on("end", () => {
+        if (verdict && "forwardThen" in verdict) {
+          if (verdict.forwardThen === "reset") req.socket.destroy();
+          return;
+        }
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        res.end(Buffer.concat(upChunks));
+      });
+    });
     upstream.on("error", () => req.socket.destroy());
     upstream.end(body);
   });

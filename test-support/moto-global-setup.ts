@@ -41,7 +41,10 @@ async function startMoto(): Promise<string> {
   child.stderr?.resume();
   child.stdout?.resume();
   for (let i = 0; i < 100; i++) {
-    const ready = await fetch(`${url}/moto-api/data.json`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${url}/moto-api/data.json`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) return url;
     await new Promise((r) => setTimeout(r, 100));
   }

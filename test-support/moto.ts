@@ -63,7 +63,9 @@ export async function createUser(
 ): Promise<{ userName: string; arn: string; keys: TestKey[] }> {
   const iam = iamClient();
   const out = await iam.send(new CreateUserCommand({ UserName: userName }));
-  await iam.send(new PutUserPolicyCommand({ UserName: userName, PolicyName: "keyup-rotation", PolicyDocument: JSON.stringify(options.policy ?? ROTATION_POLICY) }));
+  await iam.send(
+    new PutUserPolicyCommand({ UserName: userName, PolicyName: "keyup-rotation", PolicyDocument: JSON.stringify(options.policy ?? ROTATION_POLICY) }),
+  );
   const keys: TestKey[] = [];
   for (let i = 0; i < (options.keys ?? 1); i++) {
     const k = await iam.send(new CreateAccessKeyCommand({ UserName: userName }));

@@ -107,18 +107,24 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {
   if (values.version) return { ok: true, args: defaults("version", env) };
 
   // Never echo stray arguments: someone may have pasted a secret.
-  if (positionals.length > 1) return { ok: false, error: `unexpected extra argument${positionals.length > 2 ? "s" : ""} after "${OPERATIONS[positionals[0] ?? ""] ? positionals[0] : "the operation"}" (keyup takes no secrets or values on the command line beyond its flags)` };
+  if (positionals.length > 1)
+    return {
+      ok: false,
+      error: `unexpected extra argument${positionals.length > 2 ? "s" : ""} after "${OPERATIONS[positionals[0] ?? ""] ? positionals[0] : "the operation"}" (keyup takes no secrets or values on the command line beyond its flags)`,
+    };
   const opName = values.operation ?? positionals[0];
   if (opName === undefined) return { ok: false, error: "no operation: use --operation list or --operation up (see --help)" };
   const operation = OPERATIONS[opName];
-  if (!operation) return { ok: false, error: values.operation !== undefined ? `unknown operation "${opName}": use list or up` : "unknown operation: use list or up" };
+  if (!operation)
+    return { ok: false, error: values.operation !== undefined ? `unknown operation "${opName}": use list or up` : "unknown operation: use list or up" };
   if (values.operation !== undefined && positionals[0] !== undefined && OPERATIONS[positionals[0]] !== operation) {
     return { ok: false, error: `two different operations given: ${positionals[0]} and --operation ${values.operation}` };
   }
   const output = values.output ?? "table";
   if (output !== "table" && output !== "json") return { ok: false, error: `--output must be table or json, got "${output}"` };
   const oldKey = values["old-key"] ?? "delete";
-  if (oldKey !== "delete" && oldKey !== "deactivate" && oldKey !== "keep") return { ok: false, error: `--old-key must be delete, deactivate or keep, got "${oldKey}"` };
+  if (oldKey !== "delete" && oldKey !== "deactivate" && oldKey !== "keep")
+    return { ok: false, error: `--old-key must be delete, deactivate or keep, got "${oldKey}"` };
   let verifyTimeoutSeconds: number | undefined;
   if (values["verify-timeout"] !== undefined) {
     verifyTimeoutSeconds = Number(values["verify-timeout"]);

@@ -12,7 +12,7 @@ import { dirname, join } from "node:path";
  * ```
  */
 export function defaultLogFile(env: NodeJS.ProcessEnv): string {
-  const base = env.XDG_STATE_HOME && env.XDG_STATE_HOME.startsWith("/") ? env.XDG_STATE_HOME : join(env.HOME ?? homedir(), ".local", "state");
+  const base = env.XDG_STATE_HOME?.startsWith("/") ? env.XDG_STATE_HOME : join(env.HOME ?? homedir(), ".local", "state");
   return join(base, "keyup", "keyup.log");
 }
 

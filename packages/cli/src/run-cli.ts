@@ -1,4 +1,4 @@
-import { type KeyupError, type ProgressEvent, type RotationError, type RotationReport, listKeys, redact, rotate } from "@keyup/core";
+import { type KeyupError, listKeys, type ProgressEvent, type RotationError, type RotationReport, redact, rotate } from "@keyup/core";
 import { iniStore } from "@keyup/store-ini";
 import { type CliArgs, HELP, parseCliArgs } from "./args.js";
 import { autoLog, defaultLogFile } from "./auto-log.js";

@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { fromIni } from "@aws-sdk/credential-providers";
 import { beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { type TestKey, createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, tempDir } from "../../../test-support/moto.js";
+import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, tempDir } from "../../../test-support/moto.js";
 
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
@@ -85,9 +85,13 @@ describe("keyup CLI, end to end against moto", () => {
     expect(written).toBe(original.replace(old.accessKeyId, newId).replace(old.secretAccessKey, secret));
     expect((await stat(file)).mode & 0o777).toBe(0o600);
 
-    const viaAwsCli = await run("aws", ["sts", "get-caller-identity", "--profile", "ci", "--endpoint-url", motoUrl(), "--region", "us-east-1", "--output", "json"], {
-      env: cleanEnv({ AWS_SHARED_CREDENTIALS_FILE: file, HOME: dir }),
-    });
+    const viaAwsCli = await run(
+      "aws",
+      ["sts", "get-caller-identity", "--profile", "ci", "--endpoint-url", motoUrl(), "--region", "us-east-1", "--output", "json"],
+      {
+        env: cleanEnv({ AWS_SHARED_CREDENTIALS_FILE: file, HOME: dir }),
+      },
+    );
     expect(JSON.parse(viaAwsCli.stdout).Arn).toBe(user.arn);
 
     const provider = fromIni({ profile: "ci", filepath: file, configFilepath: "/nonexistent/keyup-test-config" });

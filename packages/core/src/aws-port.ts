@@ -69,10 +69,7 @@ export interface AwsPort {
   createAccessKey(userName: string, credentials: SigningCredentials): Promise<AccessKeyPair>;
   updateAccessKey(userName: string, accessKeyId: string, status: "Active" | "Inactive", credentials: SigningCredentials): Promise<void>;
   deleteAccessKey(userName: string, accessKeyId: string, credentials: SigningCredentials): Promise<void>;
-  getAccessKeyLastUsed(
-    accessKeyId: string,
-    credentials: SigningCredentials,
-  ): Promise<{ date?: Date; serviceName?: string; region?: string }>;
+  getAccessKeyLastUsed(accessKeyId: string, credentials: SigningCredentials): Promise<{ date?: Date; serviceName?: string; region?: string }>;
 }
 
 /**

@@ -161,11 +161,7 @@ export interface StoreFailure extends Error {
  * throw createStoreError("EUNSUPPORTED", "profile ci holds aws_session_token: temporary credentials cannot be rotated");
  * ```
  */
-export function createStoreError(
-  code: StoreFailure["code"],
-  message: string,
-  options: { cause?: unknown; holder?: string } = {},
-): StoreFailure {
+export function createStoreError(code: StoreFailure["code"], message: string, options: { cause?: unknown; holder?: string } = {}): StoreFailure {
   const error = new Error(message, { cause: options.cause }) as Error & {
     code: string;
     holder?: string;

@@ -16,15 +16,7 @@ import type { RotationReport } from "./report.js";
  * }
  * ```
  */
-export type KeyupError =
-  | ConfigError
-  | AwsError
-  | StoreError
-  | LockError
-  | VerifyError
-  | LimitError
-  | RollbackFailedError
-  | AbortedError;
+export type KeyupError = ConfigError | AwsError | StoreError | LockError | VerifyError | LimitError | RollbackFailedError | AbortedError;
 
 /**
  * Bad or missing options, or an identity keyup must not rotate (root, an assumed role).
@@ -166,7 +158,14 @@ export interface AbortedError {
 export type RotationError = KeyupError & { readonly report?: RotationReport };
 
 /** AWS error names that mean "this key is not (yet) known everywhere": retried during verify. */
-const TRANSIENT_AUTH = new Set(["InvalidClientTokenId", "SignatureDoesNotMatch", "AccessDenied", "AccessDeniedException", "UnrecognizedClientException", "AuthFailure"]);
+const TRANSIENT_AUTH = new Set([
+  "InvalidClientTokenId",
+  "SignatureDoesNotMatch",
+  "AccessDenied",
+  "AccessDeniedException",
+  "UnrecognizedClientException",
+  "AuthFailure",
+]);
 /** AWS error names that mean "try again later": throttling and server trouble. */
 const TRANSIENT_SERVICE = new Set([
   "Throttling",

@@ -1,6 +1,6 @@
-import { type Result, ResultAsync, err, errAsync, ok, okAsync } from "neverthrow";
+import { err, errAsync, ok, okAsync, type Result, ResultAsync } from "neverthrow";
 import { checkAwsOptions, checkStore, checkUserName, readStoreKey } from "./_internal/options.js";
-import { type AwsOptions, type AwsPort, type SigningCredentials, createAwsPort } from "./aws-port.js";
+import { type AwsOptions, type AwsPort, createAwsPort, type SigningCredentials } from "./aws-port.js";
 import type { CredentialStore } from "./credential-store.js";
 import { type KeyupError, toAwsError } from "./errors.js";
 import { parseIdentityArn } from "./machine/arn.js";

@@ -1,12 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import {
-  type AccessKeyPair,
-  type CredentialStore,
-  type StoreBackup,
-  type StoreLock,
-  createStoreError,
-  isAccessKeyPair,
-} from "./credential-store.js";
+import { type AccessKeyPair, type CredentialStore, createStoreError, isAccessKeyPair, type StoreBackup, type StoreLock } from "./credential-store.js";
 
 /**
  * Options for {@link memoryStore}.

@@ -1,11 +1,11 @@
-import { type Result, ResultAsync, err, errAsync, ok } from "neverthrow";
+import { err, errAsync, ok, type Result, ResultAsync } from "neverthrow";
 import { callStore, checkAwsOptions, checkStore, checkUserName } from "./_internal/options.js";
 import { type AwsOptions, type AwsPort, createAwsPort } from "./aws-port.js";
 import type { CredentialStore } from "./credential-store.js";
 import type { ConfigError, RotationError } from "./errors.js";
 import { errorOf, reportOf } from "./machine/outcome.js";
 import { initialRotationState } from "./machine/transition.js";
-import { type RotationConfig, defaultRotationConfig } from "./machine/types.js";
+import { defaultRotationConfig, type RotationConfig } from "./machine/types.js";
 import type { RotationReport } from "./report.js";
 import { type ProgressEvent, runRotation } from "./runner.js";
 
@@ -97,13 +97,17 @@ function checkRotateOptions(options: RotateOptions): Result<{ store: CredentialS
   const userName = checkUserName(options.userName);
   if (userName.isErr()) return err(userName.error);
   const timeout = options.verifyTimeoutMs ?? defaultRotationConfig.verifyTimeoutMs;
-  if (!Number.isFinite(timeout) || timeout <= 0) return err({ kind: "config", message: `verifyTimeoutMs must be a positive number of milliseconds, got ${timeout}` });
+  if (!Number.isFinite(timeout) || timeout <= 0)
+    return err({ kind: "config", message: `verifyTimeoutMs must be a positive number of milliseconds, got ${timeout}` });
   const successes = options.requiredSuccesses ?? defaultRotationConfig.requiredSuccesses;
-  if (!Number.isInteger(successes) || successes < 1 || successes > 20) return err({ kind: "config", message: `requiredSuccesses must be a whole number from 1 to 20, got ${successes}` });
+  if (!Number.isInteger(successes) || successes < 1 || successes > 20)
+    return err({ kind: "config", message: `requiredSuccesses must be a whole number from 1 to 20, got ${successes}` });
   const onLimit = options.onLimit ?? "refuse";
-  if (onLimit !== "refuse" && onLimit !== "delete-inactive") return err({ kind: "config", message: `onLimit must be "refuse" or "delete-inactive", got ${String(onLimit)}` });
+  if (onLimit !== "refuse" && onLimit !== "delete-inactive")
+    return err({ kind: "config", message: `onLimit must be "refuse" or "delete-inactive", got ${String(onLimit)}` });
   const oldKey = options.oldKey ?? "delete";
-  if (oldKey !== "delete" && oldKey !== "deactivate" && oldKey !== "keep") return err({ kind: "config", message: `oldKey must be "delete", "deactivate" or "keep", got ${String(oldKey)}` });
+  if (oldKey !== "delete" && oldKey !== "deactivate" && oldKey !== "keep")
+    return err({ kind: "config", message: `oldKey must be "delete", "deactivate" or "keep", got ${String(oldKey)}` });
   return ok({
     store: store.value,
     config: {

@@ -90,8 +90,7 @@ export async function runRotation(initial: RotationState, ctx: RunnerContext): P
     }
   };
 
-  let { state, effects } =
-    initial.phase === "idle" ? transition(initial, { type: "start", at: now() }) : { state: initial, effects: [effectFor(initial)] };
+  let { state, effects } = initial.phase === "idle" ? transition(initial, { type: "start", at: now() }) : { state: initial, effects: [effectFor(initial)] };
   let emitted = initial.steps.length;
 
   while (!isTerminal(state)) {
@@ -161,7 +160,8 @@ async function perform(
     }
     case "install": {
       const key = secrets.new;
-      if (!key || key.accessKeyId !== effect.accessKeyId) throw Object.assign(new Error(`the secret of ${effect.accessKeyId} is not in memory`), { code: "ENOSECRET" });
+      if (!key || key.accessKeyId !== effect.accessKeyId)
+        throw Object.assign(new Error(`the secret of ${effect.accessKeyId} is not in memory`), { code: "ENOSECRET" });
       await ctx.store.write(key);
       return { type: "installed", at: now() };
     }

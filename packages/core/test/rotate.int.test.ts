@@ -1,7 +1,7 @@
-import { type CredentialStore, type ProgressEvent, createStoreError, listKeys, memoryStore, rotate } from "@keyup/core";
+import { type CredentialStore, createStoreError, listKeys, memoryStore, type ProgressEvent, rotate } from "@keyup/core";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { awsErrorXml, startAwsProxy } from "../../../test-support/aws-proxy.js";
-import { type TestKey, createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, whoAmI } from "../../../test-support/moto.js";
+import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, whoAmI } from "../../../test-support/moto.js";
 
 let admin: TestKey;
 const closers: (() => Promise<void>)[] = [];
@@ -74,7 +74,14 @@ describe("rotate() against moto with authentication enforced", () => {
     for (const r of p.requests.filter((r) => ["GetCallerIdentity", "UpdateAccessKey", "DeleteAccessKey"].includes(r.action))) {
       expect(r.accessKeyId).toBe(newId);
     }
-    expect(p.requests.map((r) => r.action)).toEqual(["ListAccessKeys", "CreateAccessKey", "GetCallerIdentity", "GetCallerIdentity", "UpdateAccessKey", "DeleteAccessKey"]);
+    expect(p.requests.map((r) => r.action)).toEqual([
+      "ListAccessKeys",
+      "CreateAccessKey",
+      "GetCallerIdentity",
+      "GetCallerIdentity",
+      "UpdateAccessKey",
+      "DeleteAccessKey",
+    ]);
   });
 
   test("at the 2-key limit, refuses before creating anything and names both keys with their status", async () => {
@@ -161,7 +168,7 @@ describe("rotate() against moto with authentication enforced", () => {
     expect(result.isOk()).toBe(true);
     const update = p.requests.find((r) => r.action === "UpdateAccessKey");
     const lastRejected = Math.max(...p.requests.filter((r) => r.action === "GetCallerIdentity" && r.at - createdAt < 2_000).map((r) => r.at));
-    expect(update && update.at).toBeGreaterThan(createdAt + 2_000);
+    expect(update?.at).toBeGreaterThan(createdAt + 2_000);
     expect(update && update.at - lastRejected).toBeLessThan(2_500);
     expect(await keysOf(admin, "frank")).toEqual([{ id: store.current()?.accessKeyId, status: "Active" }]);
   });
@@ -190,7 +197,9 @@ describe("rotate() against moto with authentication enforced", () => {
   });
 
   test("an admin rotates another user's key with credentials; all IAM calls are signed by the admin", async () => {
-    const user = await createUser("heidi", { policy: { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "sts:GetCallerIdentity", Resource: "*" }] } });
+    const user = await createUser("heidi", {
+      policy: { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "sts:GetCallerIdentity", Resource: "*" }] },
+    });
     const store = memoryStore({ initial: user.keys[0] as TestKey });
     await enforceAuth();
     const p = await proxy();
@@ -219,7 +228,10 @@ describe("rotate() against moto with authentication enforced", () => {
     const badEndpoint = await rotate({ store: memoryStore({ initial: alice.keys[0] as TestKey }), endpoint: "not a url" });
     expect(badEndpoint.isErr() && badEndpoint.error.kind).toBe("config");
 
-    const unknown = await rotate({ store: memoryStore({ initial: { accessKeyId: "AKIAUNKNOWNKEY000000", secretAccessKey: "x".repeat(40) } }), endpoint: motoUrl() });
+    const unknown = await rotate({
+      store: memoryStore({ initial: { accessKeyId: "AKIAUNKNOWNKEY000000", secretAccessKey: "x".repeat(40) } }),
+      endpoint: motoUrl(),
+    });
     expect(unknown.isErr() && unknown.error.kind).toBe("aws");
     expect(unknown.isErr() && unknown.error.message).toContain("InvalidClientTokenId");
     expect(unknown.isErr() && unknown.error.message).not.toContain("x".repeat(40));
@@ -275,7 +287,10 @@ describe("listKeys()", () => {
   test("a key that IAM rejects gives a typed aws error", async () => {
     await createUser("mia");
     await enforceAuth();
-    const result = await listKeys({ store: memoryStore({ initial: { accessKeyId: "AKIANOSUCHKEY0000000", secretAccessKey: "y".repeat(40) } }), endpoint: motoUrl() });
+    const result = await listKeys({
+      store: memoryStore({ initial: { accessKeyId: "AKIANOSUCHKEY0000000", secretAccessKey: "y".repeat(40) } }),
+      endpoint: motoUrl(),
+    });
     expect(result.isErr() && result.error.kind).toBe("aws");
   });
 });

@@ -1,21 +1,15 @@
-import {
-  CreateAccessKeyCommand,
-  DeleteAccessKeyCommand,
-  IAMClient,
-  ListAccessKeysCommand,
-  UpdateAccessKeyCommand,
-} from "@aws-sdk/client-iam";
+import { CreateAccessKeyCommand, DeleteAccessKeyCommand, IAMClient, ListAccessKeysCommand, UpdateAccessKeyCommand } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import {
   type AccessKeyPair,
   type CredentialStore,
-  type ProgressEvent,
   createAwsPort,
   createStoreError,
   defaultRotationConfig,
   errorOf,
   initialRotationState,
   memoryStore,
+  type ProgressEvent,
   reportOf,
   runRotation,
 } from "@keyup/core";
@@ -151,13 +145,25 @@ const cases: { name: string; fault: Fault; store?: Partial<Record<"read" | "back
   { name: "listAccessKeys", fault: { ListAccessKeys: () => boom("AccessDenied") }, outcome: "failed", kind: "aws" },
   { name: "backupStore", fault: {}, store: { backup: true }, outcome: "failed", kind: "store" },
   { name: "createAccessKey (refused)", fault: { CreateAccessKey: () => boom("AccessDenied") }, outcome: "failed", kind: "aws" },
-  { name: "createAccessKey (answer lost, then refused)", fault: { CreateAccessKey: (_s) => (calls.filter((c) => c.action === "CreateAccessKey").length === 1 ? "create-then-lose" : boom("AccessDenied")) }, outcome: "failed", kind: "aws" },
-  { name: "createAccessKey (answer lost once)", fault: { CreateAccessKey: () => (calls.filter((c) => c.action === "CreateAccessKey").length === 1 ? "create-then-lose" : undefined) }, outcome: "rotated" },
+  {
+    name: "createAccessKey (answer lost, then refused)",
+    fault: { CreateAccessKey: (_s) => (calls.filter((c) => c.action === "CreateAccessKey").length === 1 ? "create-then-lose" : boom("AccessDenied")) },
+    outcome: "failed",
+    kind: "aws",
+  },
+  {
+    name: "createAccessKey (answer lost once)",
+    fault: { CreateAccessKey: () => (calls.filter((c) => c.action === "CreateAccessKey").length === 1 ? "create-then-lose" : undefined) },
+    outcome: "rotated",
+  },
   { name: "install", fault: {}, store: { write: true }, outcome: "rolled-back", kind: "store" },
   { name: "install + restore", fault: {}, store: { write: true, restore: true }, outcome: "rollback-failed", kind: "rollback-failed" },
   {
     name: "verify (never valid)",
-    fault: { GetCallerIdentity: (signer) => (calls.filter((c) => c.action === "CreateAccessKey").length > 0 && signer !== firstKey ? boom("InvalidClientTokenId") : undefined) },
+    fault: {
+      GetCallerIdentity: (signer) =>
+        calls.filter((c) => c.action === "CreateAccessKey").length > 0 && signer !== firstKey ? boom("InvalidClientTokenId") : undefined,
+    },
     outcome: "rolled-back",
     kind: "verify",
   },
@@ -206,7 +212,10 @@ describe("runner: a fault at every effect keeps the invariants", () => {
       // 2. Every key in IAM is the store's key, a reported leftover, or the old key named by a report that
       //    ended with warnings or a failed rollback (its manual steps say what to do with it).
       for (const id of iam.keys()) {
-        const known = id === held?.accessKeyId || report.leftovers.accessKeyIds.includes(id) || ((state.outcome === "completed-with-warnings" || state.outcome === "rollback-failed") && id === report.oldAccessKeyId);
+        const known =
+          id === held?.accessKeyId ||
+          report.leftovers.accessKeyIds.includes(id) ||
+          ((state.outcome === "completed-with-warnings" || state.outcome === "rollback-failed") && id === report.oldAccessKeyId);
         expect(known, `orphan key ${id}`).toBe(true);
       }
       // 5. The old key is never deactivated or deleted before a new key was verified twice.

@@ -1,13 +1,13 @@
 import {
-  type Failure,
-  type Phase,
-  type RotationEvent,
-  type RotationState,
   backoffDelay,
   defaultRotationConfig,
   errorOf,
+  type Failure,
   initialRotationState,
+  type Phase,
   parseIdentityArn,
+  type RotationEvent,
+  type RotationState,
   reportOf,
   transition,
 } from "@keyup/core";
@@ -86,11 +86,39 @@ const PHASES: Phase[] = [
  */
 const TABLE: Record<Phase, Record<string, string>> = {
   idle: { start: "reading-store/readStore", abort: "done/-", "*": "done/-" },
-  "reading-store": { storeRead: "resolving-identity/getCallerIdentity", failedAuth: "done/-", failedService: "done/-", failedHard: "done/-", abort: "done/-", "*": "done/-" },
-  "resolving-identity": { identityResolved: "listing-keys/listAccessKeys", failedAuth: "done/-", failedService: "done/-", failedHard: "done/-", abort: "done/-", "*": "done/-" },
+  "reading-store": {
+    storeRead: "resolving-identity/getCallerIdentity",
+    failedAuth: "done/-",
+    failedService: "done/-",
+    failedHard: "done/-",
+    abort: "done/-",
+    "*": "done/-",
+  },
+  "resolving-identity": {
+    identityResolved: "listing-keys/listAccessKeys",
+    failedAuth: "done/-",
+    failedService: "done/-",
+    failedHard: "done/-",
+    abort: "done/-",
+    "*": "done/-",
+  },
   "listing-keys": { keysListed: "backing-up/backupStore", failedAuth: "done/-", failedService: "done/-", failedHard: "done/-", abort: "done/-", "*": "done/-" },
-  "deleting-inactive": { keyDeleted: "backing-up/backupStore", failedAuth: "done/-", failedService: "done/-", failedHard: "done/-", abort: "done/-", "*": "done/-" },
-  "backing-up": { storeBackedUp: "creating/createAccessKey", failedAuth: "done/-", failedService: "done/-", failedHard: "done/-", abort: "done/-", "*": "done/-" },
+  "deleting-inactive": {
+    keyDeleted: "backing-up/backupStore",
+    failedAuth: "done/-",
+    failedService: "done/-",
+    failedHard: "done/-",
+    abort: "done/-",
+    "*": "done/-",
+  },
+  "backing-up": {
+    storeBackedUp: "creating/createAccessKey",
+    failedAuth: "done/-",
+    failedService: "done/-",
+    failedHard: "done/-",
+    abort: "done/-",
+    "*": "done/-",
+  },
   creating: {
     keyCreated: "installing/install",
     failedAuth: "done/-",
@@ -99,7 +127,14 @@ const TABLE: Record<Phase, Record<string, string>> = {
     abort: "reconciling/listAccessKeys",
     "*": "done/-",
   },
-  installing: { installed: "verifying/verify", failedAuth: "restoring/restoreStore", failedService: "restoring/restoreStore", failedHard: "restoring/restoreStore", abort: "restoring/restoreStore", "*": "restoring/restoreStore" },
+  installing: {
+    installed: "verifying/verify",
+    failedAuth: "restoring/restoreStore",
+    failedService: "restoring/restoreStore",
+    failedHard: "restoring/restoreStore",
+    abort: "restoring/restoreStore",
+    "*": "restoring/restoreStore",
+  },
   verifying: {
     verified: "verifying/wait",
     waited: "verifying/verify",
@@ -109,12 +144,60 @@ const TABLE: Record<Phase, Record<string, string>> = {
     abort: "restoring/restoreStore",
     "*": "restoring/restoreStore",
   },
-  deactivating: { keyUpdated: "deleting-old/deleteAccessKey", waited: "deactivating/updateAccessKey", failedAuth: "deactivating/wait", failedService: "deactivating/wait", failedHard: "done/-", abort: "done/-", "*": "done/-" },
-  "deleting-old": { keyDeleted: "done/-", waited: "deleting-old/deleteAccessKey", failedAuth: "deleting-old/wait", failedService: "deleting-old/wait", failedHard: "done/-", abort: "done/-", "*": "done/-" },
-  restoring: { storeRestored: "deleting-new/deleteAccessKey", waited: "restoring/restoreStore", failedAuth: "done/-", failedService: "restoring/wait", failedHard: "done/-", abort: "restoring/restoreStore", "*": "done/-" },
-  "deleting-new": { keyDeleted: "done/-", waited: "deleting-new/deleteAccessKey", failedAuth: "done/-", failedService: "deleting-new/wait", failedHard: "done/-", abort: "deleting-new/deleteAccessKey", "*": "done/-" },
-  reconciling: { keysListed: "creating/createAccessKey", waited: "reconciling/listAccessKeys", failedAuth: "done/-", failedService: "reconciling/wait", failedHard: "done/-", abort: "reconciling/listAccessKeys", "*": "done/-" },
-  "deleting-orphan": { keyDeleted: "creating/createAccessKey", waited: "deleting-orphan/deleteAccessKey", failedAuth: "done/-", failedService: "deleting-orphan/wait", failedHard: "done/-", abort: "deleting-orphan/deleteAccessKey", "*": "done/-" },
+  deactivating: {
+    keyUpdated: "deleting-old/deleteAccessKey",
+    waited: "deactivating/updateAccessKey",
+    failedAuth: "deactivating/wait",
+    failedService: "deactivating/wait",
+    failedHard: "done/-",
+    abort: "done/-",
+    "*": "done/-",
+  },
+  "deleting-old": {
+    keyDeleted: "done/-",
+    waited: "deleting-old/deleteAccessKey",
+    failedAuth: "deleting-old/wait",
+    failedService: "deleting-old/wait",
+    failedHard: "done/-",
+    abort: "done/-",
+    "*": "done/-",
+  },
+  restoring: {
+    storeRestored: "deleting-new/deleteAccessKey",
+    waited: "restoring/restoreStore",
+    failedAuth: "done/-",
+    failedService: "restoring/wait",
+    failedHard: "done/-",
+    abort: "restoring/restoreStore",
+    "*": "done/-",
+  },
+  "deleting-new": {
+    keyDeleted: "done/-",
+    waited: "deleting-new/deleteAccessKey",
+    failedAuth: "done/-",
+    failedService: "deleting-new/wait",
+    failedHard: "done/-",
+    abort: "deleting-new/deleteAccessKey",
+    "*": "done/-",
+  },
+  reconciling: {
+    keysListed: "creating/createAccessKey",
+    waited: "reconciling/listAccessKeys",
+    failedAuth: "done/-",
+    failedService: "reconciling/wait",
+    failedHard: "done/-",
+    abort: "reconciling/listAccessKeys",
+    "*": "done/-",
+  },
+  "deleting-orphan": {
+    keyDeleted: "creating/createAccessKey",
+    waited: "deleting-orphan/deleteAccessKey",
+    failedAuth: "done/-",
+    failedService: "deleting-orphan/wait",
+    failedHard: "done/-",
+    abort: "deleting-orphan/deleteAccessKey",
+    "*": "done/-",
+  },
   done: { "*": "done/-" },
 };
 
@@ -168,7 +251,15 @@ describe("transition: paths", () => {
       { type: "keyDeleted", accessKeyId: OLD, at: 11 },
     ]);
     const report = reportOf(end);
-    expect(report).toMatchObject({ outcome: "rotated", userName: "alice", oldAccessKeyId: OLD, newAccessKeyId: NEW, oldKey: "deleted", verifyAttempts: 2, durationMs: 11 });
+    expect(report).toMatchObject({
+      outcome: "rotated",
+      userName: "alice",
+      oldAccessKeyId: OLD,
+      newAccessKeyId: NEW,
+      oldKey: "deleted",
+      verifyAttempts: 2,
+      durationMs: 11,
+    });
     expect(errorOf(end)).toBeUndefined();
   });
 
@@ -215,7 +306,13 @@ describe("transition: paths", () => {
   });
 
   test("a failed delete of the new key ends rollback-failed naming the key and the command", () => {
-    const t = transition(stateIn("deleting-new"), { type: "effectFailed", effect: "deleteAccessKey", failure: fail("AccessDenied", "auth"), at: AT, random: 0 });
+    const t = transition(stateIn("deleting-new"), {
+      type: "effectFailed",
+      effect: "deleteAccessKey",
+      failure: fail("AccessDenied", "auth"),
+      at: AT,
+      random: 0,
+    });
     expect(t.state.outcome).toBe("rollback-failed");
     expect(reportOf(t.state).manualSteps).toEqual([`aws iam delete-access-key --user-name alice --access-key-id ${NEW}`]);
   });
@@ -246,8 +343,18 @@ describe("transition: paths", () => {
     ];
     const refused = transition(stateIn("listing-keys"), { type: "keysListed", keys, at: AT });
     expect(refused.state.outcome).toBe("failed");
-    expect(errorOf(refused.state)).toMatchObject({ kind: "limit", keys: [{ accessKeyId: OLD, status: "Active" }, { accessKeyId: OTHER, status: "Inactive" }] });
-    const allowed = transition(stateIn("listing-keys", { config: { ...defaultRotationConfig, onLimit: "delete-inactive" } }), { type: "keysListed", keys, at: AT });
+    expect(errorOf(refused.state)).toMatchObject({
+      kind: "limit",
+      keys: [
+        { accessKeyId: OLD, status: "Active" },
+        { accessKeyId: OTHER, status: "Inactive" },
+      ],
+    });
+    const allowed = transition(stateIn("listing-keys", { config: { ...defaultRotationConfig, onLimit: "delete-inactive" } }), {
+      type: "keysListed",
+      keys,
+      at: AT,
+    });
     expect(allowed.effects).toEqual([{ type: "deleteAccessKey", userName: "alice", accessKeyId: OTHER, signer: "old" }]);
     const active = transition(stateIn("listing-keys", { config: { ...defaultRotationConfig, onLimit: "delete-inactive" } }), {
       type: "keysListed",
@@ -260,16 +367,30 @@ describe("transition: paths", () => {
   test("a lost CreateAccessKey answer: the orphan key is found and deleted before creating again", () => {
     let t = transition(stateIn("creating"), { type: "effectFailed", effect: "createAccessKey", failure: fail("NetworkError", "service"), at: AT, random: 0 });
     expect(t.effects[0]?.type).toBe("listAccessKeys");
-    t = transition(t.state, { type: "keysListed", keys: [{ accessKeyId: OLD, status: "Active" }, { accessKeyId: OTHER, status: "Active" }], at: AT + 1 });
+    t = transition(t.state, {
+      type: "keysListed",
+      keys: [
+        { accessKeyId: OLD, status: "Active" },
+        { accessKeyId: OTHER, status: "Active" },
+      ],
+      at: AT + 1,
+    });
     expect(t.effects).toEqual([{ type: "deleteAccessKey", userName: "alice", accessKeyId: OTHER, signer: "old" }]);
     t = transition(t.state, { type: "keyDeleted", accessKeyId: OTHER, at: AT + 2 });
     expect(t.effects).toEqual([{ type: "createAccessKey", userName: "alice", signer: "old" }]);
   });
 
   test("oldKey 'deactivate' stops after deactivation; 'keep' stops after verification", () => {
-    const deactivate = transition(stateIn("deactivating", { config: { ...defaultRotationConfig, oldKey: "deactivate" } }), { type: "keyUpdated", accessKeyId: OLD, at: AT });
+    const deactivate = transition(stateIn("deactivating", { config: { ...defaultRotationConfig, oldKey: "deactivate" } }), {
+      type: "keyUpdated",
+      accessKeyId: OLD,
+      at: AT,
+    });
     expect(deactivate.state).toMatchObject({ phase: "done", outcome: "rotated", oldKeyState: "inactive" });
-    const keep = transition(stateIn("verifying", { consecutiveSuccesses: 1, config: { ...defaultRotationConfig, oldKey: "keep" } }), EVENTS.verified as RotationEvent);
+    const keep = transition(
+      stateIn("verifying", { consecutiveSuccesses: 1, config: { ...defaultRotationConfig, oldKey: "keep" } }),
+      EVENTS.verified as RotationEvent,
+    );
     expect(keep.state).toMatchObject({ phase: "done", outcome: "rotated" });
   });
 

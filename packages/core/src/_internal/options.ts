@@ -1,4 +1,4 @@
-import { type Result, ResultAsync, err, ok } from "neverthrow";
+import { err, ok, type Result, ResultAsync } from "neverthrow";
 import type { AwsOptions } from "../aws-port.js";
 import type { AccessKeyPair, CredentialStore } from "../credential-store.js";
 import type { ConfigError, KeyupError } from "../errors.js";
@@ -8,7 +8,8 @@ const STORE_METHODS = ["read", "backup", "write", "restore", "lock"] as const;
 
 /** Checks that `store` has the shape of a CredentialStore, so a bad custom store fails clearly, not half-way. */
 export function checkStore(store: unknown): Result<CredentialStore, ConfigError> {
-  if (typeof store !== "object" || store === null) return err({ kind: "config", message: "store is required: pass a CredentialStore such as iniStore({ profile })" });
+  if (typeof store !== "object" || store === null)
+    return err({ kind: "config", message: "store is required: pass a CredentialStore such as iniStore({ profile })" });
   const s = store as Record<string, unknown>;
   if (typeof s.name !== "string" || s.name === "") return err({ kind: "config", message: "store has no name: a CredentialStore needs a printable name" });
   const missing = STORE_METHODS.filter((m) => typeof s[m] !== "function");

@@ -62,7 +62,11 @@ export function errorOf(state: RotationState): RotationError | undefined {
   switch (failure.code) {
     case "TwoKeys":
     case "LimitExceeded":
-      return base({ kind: "limit", message: failure.message + rolledBack, keys: (state.keys ?? []).map((k) => ({ accessKeyId: k.accessKeyId, status: k.status })) });
+      return base({
+        kind: "limit",
+        message: failure.message + rolledBack,
+        keys: (state.keys ?? []).map((k) => ({ accessKeyId: k.accessKeyId, status: k.status })),
+      });
     case "NoKeyInStore":
     case "IdentityNotUser":
     case "KeyNotOwned":
@@ -77,7 +81,8 @@ export function errorOf(state: RotationState): RotationError | undefined {
   }
   if (failure.source === "store") return base({ kind: "store", store: state.store, code: failure.code, message: failure.message + rolledBack, cause: failure });
   if (failure.source === "aws") {
-    if (state.failure?.phase === "verifying") return base({ kind: "verify", message: failure.message + rolledBack, attempts: state.verifyAttempts, cause: failure });
+    if (state.failure?.phase === "verifying")
+      return base({ kind: "verify", message: failure.message + rolledBack, attempts: state.verifyAttempts, cause: failure });
     return base({ kind: "aws", operation: failure.operation ?? "unknown", code: failure.code, message: failure.message + rolledBack, cause: failure });
   }
   return base({ kind: "config", message: failure.message + rolledBack, cause: failure });

@@ -160,7 +160,13 @@ export function transition(state: RotationState, event: RotationEvent): Transiti
       const known = new Set((s.keys ?? []).map((k) => k.accessKeyId));
       const orphan = event.keys.find((k) => !known.has(k.accessKeyId));
       if (orphan) {
-        return next({ ...s, orphanAccessKeyId: orphan.accessKeyId }, event.at, "reconcile", `found ${orphan.accessKeyId}, created by a lost CreateAccessKey answer`, "deleting-orphan");
+        return next(
+          { ...s, orphanAccessKeyId: orphan.accessKeyId },
+          event.at,
+          "reconcile",
+          `found ${orphan.accessKeyId}, created by a lost CreateAccessKey answer`,
+          "deleting-orphan",
+        );
       }
       return retryCreateOrFail(record(s, event.at, "reconcile", "ok", "no key was created"), event.at);
     }
@@ -287,7 +293,10 @@ function onVerified(s: RotationState, arn: string, at: number): Transition {
   const consecutive = counted.consecutiveSuccesses + 1;
   const s2: RotationState = { ...counted, userArn: arn, consecutiveSuccesses: consecutive };
   if (consecutive < s.config.requiredSuccesses) {
-    return { state: record(s2, at, "verify", "retry", `success ${consecutive} of ${s.config.requiredSuccesses}`), effects: [{ type: "wait", ms: s.config.confirmIntervalMs }] };
+    return {
+      state: record(s2, at, "verify", "retry", `success ${consecutive} of ${s.config.requiredSuccesses}`),
+      effects: [{ type: "wait", ms: s.config.confirmIntervalMs }],
+    };
   }
   const detail = `${consecutive} consecutive successes after ${s2.verifyAttempts} attempts`;
   if (s.config.oldKey === "keep") return finish(record(s2, at, "verify", "ok", detail), "rotated", at);
@@ -307,7 +316,15 @@ function onFailure(s: RotationState, failure: Failure, at: number, random: numbe
     case "creating":
       // A lost answer (network, timeout, 5xx) may hide a key that was created: look before retrying.
       if (failure.retry !== "service") return fail(failed, at, failure);
-      return next({ ...failed, createRequested: true }, at, "create-key", `${failure.code}: checking whether a key was created anyway`, "reconciling", {}, "retry");
+      return next(
+        { ...failed, createRequested: true },
+        at,
+        "create-key",
+        `${failure.code}: checking whether a key was created anyway`,
+        "reconciling",
+        {},
+        "retry",
+      );
 
     case "installing":
       return rollback(failed, at, failure);
@@ -366,7 +383,15 @@ function onAbort(s: RotationState, at: number): Transition {
       return fail({ ...s, aborted: true }, at, { ...failure, message: "the rotation was aborted before a key was created" });
     case "creating":
       // The create request may already have landed: reconcile, then stop.
-      return next({ ...s, aborted: true, createRequested: true, failure: { ...failure, phase: s.phase } }, at, "create-key", "aborted", "reconciling", {}, "failed");
+      return next(
+        { ...s, aborted: true, createRequested: true, failure: { ...failure, phase: s.phase } },
+        at,
+        "create-key",
+        "aborted",
+        "reconciling",
+        {},
+        "failed",
+      );
     case "installing":
     case "verifying":
       return rollback({ ...s, aborted: true }, at, failure);
@@ -390,7 +415,8 @@ function next(
   status: RotationStep["status"] = "ok",
 ): Transition {
   const entered: RotationState = { ...record(s, at, stepName, status, detail), ...extra, phase };
-  const withFlags: RotationState = phase === "installing" ? { ...entered, installAttempted: true } : phase === "creating" ? { ...entered, createRequested: true } : entered;
+  const withFlags: RotationState =
+    phase === "installing" ? { ...entered, installAttempted: true } : phase === "creating" ? { ...entered, createRequested: true } : entered;
   return { state: withFlags, effects: [effectFor(withFlags)] };
 }
 
@@ -400,7 +426,8 @@ function go(s: RotationState, phase: Phase): Transition {
 }
 
 function record(s: RotationState, at: number, step: string, status: RotationStep["status"], detail?: string): RotationState {
-  const entry: RotationStep = detail === undefined ? { step, status, at: new Date(at).toISOString() } : { step, status, at: new Date(at).toISOString(), detail };
+  const entry: RotationStep =
+    detail === undefined ? { step, status, at: new Date(at).toISOString() } : { step, status, at: new Date(at).toISOString(), detail };
   return { ...s, steps: [...s.steps, entry] };
 }
 
@@ -417,7 +444,10 @@ function retryCreateOrFail(s: RotationState, at: number): Transition {
   const attempts = s.attempts + 1;
   const started = s.loopStartedAt ?? at;
   if (!s.aborted && attempts < 5 && at - started <= s.config.verifyTimeoutMs) {
-    return { state: { ...s, attempts, phase: "creating", createRequested: true }, effects: [{ type: "createAccessKey", userName: s.userName ?? "", signer: signerFor(s, "old") }] };
+    return {
+      state: { ...s, attempts, phase: "creating", createRequested: true },
+      effects: [{ type: "createAccessKey", userName: s.userName ?? "", signer: signerFor(s, "old") }],
+    };
   }
   return finish({ ...s, failure: s.failure ?? { ...(s.lastFailure ?? abortedFailure()), phase: "creating" } }, "failed", at);
 }
@@ -449,7 +479,13 @@ function completeWithWarning(s: RotationState, at: number, failure: Failure): Tr
     ...(stillActive ? [`aws iam update-access-key --user-name ${userName} --access-key-id ${old} --status Inactive`] : []),
     ...(s.config.oldKey === "delete" ? [`aws iam delete-access-key --user-name ${userName} --access-key-id ${old}`] : []),
   ];
-  const recorded = record({ ...s, warnings: [...s.warnings, warning], oldKeyState: stillActive ? "active" : "inactive", manualSteps }, at, stepOf(s.phase), "failed", `${failure.code}: ${failure.message}`);
+  const recorded = record(
+    { ...s, warnings: [...s.warnings, warning], oldKeyState: stillActive ? "active" : "inactive", manualSteps },
+    at,
+    stepOf(s.phase),
+    "failed",
+    `${failure.code}: ${failure.message}`,
+  );
   return finish(recorded, "completed-with-warnings", at);
 }
 
@@ -488,7 +524,8 @@ function unexpected(s: RotationState, event: RotationEvent): Transition {
   const failure: Failure = { source: "keyup", code: "UnexpectedEvent", message: `keyup bug: event ${event.type} in phase ${s.phase}`, retry: "no" };
   if (s.phase === "idle" || s.phase === "done") return fail(s, event.at, failure);
   if (s.phase === "deactivating" || s.phase === "deleting-old") return completeWithWarning(s, event.at, failure);
-  if (s.phase === "restoring" || s.phase === "deleting-new" || s.phase === "reconciling" || s.phase === "deleting-orphan") return rollbackFailed(s, event.at, failure);
+  if (s.phase === "restoring" || s.phase === "deleting-new" || s.phase === "reconciling" || s.phase === "deleting-orphan")
+    return rollbackFailed(s, event.at, failure);
   return rollback(s, event.at, failure);
 }
 

@@ -1,0 +1,19 @@
+// Runs vitest once for the whole workspace and ends with a plain "N passed, N failed" line, so any
+// reader of the log (people, CI) sees the totals without knowing vitest's format.
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+
+const results = ".vitest-results.json";
+rmSync(results, { force: true });
+const run = spawnSync("vitest", ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${results}`, ...process.argv.slice(2)], {
+  stdio: "inherit",
+  shell: false,
+});
+if (existsSync(results)) {
+  const r = JSON.parse(readFileSync(results, "utf8"));
+  const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+  console.log(`\nvitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ""}`);
+} else {
+  console.log("\nvitest: 0 passed, 1 failed (no results were written)");
+}
+process.exit(run.status ?? 1);

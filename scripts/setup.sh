@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what keyup's tests and demo need on a fresh clone: pnpm (the version package.json pins),
+# the workspace's packages, and a check that moto is there for python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_pnpm="$(node -p "require('./package.json').packageManager.split('@')[1]")"
+if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version)" != "$want_pnpm" ]; then
+  echo "setup: installing pnpm@$want_pnpm"
+  npm install --global "pnpm@$want_pnpm" --no-fund --no-audit >/dev/null
+fi
+
+if ! python3 -c "import moto.server, flask" >/dev/null 2>&1; then
+  echo "setup: moto server not found for python3; trying pip install 'moto[server]'" >&2
+  python3 -m pip install --quiet 'moto[server]>=5.2,<6' || {
+    echo "setup: keyup's tests and demo need Python 3 with moto[server] (pip install 'moto[server]')" >&2
+    exit 1
+  }
+fi
+
+pnpm install --frozen-lockfile --reporter=append-only | tail -n 3
