@@ -86,6 +86,10 @@ export function removeKeyLines(view: ProfileView & { kind: "present" }, removeEm
     const body = ini.lines.slice(view.headerIndex + 1, end);
     if (body.every((line, offset) => line.kind === "blank" || drop.has(view.headerIndex + 1 + offset))) {
       for (let index = view.headerIndex; index < end; index++) drop.add(index);
+      // A section at the end was appended after a blank separator line: that goes too.
+      for (let index = view.headerIndex - 1; end === ini.lines.length && ini.lines[index]?.kind === "blank"; index--) {
+        drop.add(index);
+      }
     }
   }
   if (drop.size === 0) return ini.text;
