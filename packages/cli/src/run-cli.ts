@@ -110,8 +110,9 @@ async function up(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
 
   await note("rotation started");
   const onEvent = (event: ProgressEvent) => {
+    // Finished steps are the progress; "started" lines only help a person watching a slow step.
     if (event.type === "step-started") {
-      say(`  … ${event.step}\n`);
+      if (io.interactive) say(`  … ${event.step}\n`);
       return;
     }
     const { step, status, detail } = event.step;
