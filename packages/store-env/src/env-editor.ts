@@ -39,8 +39,7 @@ export interface EnvAssignment {
 // are known; capturing changes nothing about what matches. Using dotenv's rule rather than a
 // hand-written grammar means a value we edit is the value dotenv reads, even in its odd corners
 // (multi-line quoted values, `KEY: value`, `#` ending an unquoted value).
-const LINE =
-  /(?:^|^)\s*(export\s+)?([\w.-]+)(\s*=\s*?|:\s+?)(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)/dgm;
+const LINE = /(?:^|^)\s*(export\s+)?([\w.-]+)(\s*=\s*?|:\s+?)(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)/dgm;
 
 /** dotenv matches on text with every line ending turned into `\n`; keep a map back to the original offsets. */
 function normalise(text: string): { normal: string; original: number[] } {
@@ -195,13 +194,8 @@ export function editEnv(text: string, values: Readonly<Record<string, string>>):
 }
 
 /** The edit's postcondition, checked by dotenv's rules rather than trusted. */
-function assertOnlyValuesChanged(
-  before: readonly EnvAssignment[],
-  after: readonly EnvAssignment[],
-  values: Readonly<Record<string, string>>,
-): void {
-  const others = (list: readonly EnvAssignment[]) =>
-    list.filter((a) => !Object.hasOwn(values, a.name)).map((a) => `${a.name}=${JSON.stringify(a.value)}`);
+function assertOnlyValuesChanged(before: readonly EnvAssignment[], after: readonly EnvAssignment[], values: Readonly<Record<string, string>>): void {
+  const others = (list: readonly EnvAssignment[]) => list.filter((a) => !Object.hasOwn(values, a.name)).map((a) => `${a.name}=${JSON.stringify(a.value)}`);
   const changedOthers = JSON.stringify(others(before)) !== JSON.stringify(others(after));
   const wrong = Object.entries(values).filter(([name, value]) => {
     const found = after.filter((a) => a.name === name);

@@ -1,12 +1,5 @@
 import { resolve } from "node:path";
-import {
-  type AccessKeyPair,
-  type CredentialStore,
-  type StoreBackup,
-  type StoreLock,
-  createStoreError,
-  isAccessKeyPair,
-} from "@keyup/core";
+import { type AccessKeyPair, type CredentialStore, createStoreError, isAccessKeyPair, type StoreBackup, type StoreLock } from "@keyup/core";
 import { lockFile } from "./_internal/file-lock.js";
 import { decodeUtf8, fingerprint, readBytes, removeFile, resolveTarget, writeAtomic } from "./_internal/files.js";
 import { type EnvAssignment, editEnv, parseEnv } from "./env-editor.js";
@@ -160,7 +153,8 @@ export function envStore(options: EnvStoreOptions): EnvStore {
   const loadBackup = async (handle: StoreBackup): Promise<Buffer | undefined> => {
     if (handle?.id === ABSENT) return undefined;
     if (typeof handle?.id !== "string" || !/^sha256:[0-9a-f]{64}$/.test(handle.id)) {
-      throw createStoreError("EBACKUP", `${name}: ${JSON.stringify(String(handle?.id).slice(0, 80))} is not a backup id of this store`);
+      // The id is not echoed: whatever was passed in place of a backup handle could be anything.
+      throw createStoreError("EBACKUP", `${name}: that is not a backup id this store makes (sha256:<64 hex digits> or "absent")`);
     }
     const bytes = await readBytes(backupPath, "the backup").catch((cause: unknown) => {
       throw createStoreError("EBACKUP", `${name}: cannot read the backup ${backupPath}`, { cause });
@@ -210,7 +204,7 @@ function definedOnly(names: Partial<EnvStoreNames> | undefined): Partial<EnvStor
 
 /** The key the assignments hold, `undefined` for none; refuses half a key and doubled names. */
 function heldKey(assignments: readonly EnvAssignment[], names: EnvStoreNames, path: string): AccessKeyPair | undefined {
-  const valueOf = (variable: string): string | undefined => {
+  const assigned = (variable: string): string | undefined => {
     const found = assignments.filter((a) => a.name === variable);
     if (found.length > 1) {
       throw createStoreError(
@@ -221,12 +215,11 @@ function heldKey(assignments: readonly EnvAssignment[], names: EnvStoreNames, pa
     const value = found[0]?.value;
     return value === "" ? undefined : value;
   };
-  const accessKeyId = valueOf(names.accessKeyId);
-  const secretAccessKey = valueOf(names.secretAccessKey);
+  const accessKeyId = assigned(names.accessKeyId);
+  const secretAccessKey = assigned(names.secretAccessKey);
   if (accessKeyId === undefined && secretAccessKey === undefined) return undefined;
   if (accessKeyId === undefined || secretAccessKey === undefined) {
-    const [has, lacks] =
-      accessKeyId === undefined ? [names.secretAccessKey, names.accessKeyId] : [names.accessKeyId, names.secretAccessKey];
+    const [has, lacks] = accessKeyId === undefined ? [names.secretAccessKey, names.accessKeyId] : [names.accessKeyId, names.secretAccessKey];
     throw createStoreError("EINVALID", `${path} sets ${has} but not ${lacks}`);
   }
   return { accessKeyId, secretAccessKey };

@@ -10,9 +10,7 @@ import { test } from "vitest";
 credentialStoreTestSuite(test, ({ initial }) => {
   const dir = mkdtempSync(join(tmpdir(), "keyup-env-conformance-"));
   const path = join(dir, ".env");
-  const key = initial
-    ? `export AWS_ACCESS_KEY_ID="${initial.accessKeyId}" # rotated by keyup\r\nAWS_SECRET_ACCESS_KEY='${initial.secretAccessKey}'\r\n`
-    : "";
+  const key = initial ? `export AWS_ACCESS_KEY_ID="${initial.accessKeyId}" # rotated by keyup\r\nAWS_SECRET_ACCESS_KEY='${initial.secretAccessKey}'\r\n` : "";
   writeFileSync(path, `# app settings\r\nPORT=3000\r\n${key}DEBUG=false`, { mode: 0o600 });
   return {
     store: envStore({ path }),

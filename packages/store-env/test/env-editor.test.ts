@@ -3,7 +3,7 @@ import { fakeAccessKeyPair, findSecretLeaks } from "@keyup/store-test-suite";
 import { parse as dotenvParse } from "dotenv";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { OLD, editorFixtures } from "./_support/fixtures.js";
+import { editorFixtures, OLD } from "./_support/fixtures.js";
 
 const NAMES = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] as const;
 const values = (key: { accessKeyId: string; secretAccessKey: string }) => ({
@@ -80,8 +80,8 @@ const otherLine = fc.oneof(
     "YAML: value",
     'MULTI="line1\nline2"',
     "words without equals",
-    "UNTERMINATED=\"abc",
-    "ESC=\"a\\\"b\"",
+    'UNTERMINATED="abc',
+    'ESC="a\\"b"',
     "# AWS_ACCESS_KEY_ID=in-a-comment",
     "URL=http://x/#frag",
     "\tINDENTED=1",

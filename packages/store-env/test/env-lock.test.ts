@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdir, readFile, readdir, stat, symlink, utimes, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, stat, symlink, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { envStore } from "@keyup/store-env";
@@ -60,10 +60,7 @@ describe("abandoned locks", () => {
   test("a stale lock from another host is recovered once its mtime is past the threshold", async () => {
     const path = await envFile();
     await mkdir(`${path}.lock`);
-    await writeFile(
-      `${path}.lock/holder.json`,
-      JSON.stringify({ pid: 1, hostname: "elsewhere", startedAt: "2020-01-01T00:00:00.000Z", token: "t" }),
-    );
+    await writeFile(`${path}.lock/holder.json`, JSON.stringify({ pid: 1, hostname: "elsewhere", startedAt: "2020-01-01T00:00:00.000Z", token: "t" }));
     const old = new Date(Date.now() - 60_000);
     await utimes(`${path}.lock`, old, old);
     const lock = await envStore({ path }).lock();
@@ -74,10 +71,7 @@ describe("abandoned locks", () => {
   test("a fresh lock from another host is respected and named", async () => {
     const path = await envFile();
     await mkdir(`${path}.lock`);
-    await writeFile(
-      `${path}.lock/holder.json`,
-      JSON.stringify({ pid: 4242, hostname: "build-7", startedAt: "2030-01-01T00:00:00.000Z", token: "t" }),
-    );
+    await writeFile(`${path}.lock/holder.json`, JSON.stringify({ pid: 4242, hostname: "build-7", startedAt: "2030-01-01T00:00:00.000Z", token: "t" }));
     const error = await rejection(envStore({ path }).lock());
     expect(error.code).toBe("ELOCKED");
     expect(error.holder).toBe("pid 4242 on host build-7 since 2030-01-01T00:00:00.000Z");

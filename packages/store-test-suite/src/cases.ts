@@ -1,14 +1,6 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { AccessKeyPair, StoreBackup, StoreCapabilities } from "@keyup/core";
-import {
-  NOTHING_THROWN,
-  type Session,
-  describeKey,
-  expectStoreError,
-  observe,
-  thrownBy,
-  withSession,
-} from "./_internal/harness.js";
+import { describeKey, expectStoreError, NOTHING_THROWN, observe, type Session, thrownBy, withSession } from "./_internal/harness.js";
 import { fakeAccessKeyPair, secretPiece } from "./fake-access-key-pair.js";
 import { findSecretLeaks } from "./find-secret-leaks.js";
 import type {
@@ -83,11 +75,7 @@ export function credentialStoreTestCases(
   const skip = new Set(options.skip ?? []);
   const cases: CredentialStoreTestCase[] = [];
 
-  const add = (
-    group: CredentialStoreTestGroup,
-    title: string,
-    run: (context: CredentialStoreTestContext) => Promise<void>,
-  ): void => {
+  const add = (group: CredentialStoreTestGroup, title: string, run: (context: CredentialStoreTestContext) => Promise<void>): void => {
     cases.push({ name: `${group}: ${title}`, group, run });
   };
   const session = (initial: AccessKeyPair | undefined, body: (session: Session) => Promise<void>) =>

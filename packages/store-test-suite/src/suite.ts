@@ -1,9 +1,5 @@
 import { credentialStoreTestCases } from "./cases.js";
-import type {
-  CreateCredentialStoreFixture,
-  CredentialStoreTestRegistrar,
-  CredentialStoreTestSuiteOptions,
-} from "./types.js";
+import type { CreateCredentialStoreFixture, CredentialStoreTestRegistrar, CredentialStoreTestSuiteOptions } from "./types.js";
 
 /**
  * Registers the CredentialStore conformance suite with vitest: one test per case from

@@ -57,9 +57,7 @@ export interface CredentialStoreFixture {
  * };
  * ```
  */
-export type CreateCredentialStoreFixture = (
-  request: CredentialStoreFixtureRequest,
-) => CredentialStoreFixture | Promise<CredentialStoreFixture>;
+export type CreateCredentialStoreFixture = (request: CredentialStoreFixtureRequest) => CredentialStoreFixture | Promise<CredentialStoreFixture>;
 
 /**
  * The groups of cases. Each case's name starts with its group (`"atomic write: …"`), and
@@ -160,8 +158,4 @@ export interface CredentialStoreTestCase {
  * const register: CredentialStoreTestRegistrar = test;
  * ```
  */
-export type CredentialStoreTestRegistrar = (
-  name: string,
-  fn: (context: CredentialStoreTestContext) => Promise<void>,
-  timeout?: number,
-) => void;
+export type CredentialStoreTestRegistrar = (name: string, fn: (context: CredentialStoreTestContext) => Promise<void>, timeout?: number) => void;

@@ -1,19 +1,8 @@
 import { createHash } from "node:crypto";
 import { setImmediate as nextTurn } from "node:timers/promises";
-import {
-  type AccessKeyPair,
-  type CredentialStore,
-  type StoreBackup,
-  type StoreCapabilities,
-  createStoreError,
-  isAccessKeyPair,
-} from "@keyup/core";
-import {
-  type CreateCredentialStoreFixture,
-  type CredentialStoreTestSuiteOptions,
-  credentialStoreTestCases,
-} from "@keyup/store-test-suite";
-import { type ExpectStatic, describe, test } from "vitest";
+import { type AccessKeyPair, type CredentialStore, createStoreError, isAccessKeyPair, type StoreBackup, type StoreCapabilities } from "@keyup/core";
+import { type CreateCredentialStoreFixture, type CredentialStoreTestSuiteOptions, credentialStoreTestCases } from "@keyup/store-test-suite";
+import { describe, type ExpectStatic, test } from "vitest";
 
 // A small, correct store over an in-memory "disk" shared by every handle (so a second handle is
 // "another process"), with raw bytes to inspect. Each bug below breaks exactly one thing in it.
@@ -90,10 +79,11 @@ function textStore(disk: Disk, bug: Bug | undefined, name: string): CredentialSt
       return key;
     },
     backup: async () => {
-      const id = `sha256:${createHash("sha256").update(disk.text ?? "\0absent").digest("hex")}`;
+      const id = `sha256:${createHash("sha256")
+        .update(disk.text ?? "\0absent")
+        .digest("hex")}`;
       backupHome.backups.set(id, disk.text);
-      const handle: StoreBackup =
-        bug === "leakInBackup" ? { id, location: `${name}#${parse(disk.text)?.secretAccessKey}` } : { id };
+      const handle: StoreBackup = bug === "leakInBackup" ? { id, location: `${name}#${parse(disk.text)?.secretAccessKey}` } : { id };
       identity.set(handle, disk.text);
       return handle;
     },
@@ -162,11 +152,7 @@ const capabilities: StoreCapabilities = { crossProcessLock: true, durableBackup:
 const options: CredentialStoreTestSuiteOptions = { capabilities, lockWithinMs: 100 };
 
 /** Runs the cases (all, or `only` those named) against the fixture and returns the names of those that failed. */
-async function failingCases(
-  createFixture: CreateCredentialStoreFixture,
-  expect: ExpectStatic,
-  only?: readonly string[],
-): Promise<string[]> {
+async function failingCases(createFixture: CreateCredentialStoreFixture, expect: ExpectStatic, only?: readonly string[]): Promise<string[]> {
   const failed: string[] = [];
   for (const c of credentialStoreTestCases(createFixture, options)) {
     if (only && !only.includes(c.name)) continue;
@@ -188,10 +174,7 @@ const mustFail: Record<Bug, string[]> = {
   readEmptyThrows: ["read: an empty store reads undefined"],
   readTruncatesSecret: ["read: a store holding a key reads that key, from this handle and a second one"],
   readTouches: ["read: reading changes nothing"],
-  writeIgnored: [
-    "write: an empty store reads back the written key, from this handle and a second one",
-    "write: each write replaces the key the store held",
-  ],
+  writeIgnored: ["write: an empty store reads back the written key, from this handle and a second one", "write: each write replaces the key the store held"],
   rewriteTouches: ["idempotent write: writing the key the store already holds changes nothing"],
   nonAtomicWrite: ["atomic write: concurrent readers see the old key or the new one, never a mix"],
   noValidation: named("bad input: "),
@@ -227,7 +210,10 @@ describe("a store with a bug fails the cases that check for it", () => {
     test(bug, async ({ expect }) => {
       expect(names.length).toBeGreaterThan(0);
       const failed = await failingCases(fixtureFor(bug), expect, names);
-      expect(names.filter((name) => !failed.includes(name)), "cases that should have failed but passed").toEqual([]);
+      expect(
+        names.filter((name) => !failed.includes(name)),
+        "cases that should have failed but passed",
+      ).toEqual([]);
     });
   }
 });

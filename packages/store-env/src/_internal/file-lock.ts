@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import { readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { type StoreLock, createStoreError } from "@keyup/core";
+import { createStoreError, type StoreLock } from "@keyup/core";
 import { lock as lockPath } from "proper-lockfile";
 import { isMissing } from "./files.js";
 
@@ -26,8 +26,7 @@ const STALE_MS = 10_000;
 // One shared object, because proper-lockfile caches the filesystem's mtime precision on it.
 const lockFs = {
   ...fs,
-  rmdir: (path: string, callback: (error: NodeJS.ErrnoException | null) => void) =>
-    fs.unlink(join(path, HOLDER_FILE), () => fs.rmdir(path, callback)),
+  rmdir: (path: string, callback: (error: NodeJS.ErrnoException | null) => void) => fs.unlink(join(path, HOLDER_FILE), () => fs.rmdir(path, callback)),
   rmdirSync: (path: string) => {
     fs.rmSync(join(path, HOLDER_FILE), { force: true });
     fs.rmdirSync(path);

@@ -139,8 +139,7 @@ export const editorFixtures: readonly EditorFixture[] = [
   {
     title: "names inside another variable's multi-line quoted value are not assignments",
     before: `CERT="-----BEGIN\nAWS_ACCESS_KEY_ID=inside\n-----END"\nAWS_ACCESS_KEY_ID=${I}\nAWS_SECRET_ACCESS_KEY=${S}\n`,
-    after: (k) =>
-      `CERT="-----BEGIN\nAWS_ACCESS_KEY_ID=inside\n-----END"\nAWS_ACCESS_KEY_ID=${k.accessKeyId}\nAWS_SECRET_ACCESS_KEY=${k.secretAccessKey}\n`,
+    after: (k) => `CERT="-----BEGIN\nAWS_ACCESS_KEY_ID=inside\n-----END"\nAWS_ACCESS_KEY_ID=${k.accessKeyId}\nAWS_SECRET_ACCESS_KEY=${k.secretAccessKey}\n`,
   },
   {
     title: "similar names are left alone",

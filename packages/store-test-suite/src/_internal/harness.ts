@@ -68,13 +68,7 @@ export async function observe(fixture: CredentialStoreFixture, store: Credential
 }
 
 /** Asserts `error` is a store error with `code` that reveals none of `secrets`. */
-export function expectStoreError(
-  expect: ExpectStatic,
-  error: unknown,
-  code: string,
-  secrets: readonly string[],
-  what: string,
-): void {
+export function expectStoreError(expect: ExpectStatic, error: unknown, code: string, secrets: readonly string[], what: string): void {
   expect(error === NOTHING_THROWN ? "nothing thrown" : "thrown", `${what} must throw`).toBe("thrown");
   expect(error, `${what} must throw an Error`).toBeInstanceOf(Error);
   expect((error as { code?: unknown }).code, `${what} must throw a store error with code ${code}`).toBe(code);
