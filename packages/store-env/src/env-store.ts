@@ -65,7 +65,8 @@ const VARIABLE_NAME = /^[\w.-]+$/;
  * - `read()` returns the two values as `dotenv` reads them, or `undefined` when neither variable is
  *   assigned (or both are empty). One without the other, or a variable assigned twice, is `EINVALID`;
  *   a missing file is `ENOTFOUND`. With the standard names, a non-empty `AWS_SESSION_TOKEN` (or
- *   `AWS_SECURITY_TOKEN`) is `EUNSUPPORTED`: temporary credentials cannot be rotated.
+ *   `AWS_SECURITY_TOKEN`) is `EUNSUPPORTED`: temporary credentials cannot be rotated. So is a value
+ *   with `$` (a dotenv-expand reference to a key kept elsewhere).
  * - `write(key)` changes only the characters of the two values (see {@link editEnv}): comments, blank
  *   lines, order, `export `, quoting, inline comments, line endings, a missing final newline and other
  *   variables stay byte for byte. Missing variables are appended. The file is replaced atomically
@@ -217,6 +218,16 @@ function heldKey(assignments: readonly EnvAssignment[], names: EnvStoreNames, pa
   };
   const accessKeyId = assigned(names.accessKeyId);
   const secretAccessKey = assigned(names.secretAccessKey);
+  for (const [variable, value] of [
+    [names.accessKeyId, accessKeyId],
+    [names.secretAccessKey, secretAccessKey],
+  ] as const) {
+    // Keys never hold `$`; a value that does refers to another variable (dotenv-expand), and
+    // rotating would replace the reference with a literal key.
+    if (value?.includes("$")) {
+      throw createStoreError("EUNSUPPORTED", `${variable} in ${path} refers to another variable ($…): the key does not live in this file`);
+    }
+  }
   if (accessKeyId === undefined && secretAccessKey === undefined) return undefined;
   if (accessKeyId === undefined || secretAccessKey === undefined) {
     const [has, lacks] = accessKeyId === undefined ? [names.secretAccessKey, names.accessKeyId] : [names.accessKeyId, names.secretAccessKey];

@@ -71,8 +71,10 @@ describe("read()", () => {
     expect({ accessKeyId: loaded.AWS_ACCESS_KEY_ID, secretAccessKey: loaded.AWS_SECRET_ACCESS_KEY }).toEqual(OLD);
   });
 
-  test("uses custom names, and leaves the standard ones alone", async () => {
-    const path = await envFile(`AWS_ACCESS_KEY_ID=AKIAOTHEROTHEROTHER\nDEPLOY_ID=${OLD.accessKeyId}\nDEPLOY_SECRET="${OLD.secretAccessKey}"\n`);
+  test("uses custom names, and leaves the standard ones (and their session token) alone", async () => {
+    const path = await envFile(
+      `AWS_ACCESS_KEY_ID=AKIAOTHEROTHEROTHER\nAWS_SESSION_TOKEN=abc\nDEPLOY_ID=${OLD.accessKeyId}\nDEPLOY_SECRET="${OLD.secretAccessKey}"\n`,
+    );
     const store = envStore({ path, names: { accessKeyId: "DEPLOY_ID", secretAccessKey: "DEPLOY_SECRET" } });
     expect(await store.read()).toEqual(OLD);
   });
@@ -103,6 +105,7 @@ describe("read()", () => {
       `AWS_ACCESS_KEY_ID=${OLD.accessKeyId}\nAWS_SECRET_ACCESS_KEY=${OLD.secretAccessKey}\nAWS_SESSION_TOKEN=${OLD.secretAccessKey}x\n`,
       "EUNSUPPORTED",
     ],
+    ["a reference to another variable (dotenv-expand)", `AWS_ACCESS_KEY_ID=\${CI_KEY_ID}\nAWS_SECRET_ACCESS_KEY=${OLD.secretAccessKey}\n`, "EUNSUPPORTED"],
     ["bytes that are not UTF-8", Buffer.concat([Buffer.from(`AWS_SECRET_ACCESS_KEY=${OLD.secretAccessKey}\nX=`), Buffer.from([0xff, 0xfe, 0x0a])]), "EINVALID"],
   ] as const) {
     test(`${label} is ${code}, and names no value`, async () => {
