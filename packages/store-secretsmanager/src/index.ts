@@ -1,0 +1,6 @@
+export {
+  type SecretFields,
+  type SecretsManagerStore,
+  type SecretsManagerStoreOptions,
+  secretsManagerStore,
+} from "./secrets-manager-store.js";

@@ -1,0 +1,24 @@
+import { credentialStoreTestSuite } from "@keyup/store-test-suite";
+import { secretsManagerStore } from "@keyup/store-secretsmanager";
+import { beforeAll, test } from "vitest";
+import { motoUrl, resetEmulator } from "../../../test-support/moto.js";
+import { SETUP_CREDENTIALS, createSecret, deleteSecret, rawOf, uniqueSecretName } from "./support.js";
+
+beforeAll(resetEmulator);
+
+// Each case gets its own secret in moto, holding other fields beside the key so "changes nothing"
+// and "restores exactly" also cover them. An empty store is a JSON object without the key fields.
+credentialStoreTestSuite(test, async ({ initial }) => {
+  const secretId = uniqueSecretName("keyup-conformance");
+  await createSecret(
+    secretId,
+    initial ? { AccessKeyId: initial.accessKeyId, SecretAccessKey: initial.secretAccessKey, owner: "conformance" } : { owner: "conformance" },
+  );
+  const open = () => secretsManagerStore({ secretId, region: "us-east-1", endpoint: motoUrl(), credentials: SETUP_CREDENTIALS });
+  return {
+    store: open(),
+    reopen: open,
+    readRaw: () => rawOf(secretId),
+    cleanup: () => deleteSecret(secretId),
+  };
+});
