@@ -60,4 +60,3 @@ export function editProfile(text: string, profile: string, key: AccessKeyPair): 
   checkProfileName(profile);
   return setValues(viewProfile(text, profile, ""), profile, key);
 }
-

@@ -1,13 +1,6 @@
 import { createHash } from "node:crypto";
 import { unlink } from "node:fs/promises";
-import {
-  type AccessKeyPair,
-  type CredentialStore,
-  type StoreBackup,
-  type StoreLock,
-  createStoreError,
-  isAccessKeyPair,
-} from "@keyup/core";
+import { type AccessKeyPair, type CredentialStore, createStoreError, isAccessKeyPair, type StoreBackup, type StoreLock } from "@keyup/core";
 import { decode, readBytes, writeAtomic } from "./_internal/file-io.js";
 import { lockFile } from "./_internal/file-lock.js";
 import { backupPathFor, credentialsPath, isMissing, resolveTarget } from "./_internal/paths.js";

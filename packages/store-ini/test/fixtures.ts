@@ -97,7 +97,7 @@ aws_secret_access_key = ${OTHER.secretAccessKey}
 
 export const FIXTURES: readonly EditFixture[] = [
   replacing("comments with # and ;, blank lines, other profiles, region", commented, { cli: true }),
-  replacing("CRLF line endings", (k) => crlf(commented(k)), { cli: true }),
+  replacing("CRLF line endings", (k) => crlf(commented(k))),
   replacing(
     "no final newline",
     (k) => `[default]\nregion = us-east-1\n\n[ci]\naws_access_key_id = ${k.accessKeyId}\naws_secret_access_key = ${k.secretAccessKey}`,
@@ -112,10 +112,7 @@ export const FIXTURES: readonly EditFixture[] = [
     "aligned = with many spaces, keys indented by spaces",
     (k) => `[ci]\n  aws_access_key_id     =   ${k.accessKeyId}\n  aws_secret_access_key =   ${k.secretAccessKey}\n  region                =   eu-west-1\n`,
   ),
-  replacing(
-    "UTF-8 BOM with CRLF",
-    (k) => `\uFEFF[ci]\r\naws_access_key_id = ${k.accessKeyId}\r\naws_secret_access_key = ${k.secretAccessKey}\r\n`,
-  ),
+  replacing("UTF-8 BOM with CRLF", (k) => `\uFEFF[ci]\r\naws_access_key_id = ${k.accessKeyId}\r\naws_secret_access_key = ${k.secretAccessKey}\r\n`),
   replacing(
     "upper- and mixed-case key names keep their spelling",
     (k) => `[ci]\nAWS_ACCESS_KEY_ID = ${k.accessKeyId}\nAws_Secret_Access_Key = ${k.secretAccessKey}\n`,
@@ -123,11 +120,13 @@ export const FIXTURES: readonly EditFixture[] = [
   ),
   replacing(
     "inline comments after the values",
-    (k) => `[ci]\naws_access_key_id = ${k.accessKeyId} # old key, rotate soon\naws_secret_access_key = ${k.secretAccessKey}\t; see the vault\nregion = eu-west-1 # Ireland\n`,
+    (k) =>
+      `[ci]\naws_access_key_id = ${k.accessKeyId} # old key, rotate soon\naws_secret_access_key = ${k.secretAccessKey}\t; see the vault\nregion = eu-west-1 # Ireland\n`,
   ),
   replacing(
     "[ profile ] spacing",
-    (k) => `[ default ]\naws_access_key_id = ${OTHER.accessKeyId}\naws_secret_access_key = ${OTHER.secretAccessKey}\n\n[ ci ]\naws_access_key_id = ${k.accessKeyId}\naws_secret_access_key = ${k.secretAccessKey}\n`,
+    (k) =>
+      `[ default ]\naws_access_key_id = ${OTHER.accessKeyId}\naws_secret_access_key = ${OTHER.secretAccessKey}\n\n[ ci ]\naws_access_key_id = ${k.accessKeyId}\naws_secret_access_key = ${k.secretAccessKey}\n`,
     { sdk: false },
   ),
   replacing(

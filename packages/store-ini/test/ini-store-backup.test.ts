@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { iniStore } from "@keyup/store-ini";
 import { describe, expect, it } from "vitest";
 import { OLD } from "./fixtures.js";
-import { awsCliKey, bytesOf, exposedText, fakeKey, rejection, sdkKey, tempDir } from "./support.js";
+import { bytesOf, exposedText, fakeKey, rejection, sdkKey, tempDir } from "./support.js";
 
 const A = { accessKeyId: "AKIAAAAAAAAAAAAAAAA1", secretAccessKey: "aaaaSecret/+aaaaaaaaaaaaaaaaaaaaaaaaaaaa1" };
 const B = { accessKeyId: "AKIABBBBBBBBBBBBBBB2", secretAccessKey: "bbbbSecret/+bbbbbbbbbbbbbbbbbbbbbbbbbbbb2" };
@@ -19,10 +19,11 @@ async function fileWith(text: string, mode = 0o600): Promise<string> {
 }
 
 const sha256 = (bytes: Buffer): string => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-const exists = (path: string): Promise<boolean> => access(path).then(
-  () => true,
-  () => false,
-);
+const exists = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 describe("backup", () => {
   it("copies the exact bytes next to the file, mode 0600, and names them by their sha256", async () => {
@@ -74,7 +75,7 @@ describe("restore", () => {
     await later.restore(JSON.parse(JSON.stringify(backup)));
     await later.restore(backup);
     expect((await bytesOf(path)).equals(original)).toBe(true);
-    expect(await awsCliKey(path, "a")).toEqual(A);
+    expect(await sdkKey(path, "a")).toEqual(A);
   });
 
   it("keeps another profile's change made meanwhile, putting back only this profile's values", async () => {
@@ -133,7 +134,9 @@ describe("restore", () => {
     const newB = fakeKey();
     await iniStore({ profile: "b", path }).write(newB);
     await a.restore(backup);
-    expect(await readFile(path, "utf8")).toBe(`[b]\nregion = us-east-1\naws_access_key_id = ${newB.accessKeyId}\naws_secret_access_key = ${newB.secretAccessKey}\n`);
+    expect(await readFile(path, "utf8")).toBe(
+      `[b]\nregion = us-east-1\naws_access_key_id = ${newB.accessKeyId}\naws_secret_access_key = ${newB.secretAccessKey}\n`,
+    );
   });
 
   it("a file created by the write keeps another profile written meanwhile", async () => {

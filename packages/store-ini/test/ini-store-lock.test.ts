@@ -13,10 +13,11 @@ import { exposedText, rejection, tempDir } from "./support.js";
 
 const require = createRequire(import.meta.url);
 const packageRoot = fileURLToPath(new URL("..", import.meta.url));
-const exists = (path: string): Promise<boolean> => access(path).then(
-  () => true,
-  () => false,
-);
+const exists = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 // The child processes run the store's real source, bundled once with the esbuild that tsup ships.
 let childScript = "";

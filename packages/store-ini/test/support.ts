@@ -52,10 +52,7 @@ export async function awsCliGet(file: string, profile: string, name: string): Pr
 
 /** Both values as the AWS CLI reads them. */
 export async function awsCliKey(file: string, profile: string): Promise<AccessKeyPair> {
-  const [accessKeyId, secretAccessKey] = await Promise.all([
-    awsCliGet(file, profile, "aws_access_key_id"),
-    awsCliGet(file, profile, "aws_secret_access_key"),
-  ]);
+  const [accessKeyId, secretAccessKey] = await Promise.all([awsCliGet(file, profile, "aws_access_key_id"), awsCliGet(file, profile, "aws_secret_access_key")]);
   return { accessKeyId, secretAccessKey };
 }
 

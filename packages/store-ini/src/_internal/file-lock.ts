@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import { mkdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
-import { type StoreLock, createStoreError } from "@keyup/core";
+import { createStoreError, type StoreLock } from "@keyup/core";
 import { lock as lockPath } from "proper-lockfile";
 
 /** Who holds a lock. Written inside the lock folder; holds no secret. */
@@ -24,8 +24,7 @@ const STALE_MS = 10_000;
 // because proper-lockfile caches the filesystem's mtime precision on it.
 const lockFs = {
   ...fs,
-  rmdir: (path: string, callback: (error: NodeJS.ErrnoException | null) => void) =>
-    fs.rm(path, { recursive: true, force: true }, callback),
+  rmdir: (path: string, callback: (error: NodeJS.ErrnoException | null) => void) => fs.rm(path, { recursive: true, force: true }, callback),
   rmdirSync: (path: string) => fs.rmSync(path, { recursive: true, force: true }),
 };
 

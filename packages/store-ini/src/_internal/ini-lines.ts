@@ -119,6 +119,6 @@ function classify(text: string, start: number, end: number, eol: string): IniLin
 }
 
 /** The value of a key line, exactly as the readers see it. */
-export function valueOf(text: string, line: KeyLine): string {
+export function keyValue(text: string, line: KeyLine): string {
   return text.slice(line.valueStart, line.valueEnd);
 }

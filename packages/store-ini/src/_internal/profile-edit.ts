@@ -1,13 +1,6 @@
 import { type AccessKeyPair, createStoreError } from "@keyup/core";
 import type { IniLine, KeyLine, TokenizedIni } from "./ini-lines.js";
-import {
-  ACCESS_KEY_ID,
-  type ProfileEntry,
-  type ProfileView,
-  SECRET_ACCESS_KEY,
-  heldKey,
-  quote,
-} from "./profile.js";
+import { ACCESS_KEY_ID, heldKey, type ProfileEntry, type ProfileView, quote, SECRET_ACCESS_KEY } from "./profile.js";
 
 /** The key of a viewed profile, turning "missing" into an ENOTFOUND that lists the profiles present. */
 export function keyIn(view: ProfileView, profile: string, where: string): AccessKeyPair | undefined {
@@ -119,7 +112,7 @@ function newKeyLine(text: string, last: ProfileEntry | undefined, name: string, 
   const lineText = text.slice(last.line.start, last.line.valueStart);
   const indent = lineText.slice(0, last.line.indent);
   const eq = lineText.indexOf("=");
-  const separator = `${(/\s*$/.exec(lineText.slice(0, eq))?.[0] ?? "")}=${lineText.slice(eq + 1)}`;
+  const separator = `${/\s*$/.exec(lineText.slice(0, eq))?.[0] ?? ""}=${lineText.slice(eq + 1)}`;
   return `${indent}${name}${separator}${value}`;
 }
 

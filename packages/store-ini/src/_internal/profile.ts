@@ -1,5 +1,5 @@
 import { type AccessKeyPair, createStoreError } from "@keyup/core";
-import { type KeyLine, type SectionLine, type TokenizedIni, tokenize, valueOf } from "./ini-lines.js";
+import { type KeyLine, keyValue, type SectionLine, type TokenizedIni, tokenize } from "./ini-lines.js";
 
 export const ACCESS_KEY_ID = "aws_access_key_id";
 export const SECRET_ACCESS_KEY = "aws_secret_access_key";
@@ -52,7 +52,7 @@ export function viewProfile(text: string, profile: string, where: string): Profi
   let current: { line: KeyLine; lineIndex: number; lastLineIndex: number; continued: boolean } | undefined;
   const flush = (): void => {
     if (!current) return;
-    entries.push({ ...current, name: current.line.key.toLowerCase(), value: valueOf(text, current.line) });
+    entries.push({ ...current, name: current.line.key.toLowerCase(), value: keyValue(text, current.line) });
     current = undefined;
   };
   for (let index = headerIndex + 1; index < ini.lines.length; index++) {
@@ -103,19 +103,13 @@ export function heldKey(view: ProfileView & { kind: "present" }, profile: string
   };
   const temporary = TEMPORARY.find((name) => value(name) !== undefined);
   if (temporary) {
-    throw createStoreError(
-      "EUNSUPPORTED",
-      `profile ${quote(profile)}${where} holds ${temporary}: temporary credentials cannot be rotated`,
-    );
+    throw createStoreError("EUNSUPPORTED", `profile ${quote(profile)}${where} holds ${temporary}: temporary credentials cannot be rotated`);
   }
   const indirect = view.entries.find((entry) => NOT_A_USER_KEY.includes(entry.name) || entry.name.startsWith("sso_"));
   if (indirect) {
     const source = value("source_profile");
     const hint = source === undefined ? "" : `; rotate the key of its source_profile ${quote(source)} instead`;
-    throw createStoreError(
-      "EUNSUPPORTED",
-      `profile ${quote(profile)}${where} uses ${indirect.name}, so it does not hold an IAM user's access key${hint}`,
-    );
+    throw createStoreError("EUNSUPPORTED", `profile ${quote(profile)}${where} uses ${indirect.name}, so it does not hold an IAM user's access key${hint}`);
   }
   const accessKeyId = value(ACCESS_KEY_ID);
   const secretAccessKey = value(SECRET_ACCESS_KEY);
