@@ -4,7 +4,7 @@ import { type AccessKeyPair, type CredentialStore, createStoreError, isAccessKey
 import { decode, readBytes, writeAtomic } from "./_internal/file-io.js";
 import { lockFile } from "./_internal/file-lock.js";
 import { backupPathFor, credentialsPath, isMissing, resolveTarget } from "./_internal/paths.js";
-import { heldKey, quote, viewProfile } from "./_internal/profile.js";
+import { ACCESS_KEY_ID, heldKey, type ProfileView, quote, SECRET_ACCESS_KEY, viewProfile } from "./_internal/profile.js";
 import { checkProfileName, keyIn, removeKeyLines, setValues } from "./_internal/profile-edit.js";
 
 /**
@@ -155,11 +155,22 @@ export function iniStore(options: IniStoreOptions): IniStore {
         `${name}: ${path} changed since the backup and one of them is not UTF-8 text, so this profile cannot be restored alone; the backup is ${backupPath}`,
       );
     }
-    const currentView = viewProfile(currentText, profile, where);
-    const savedView = viewProfile(savedText, profile, where);
-    const currentKey = currentView.kind === "present" ? lenientKey(currentView) : undefined;
-    if (currentKey && setValues(savedView, profile, currentKey) === currentText) return EXACT;
-    const savedKey = savedView.kind === "present" ? lenientKey(savedView) : undefined;
+    const ambiguous = (cause: unknown) =>
+      createStoreError("EINVALID", `${name}: ${path} changed since the backup and this profile cannot be restored alone; the backup is ${backupPath}`, {
+        cause,
+      });
+    let currentView: ProfileView;
+    let savedView: ProfileView;
+    try {
+      currentView = viewProfile(currentText, profile, where);
+      savedView = viewProfile(savedText, profile, where);
+    } catch (cause) {
+      throw ambiguous(cause);
+    }
+    const currentKey = keyValues(currentView);
+    if (currentKey !== undefined && currentKey !== "partial" && setValues(savedView, profile, currentKey) === currentText) return EXACT;
+    const savedKey = keyValues(savedView);
+    if (savedKey === "partial") throw ambiguous(undefined);
     const merged = savedKey
       ? setValues(currentView, profile, savedKey)
       : currentView.kind === "present"
@@ -216,12 +227,16 @@ function fingerprint(bytes: Buffer): string {
   return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 }
 
-/** The key a profile holds, or `undefined` for none or anything keyup would not rotate. */
-function lenientKey(view: Parameters<typeof heldKey>[0]): AccessKeyPair | undefined {
-  try {
-    const key = heldKey(view, "", "");
-    return key && isAccessKeyPair(key) ? key : undefined;
-  } catch {
-    return undefined;
-  }
+/**
+ * The two values as written, whatever else the profile holds (restore puts back what was there, it
+ * does not judge it): `undefined` when neither is set, "partial" when only one is.
+ */
+function keyValues(view: ProfileView): AccessKeyPair | "partial" | undefined {
+  if (view.kind === "missing") return undefined;
+  const value = (name: string): string | undefined => view.entries.find((entry) => entry.name === name)?.value || undefined;
+  const accessKeyId = value(ACCESS_KEY_ID);
+  const secretAccessKey = value(SECRET_ACCESS_KEY);
+  if (accessKeyId === undefined && secretAccessKey === undefined) return undefined;
+  if (accessKeyId === undefined || secretAccessKey === undefined) return "partial";
+  return { accessKeyId, secretAccessKey };
 }

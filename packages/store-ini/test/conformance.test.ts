@@ -10,9 +10,7 @@ import { test } from "vitest";
 credentialStoreTestSuite(test, ({ initial }) => {
   const dir = mkdtempSync(join(tmpdir(), "keyup-ini-conformance-"));
   const path = join(dir, "credentials");
-  const key = initial
-    ? `aws_access_key_id = ${initial.accessKeyId} # rotated by keyup\r\n; note\r\naws_secret_access_key=${initial.secretAccessKey}\r\n`
-    : "";
+  const key = initial ? `aws_access_key_id = ${initial.accessKeyId} # rotated by keyup\r\n; note\r\naws_secret_access_key=${initial.secretAccessKey}\r\n` : "";
   writeFileSync(path, `\uFEFF# team\r\n[other]\r\nregion = us-east-1\r\n\r\n[ci]\r\n${key}region = eu-west-1`, { mode: 0o600 });
   return {
     store: iniStore({ profile: "ci", path }),

@@ -150,6 +150,35 @@ describe("restore", () => {
     expect(await readFile(path, "utf8")).toBe(`[b]\naws_access_key_id = ${newB.accessKeyId}\naws_secret_access_key = ${newB.secretAccessKey}\n`);
   });
 
+  it("puts back the values as written even where keyup would not rotate the profile", async () => {
+    const text = `[a]\naws_access_key_id = ${A.accessKeyId}\naws_secret_access_key = ${A.secretAccessKey}\naws_session_token = tok\n[b]\nregion = x\n`;
+    const path = await fileWith(text);
+    const a = iniStore({ profile: "a", path });
+    const backup = await a.backup();
+    // Someone else edits both profiles; restoring a must put its values back and keep b's change.
+    await writeFile(path, text.replace(A.secretAccessKey, "changed/secret").replace("region = x", "region = y"));
+    await a.restore(backup);
+    expect(await readFile(path, "utf8")).toBe(text.replace("region = x", "region = y"));
+  });
+
+  it("refuses to merge when the backup's profile held half a key or the file is no longer text (EINVALID), touching nothing", async () => {
+    const half = `[a]\naws_access_key_id = ${A.accessKeyId}\n[b]\nregion = x\n`;
+    const path = await fileWith(half);
+    const a = iniStore({ profile: "a", path });
+    const backup = await a.backup();
+    await writeFile(path, half.replace("region = x", "region = y"));
+    const changed = await bytesOf(path);
+    const error = await rejection(a.restore(backup));
+    expect(error.code).toBe("EINVALID");
+    expect(error.message).toContain(a.backupPath);
+    expect((await bytesOf(path)).equals(changed)).toBe(true);
+
+    const binary = Buffer.from([0x5b, 0x61, 0x5d, 0x0a, 0xff, 0xfe, 0x0a]);
+    await writeFile(path, binary);
+    expect((await rejection(a.restore(backup))).code).toBe("EINVALID");
+    expect((await bytesOf(path)).equals(binary)).toBe(true);
+  });
+
   it("keeps the file's mode and a symlink", async () => {
     const dir = await tempDir();
     const target = join(dir, "target");
