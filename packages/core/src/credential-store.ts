@@ -102,6 +102,11 @@ export interface CredentialStore {
   readonly name: string;
   /** What this store can promise. */
   readonly capabilities: StoreCapabilities;
+  /**
+   * Where keyup keeps the rotation journal for this store by default, when the store has a natural
+   * place for it (file stores: beside their file). Optional: without it keyup uses its state folder.
+   */
+  readonly journalPath?: string;
   /** The key the store holds now, or `undefined` if it holds none. */
   read(): Promise<AccessKeyPair | undefined>;
   /** Captures the current content so that `restore()` can put it back exactly. */
@@ -190,6 +195,6 @@ export function isAccessKeyPair(value: unknown): value is AccessKeyPair {
     typeof secretAccessKey === "string" &&
     secretAccessKey.length > 0 &&
     secretAccessKey.length <= 1024 &&
-    !/[\s"'`#;\\]/.test(secretAccessKey)
+    !/[\s"'`#;\\$]/.test(secretAccessKey)
   );
 }

@@ -16,7 +16,7 @@ import type { RotationReport } from "./report.js";
  * }
  * ```
  */
-export type KeyupError = ConfigError | AwsError | StoreError | LockError | VerifyError | LimitError | RollbackFailedError | AbortedError;
+export type KeyupError = ConfigError | AwsError | StoreError | LockError | VerifyError | LimitError | RollbackFailedError | JournalError | AbortedError;
 
 /**
  * Bad or missing options, or an identity keyup must not rotate (root, an assumed role).
@@ -128,6 +128,24 @@ export interface RollbackFailedError {
   readonly kind: "rollback-failed";
   readonly message: string;
   readonly report: RotationReport;
+  readonly cause?: unknown;
+}
+
+/**
+ * The rotation journal could not be read or written, is damaged, belongs to another OS user or
+ * another store, or points at an IAM user or key that no longer exists. The journal is never
+ * discarded silently: it may hold the only copy of a new secret.
+ *
+ * @example
+ * ```ts
+ * if (e.kind === "journal") console.error(`see ${e.location}: ${e.message}`);
+ * ```
+ */
+export interface JournalError {
+  readonly kind: "journal";
+  /** Where the journal is. */
+  readonly location: string;
+  readonly message: string;
   readonly cause?: unknown;
 }
 

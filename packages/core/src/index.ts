@@ -1,6 +1,7 @@
 export * from "./aws-port.js";
 export * from "./credential-store.js";
 export * from "./errors.js";
+export * from "./journal.js";
 export * from "./list-keys.js";
 export * from "./machine/arn.js";
 export * from "./machine/outcome.js";

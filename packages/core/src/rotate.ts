@@ -1,13 +1,15 @@
+import { randomUUID } from "node:crypto";
 import { err, errAsync, ok, type Result, ResultAsync } from "neverthrow";
 import { callStore, checkAwsOptions, checkStore, checkUserName } from "./_internal/options.js";
-import { type AwsOptions, type AwsPort, createAwsPort } from "./aws-port.js";
+import { type AwsOptions, type AwsPort, createAwsPort, type SigningCredentials } from "./aws-port.js";
 import type { CredentialStore } from "./credential-store.js";
-import type { ConfigError, RotationError } from "./errors.js";
+import { awsErrorName, type ConfigError, type JournalError, type RotationError, toAwsError } from "./errors.js";
+import { defaultJournalPath, fileJournal, type JournalEntry, journalEntry, journalHolder, type RotationJournal } from "./journal.js";
 import { errorOf, reportOf } from "./machine/outcome.js";
-import { initialRotationState } from "./machine/transition.js";
-import { defaultRotationConfig, type RotationConfig } from "./machine/types.js";
+import { initialRotationState, resumeState } from "./machine/transition.js";
+import { defaultRotationConfig, type RotationConfig, type RotationState } from "./machine/types.js";
 import type { RotationReport } from "./report.js";
-import { type ProgressEvent, runRotation } from "./runner.js";
+import { type ProgressEvent, type RotationSecrets, runRotation } from "./runner.js";
 
 /**
  * Options for {@link rotate}. Only `store` is required.
@@ -40,6 +42,12 @@ export interface RotateOptions extends AwsOptions {
   readonly onLimit?: "refuse" | "delete-inactive";
   /** What becomes of the old key after the new one is verified. Default `delete`. */
   readonly oldKey?: "delete" | "deactivate" | "keep";
+  /**
+   * Where the rotation is recorded while it runs, so a crash can be resumed. Default: a file journal at
+   * {@link defaultJournalPath} (beside the store's file for file stores) for stores that declare a
+   * `journalPath` or a durable backup; none for stores that live in memory. `false` turns it off.
+   */
+  readonly journal?: RotationJournal | false;
   /** Progress: one event per step. Never carries a secret. */
   readonly onEvent?: (event: ProgressEvent) => void;
   /** Aborts the rotation; anything already created is rolled back. */
@@ -50,7 +58,9 @@ export interface RotateOptions extends AwsOptions {
 
 /**
  * Rotates the access key held by `options.store`: inspect, create, install, verify, deactivate and
- * delete the old key, rolling back on any failure. Holds the store's lock throughout. Never throws.
+ * delete the old key, rolling back on any failure. Holds the store's lock throughout. If an earlier
+ * rotation of this store was interrupted (its journal is still there), that rotation is finished or
+ * rolled back instead, whichever is safe. Never throws.
  *
  * `Ok` for `rotated` and `completed-with-warnings` (check `report.warnings`); `Err` otherwise, with
  * the report attached whenever IAM was looked at.
@@ -68,24 +78,248 @@ export interface RotateOptions extends AwsOptions {
  * ```
  */
 export function rotate(options: RotateOptions): ResultAsync<RotationReport, RotationError> {
-  const checked = checkRotateOptions(options);
+  return run(options, "rotate").andThen((state) => (state ? toOutcome(state) : err<RotationReport, RotationError>({ kind: "config", message: "nothing ran" })));
+}
+
+/**
+ * Options for {@link recover} and {@link pendingRotations}: the store, and where its journal is if
+ * not at the default place, plus how to reach AWS.
+ *
+ * @example
+ * ```ts
+ * const options: RecoverOptions = { store: iniStore({ profile: "ci" }) };
+ * ```
+ */
+export type RecoverOptions = Omit<RotateOptions, "userName" | "verifyTimeoutMs" | "requiredSuccesses" | "onLimit" | "oldKey">;
+
+/**
+ * Finishes or rolls back an interrupted rotation of `options.store`, whichever is safe from what the
+ * journal recorded and what IAM and the store hold now. Resolves `null` when there was nothing to
+ * recover. Never starts a new rotation. Never throws.
+ *
+ * @example
+ * ```ts
+ * const result = await recover({ store: iniStore({ profile: "ci" }) });
+ * if (result.isOk()) console.log(result.value ? result.value.outcome : "nothing to recover");
+ * ```
+ */
+export function recover(options: RecoverOptions): ResultAsync<RotationReport | null, RotationError> {
+  return run(options, "recover").andThen((state) => (state ? toOutcome(state) : ok(null)));
+}
+
+/**
+ * An unfinished rotation found in a journal. No secret: key ids and where things are.
+ *
+ * @example
+ * ```ts
+ * const p: PendingRotation = { id: "…", store: "ini:…#ci", phase: "verifying", journal: "/…", startedAt: "…", writer: "pid 42 on ci-1", holdsNewSecret: true };
+ * ```
+ */
+export interface PendingRotation {
+  readonly id: string;
+  readonly store: string;
+  readonly phase: string;
+  readonly userName?: string;
+  readonly oldAccessKeyId?: string;
+  readonly newAccessKeyId?: string;
+  /** Where the journal is. */
+  readonly journal: string;
+  readonly startedAt: string;
+  /** The process that wrote it. */
+  readonly writer: string;
+  /** True when the journal holds a new key's secret: never delete it by hand without recovering. */
+  readonly holdsNewSecret: boolean;
+}
+
+/**
+ * Lists the unfinished rotations of `options.store` (zero or one: one journal per store). Reads only:
+ * no lock is taken and nothing is changed. Never throws.
+ *
+ * @example
+ * ```ts
+ * const pending = await pendingRotations({ store: iniStore({ profile: "ci" }) });
+ * if (pending.isOk()) for (const p of pending.value) console.log(p.phase, p.newAccessKeyId);
+ * ```
+ */
+export function pendingRotations(options: Pick<RotateOptions, "store" | "journal">): ResultAsync<PendingRotation[], ConfigError | JournalError> {
+  const store = checkStore(options.store);
+  if (store.isErr()) return errAsync(store.error);
+  const journal = journalFor(store.value, options.journal);
+  if (!journal) return ResultAsync.fromSafePromise(Promise.resolve([]));
+  return ResultAsync.fromPromise(journal.load(), (e) => journalError(journal, e)).map((entry) => (entry ? [pendingOf(entry, journal)] : []));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function run(options: RotateOptions | RecoverOptions, mode: "rotate" | "recover"): ResultAsync<RotationState | undefined, RotationError> {
+  const checked = checkRotateOptions(options as RotateOptions);
   if (checked.isErr()) return errAsync(checked.error);
   const { store, config } = checked.value;
+  const journal = journalFor(store, options.journal);
+  const aws = options.aws ?? createAwsPort(options);
   return callStore(store, "lock", () => store.lock()).andThen((lock) =>
     ResultAsync.fromPromise(
-      runRotation(initialRotationState(store.name, config), {
-        store,
-        aws: options.aws ?? createAwsPort(options),
-        ...(options.credentials ? { credentials: options.credentials } : {}),
-        ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-      }).finally(() => lock.release().catch(() => undefined)),
+      runLocked(store, config, journal, aws, options, mode).finally(() => lock.release().catch(() => undefined)),
       (bug): RotationError => ({ kind: "config", message: `keyup bug: the rotation stopped unexpectedly: ${String(bug)}`, cause: bug }),
-    ).andThen((state): Result<RotationReport, RotationError> => {
-      const error = errorOf(state);
-      return error ? err(error) : ok(reportOf(state));
-    }),
+    ).andThen((r) => r),
   );
+}
+
+async function runLocked(
+  store: CredentialStore,
+  config: RotationConfig,
+  journal: RotationJournal | undefined,
+  aws: AwsPort,
+  options: RotateOptions | RecoverOptions,
+  mode: "rotate" | "recover",
+): Promise<Result<RotationState | undefined, RotationError>> {
+  let entry: JournalEntry | undefined;
+  if (journal) {
+    try {
+      entry = await journal.load();
+    } catch (error) {
+      return err(journalError(journal, error));
+    }
+  }
+
+  let start: RotationState | undefined;
+  let secrets: RotationSecrets = {};
+  let id: string = randomUUID();
+  let createdAt = new Date().toISOString();
+  if (entry && journal) {
+    if (entry.store !== store.name) {
+      return err({
+        kind: "journal",
+        location: journal.location,
+        message: `the rotation journal ${journal.location} belongs to ${entry.store}, not ${store.name}: pass the journal of this store, or recover that store first`,
+      });
+    }
+    const resumed = resumeState(entry.state, Date.now());
+    if (resumed) {
+      const checked = await checkAgainstIam(resumed, entry, journal, aws, options.credentials);
+      if (checked.isErr()) return err(checked.error);
+      start = checked.value;
+      secrets = { ...entry.secrets };
+      id = entry.id;
+      createdAt = entry.createdAt;
+      const last = start.steps[start.steps.length - 1];
+      if (last) emitSafely(options.onEvent, { type: "step", step: { ...last, detail: `${last.detail} (rotation ${id} by ${journalHolder(entry)})` } });
+    } else {
+      // Nothing had been created: the journal holds no new secret, and starting over is safe.
+      await journal.clear();
+    }
+  }
+  if (!start) {
+    if (mode === "recover") return ok(undefined);
+    start = initialRotationState(store.name, config);
+  }
+
+  const state = await runRotation(start, {
+    store,
+    aws,
+    secrets,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(journal ? { persist: (s: RotationState, sec: RotationSecrets) => journal.save(journalEntry(id, s, sec, new Date(), createdAt)) } : {}),
+  });
+  // A failed rollback keeps its journal: the next run (or `keyup recover`) tries the rollback again.
+  if (journal && state.outcome !== "rollback-failed") await journal.clear().catch(() => undefined);
+  return ok(state);
+}
+
+/**
+ * Before resuming, checks that the journal still describes IAM: the user exists, and a new key the
+ * journal names still exists. A new key deleted by someone else means the rotation can only be undone.
+ */
+async function checkAgainstIam(
+  state: RotationState,
+  entry: JournalEntry,
+  journal: RotationJournal,
+  aws: AwsPort,
+  credentials: SigningCredentials | undefined,
+): Promise<Result<RotationState, RotationError>> {
+  const userName = state.userName ?? state.config.userName;
+  if (!userName) return ok(state);
+  const signers = credentials ? [credentials] : [entry.secrets.new, entry.secrets.old].filter((k): k is NonNullable<typeof k> => k !== undefined);
+  let lastError: unknown;
+  for (const signer of signers) {
+    try {
+      const keys = await aws.listAccessKeys(userName, signer);
+      const newId = state.newAccessKeyId;
+      const gone = newId !== undefined && !keys.some((k) => k.accessKeyId === newId);
+      if (gone && (state.phase === "installing" || state.phase === "verifying")) {
+        return ok({
+          ...state,
+          phase: "restoring",
+          failure: { source: "keyup", code: "NewKeyGone", message: `the new key ${newId} no longer exists in IAM`, retry: "no", phase: state.phase },
+        });
+      }
+      return ok(state);
+    } catch (error) {
+      lastError = error;
+      if (awsErrorName(error) === "NoSuchEntity") {
+        return err({
+          kind: "journal",
+          location: journal.location,
+          message: `the rotation journal ${journal.location} is for IAM user ${userName}, who no longer exists; nothing was changed. Check the store, then move the journal aside`,
+          cause: error,
+        });
+      }
+    }
+  }
+  const code = awsErrorName(lastError);
+  if (code === "InvalidClientTokenId" || code === "SignatureDoesNotMatch") {
+    return err({
+      kind: "journal",
+      location: journal.location,
+      message: `neither key recorded in the rotation journal ${journal.location} (${[entry.secrets.new?.accessKeyId, entry.secrets.old?.accessKeyId].filter(Boolean).join(", ")}) is valid any more; nothing was changed. Check the store and IAM, then move the journal aside`,
+      cause: lastError,
+    });
+  }
+  return err(toAwsError("ListAccessKeys", lastError));
+}
+
+function toOutcome(state: RotationState): Result<RotationReport, RotationError> {
+  const error = errorOf(state);
+  return error ? err(error) : ok(reportOf(state));
+}
+
+function journalFor(store: CredentialStore, option: RotationJournal | false | undefined): RotationJournal | undefined {
+  if (option === false) return undefined;
+  if (option) return option;
+  // A store whose content dies with the process (memoryStore) gains nothing from a journal on disk.
+  const durable = (typeof store.journalPath === "string" && store.journalPath !== "") || store.capabilities?.durableBackup === true;
+  return durable ? fileJournal(defaultJournalPath(store)) : undefined;
+}
+
+function journalError(journal: RotationJournal, error: unknown): JournalError {
+  const message = error instanceof Error ? error.message : String(error);
+  return { kind: "journal", location: journal.location, message, cause: error };
+}
+
+function pendingOf(entry: JournalEntry, journal: RotationJournal): PendingRotation {
+  const s = entry.state;
+  return {
+    id: entry.id,
+    store: entry.store,
+    phase: s.phase === "done" ? `done (${s.outcome})` : s.phase,
+    ...(s.userName ? { userName: s.userName } : {}),
+    ...(s.oldAccessKeyId ? { oldAccessKeyId: s.oldAccessKeyId } : {}),
+    ...(s.newAccessKeyId ? { newAccessKeyId: s.newAccessKeyId } : {}),
+    journal: journal.location,
+    startedAt: entry.createdAt,
+    writer: journalHolder(entry),
+    holdsNewSecret: entry.secrets.new !== undefined,
+  };
+}
+
+function emitSafely(onEvent: ((e: ProgressEvent) => void) | undefined, event: ProgressEvent): void {
+  try {
+    onEvent?.(event);
+  } catch {
+    // progress callbacks never break a rotation
+  }
 }
 
 function checkRotateOptions(options: RotateOptions): Result<{ store: CredentialStore; config: RotationConfig }, ConfigError> {
@@ -108,6 +342,12 @@ function checkRotateOptions(options: RotateOptions): Result<{ store: CredentialS
   const oldKey = options.oldKey ?? "delete";
   if (oldKey !== "delete" && oldKey !== "deactivate" && oldKey !== "keep")
     return err({ kind: "config", message: `oldKey must be "delete", "deactivate" or "keep", got ${String(oldKey)}` });
+  if (options.journal !== undefined && options.journal !== false) {
+    const j = options.journal as Partial<RotationJournal>;
+    if (typeof j.load !== "function" || typeof j.save !== "function" || typeof j.clear !== "function") {
+      return err({ kind: "config", message: "journal must have load(), save() and clear(), or be false" });
+    }
+  }
   return ok({
     store: store.value,
     config: {

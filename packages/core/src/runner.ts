@@ -100,16 +100,26 @@ export async function runRotation(initial: RotationState, ctx: RunnerContext): P
     const effect = effects[0];
     if (!effect) throw new Error(`keyup bug: phase ${state.phase} produced no effect`);
 
-    let event: RotationEvent;
+    let event: RotationEvent | undefined;
     if (ctx.signal?.aborted && !state.aborted) {
       event = { type: "abort", at: now() };
     } else {
       try {
         await ctx.persist?.(state, secrets);
-        if (effect.type !== "wait") emit({ type: "step-started", step: stepName(effect), effect, at: new Date(now()).toISOString() });
-        event = await perform(effect, ctx, secrets, sleep, now);
       } catch (error) {
-        event = { type: "effectFailed", effect: effect.type, failure: failureOf(effect, error, ctx.signal), at: now(), random: random() };
+        // Without a durable record we must not go on creating or installing keys; a rollback, though,
+        // is better finished than stopped for want of a journal.
+        if (!ROLLBACK_PHASES.has(state.phase)) {
+          event = { type: "effectFailed", effect: effect.type, failure: journalFailure(error), at: now(), random: random() };
+        }
+      }
+      if (!event) {
+        try {
+          if (effect.type !== "wait") emit({ type: "step-started", step: stepName(effect), effect, at: new Date(now()).toISOString() });
+          event = await perform(effect, ctx, secrets, sleep, now);
+        } catch (error) {
+          event = { type: "effectFailed", effect: effect.type, failure: failureOf(effect, error, ctx.signal), at: now(), random: random() };
+        }
       }
     }
     ({ state, effects } = transition(state, event));
@@ -146,7 +156,12 @@ async function perform(
       return { type: "keysListed", keys, at: now() };
     }
     case "deleteAccessKey":
-      await ctx.aws.deleteAccessKey(effect.userName, effect.accessKeyId, signer(effect.signer));
+      try {
+        await ctx.aws.deleteAccessKey(effect.userName, effect.accessKeyId, signer(effect.signer));
+      } catch (error) {
+        // Already gone is what we wanted: a retried or resumed delete whose first attempt landed.
+        if (awsErrorName(error) !== "NoSuchEntity") throw error;
+      }
       return { type: "keyDeleted", accessKeyId: effect.accessKeyId, at: now() };
     case "backupStore": {
       const backup = await ctx.store.backup();
@@ -183,6 +198,13 @@ async function perform(
       }
       return { type: "waited", at: now() };
   }
+}
+
+const ROLLBACK_PHASES = new Set<RotationState["phase"]>(["restoring", "deleting-new", "reconciling", "deleting-orphan"]);
+
+function journalFailure(error: unknown): Failure {
+  const message = error instanceof Error ? error.message : String(error);
+  return { source: "keyup", code: "JournalWriteFailed", message: `cannot record the rotation in its journal: ${redact(message)}`, retry: "no" };
 }
 
 const STORE_EFFECTS = new Set<Effect["type"]>(["readStore", "backupStore", "install", "restoreStore"]);

@@ -76,6 +76,8 @@ export function errorOf(state: RotationState): RotationError | undefined {
       return base({ kind: "verify", message: failure.message + rolledBack, attempts: state.verifyAttempts, cause: failure });
     case "Aborted":
       return base({ kind: "aborted", message: failure.message + rolledBack, cause: failure });
+    case "JournalWriteFailed":
+      return base({ kind: "journal", location: "", message: failure.message + rolledBack, cause: failure });
     case "ELOCKED":
       return base({ kind: "lock", store: state.store, message: failure.message, cause: failure, ...(failure.holder ? { holder: failure.holder } : {}) });
   }

@@ -568,3 +568,31 @@ function describeIdentity(type: string): string {
       return "non-user";
   }
 }
+
+/**
+ * Prepares a journaled state for resuming after a crash, or returns `undefined` when nothing had been
+ * created yet and the rotation can simply start over. A request in flight when the process died may
+ * have completed anyway, so an interrupted CreateAccessKey becomes a reconciliation (look for a key
+ * nobody holds the secret of), and verification starts its count over.
+ *
+ * @example
+ * ```ts
+ * const resumed = resumeState(entry.state, Date.now());
+ * if (resumed) await runRotation(resumed, { store, aws, secrets: entry.secrets });
+ * ```
+ */
+export function resumeState(state: RotationState, at: number): RotationState | undefined {
+  const fresh = { loopStartedAt: at, attempts: 0, consecutiveSuccesses: 0, aborted: false, updatedAt: at };
+  const note = (s: RotationState, detail: string) => record(s, at, "resume", "ok", detail);
+  if (state.phase === "done") {
+    // Only a rollback that failed is worth another attempt; anything else has ended.
+    const phase = state.outcome === "rollback-failed" ? state.failure?.phase : undefined;
+    const retryable = phase === "restoring" || phase === "deleting-new" || phase === "reconciling" || phase === "deleting-orphan";
+    if (!retryable || !phase) return undefined;
+    return note({ ...state, ...fresh, phase, outcome: undefined, leftoverKeyIds: undefined, manualSteps: undefined }, `retrying the failed ${stepOf(phase)}`);
+  }
+  if (!state.createRequested && !state.newAccessKeyId) return undefined;
+  if (state.phase === "creating")
+    return note({ ...state, ...fresh, phase: "reconciling" }, "CreateAccessKey was in flight: looking for a key it may have created");
+  return note({ ...state, ...fresh }, `continuing from ${stepOf(state.phase)}`);
+}

@@ -1,0 +1,218 @@
+import { createHash } from "node:crypto";
+import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { homedir, hostname } from "node:os";
+import { dirname, join } from "node:path";
+import type { AccessKeyPair, CredentialStore } from "./credential-store.js";
+import type { RotationState } from "./machine/types.js";
+
+/**
+ * What the journal records about a rotation in flight: its state and the secrets it holds, so a
+ * rotation killed at any point can be finished or rolled back by the next run.
+ *
+ * @example
+ * ```ts
+ * const entry = await journal.load();
+ * if (entry) console.log(entry.id, entry.state.phase, entry.state.newAccessKeyId);
+ * ```
+ */
+export interface JournalEntry {
+  readonly version: 1;
+  /** The rotation's id, stable across resumes. */
+  readonly id: string;
+  /** The store's printable name: a journal only ever resumes for the store that wrote it. */
+  readonly store: string;
+  readonly pid: number;
+  readonly host: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly state: RotationState;
+  /** The old and new key pairs. This is why journals are 0600 and never printed. */
+  readonly secrets: { readonly old?: AccessKeyPair; readonly new?: AccessKeyPair };
+}
+
+/**
+ * Where a rotation is recorded while it runs. `fileJournal()` is the default; anything durable works.
+ *
+ * @example
+ * ```ts
+ * const journal: RotationJournal = fileJournal("/var/lib/keyup/ci.journal.json");
+ * await rotate({ store, journal });
+ * ```
+ */
+export interface RotationJournal {
+  /** Where the journal lives, safe to print. */
+  readonly location: string;
+  /** The unfinished rotation, if any. Rejects with a `JournalProblem` for a corrupt or foreign journal. */
+  load(): Promise<JournalEntry | undefined>;
+  /** Records `entry` durably (it must survive a crash the moment this resolves). */
+  save(entry: JournalEntry): Promise<void>;
+  /** Removes the record once the rotation has ended. */
+  clear(): Promise<void>;
+}
+
+/**
+ * Why a journal could not be used. The journal is left in place: it may hold the only copy of a
+ * new secret.
+ *
+ * @example
+ * ```ts
+ * try { await journal.load(); } catch (e) { if ((e as JournalProblem).code === "EJOURNALCORRUPT") … }
+ * ```
+ */
+export interface JournalProblem extends Error {
+  readonly code: "EJOURNALCORRUPT" | "EJOURNALFOREIGN" | "EJOURNALIO";
+  readonly location: string;
+}
+
+function problem(code: JournalProblem["code"], location: string, message: string, cause?: unknown): JournalProblem {
+  return Object.assign(new Error(message, { cause }), { name: "JournalProblem", code, location }) as JournalProblem;
+}
+
+/**
+ * The journal file keyup uses for `store` when none is given: the store's own `journalPath` when it
+ * declares one (file stores keep it beside their file), else
+ * `$XDG_STATE_HOME/keyup/journal/<hash of the store name>.json` (default `~/.local/state/...`).
+ *
+ * @example
+ * ```ts
+ * defaultJournalPath(iniStore({ profile: "ci" })); // "/home/me/.aws/credentials.keyup-journal.ci"
+ * ```
+ */
+export function defaultJournalPath(store: CredentialStore, env: NodeJS.ProcessEnv = process.env): string {
+  if (typeof store.journalPath === "string" && store.journalPath !== "") return store.journalPath;
+  const base = env.XDG_STATE_HOME?.startsWith("/") ? env.XDG_STATE_HOME : join(env.HOME ?? homedir(), ".local", "state");
+  const digest = createHash("sha256").update(store.name).digest("hex").slice(0, 24);
+  return join(base, "keyup", "journal", `${digest}.json`);
+}
+
+/**
+ * A journal in one JSON file, written atomically (temp file, fsync, rename, fsync of the folder) with
+ * mode 0600. `load()` refuses a file that is not valid, or that belongs to another OS user.
+ *
+ * @example
+ * ```ts
+ * const journal = fileJournal(defaultJournalPath(store));
+ * const pending = await journal.load();
+ * ```
+ */
+export function fileJournal(path: string): RotationJournal {
+  return {
+    location: path,
+    load: async () => {
+      let text: string;
+      try {
+        const info = await stat(path);
+        if (typeof process.getuid === "function" && info.uid !== process.getuid()) {
+          throw problem(
+            "EJOURNALFOREIGN",
+            path,
+            `the rotation journal ${path} belongs to another user (uid ${info.uid}); keyup will not act on it. Run keyup as that user, or inspect it and move it aside`,
+          );
+        }
+        text = await readFile(path, "utf8");
+      } catch (error) {
+        if ((error as { code?: string }).code === "ENOENT") return undefined;
+        if ((error as { name?: string }).name === "JournalProblem") throw error;
+        throw problem("EJOURNALIO", path, `cannot read the rotation journal ${path}: ${(error as Error).message}`, error);
+      }
+      const entry = parseEntry(text);
+      if (!entry) {
+        throw problem(
+          "EJOURNALCORRUPT",
+          path,
+          `the rotation journal ${path} is damaged (not a keyup journal). It may hold the only copy of a new access key: inspect it, finish or undo that rotation by hand, then move the file aside`,
+        );
+      }
+      return entry;
+    },
+    save: async (entry) => {
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+      const temp = `${path}.${process.pid}.tmp`;
+      const handle = await open(temp, "w", 0o600);
+      try {
+        await handle.writeFile(`${JSON.stringify(entry, null, 2)}\n`);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, path);
+      await syncFolder(dirname(path));
+    },
+    clear: async () => {
+      await rm(path, { force: true });
+      await syncFolder(dirname(path));
+    },
+  };
+}
+
+/**
+ * A new journal entry for a rotation about to start.
+ *
+ * @example
+ * ```ts
+ * const entry = journalEntry("r-1", state, {}, new Date());
+ * ```
+ */
+export function journalEntry(
+  id: string,
+  state: RotationState,
+  secrets: { old?: AccessKeyPair; new?: AccessKeyPair },
+  now: Date,
+  createdAt: string = now.toISOString(),
+): JournalEntry {
+  return {
+    version: 1,
+    id,
+    store: state.store,
+    pid: process.pid,
+    host: hostname(),
+    createdAt,
+    updatedAt: now.toISOString(),
+    state,
+    secrets: {
+      ...(secrets.old ? { old: { accessKeyId: secrets.old.accessKeyId, secretAccessKey: secrets.old.secretAccessKey } } : {}),
+      ...(secrets.new ? { new: { accessKeyId: secrets.new.accessKeyId, secretAccessKey: secrets.new.secretAccessKey } } : {}),
+    },
+  };
+}
+
+function parseEntry(text: string): JournalEntry | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== "object" || value === null) return undefined;
+  const e = value as Partial<JournalEntry>;
+  const state = e.state as Partial<RotationState> | undefined;
+  if (e.version !== 1 || typeof e.id !== "string" || typeof e.store !== "string" || typeof state !== "object" || state === null) return undefined;
+  if (typeof state.phase !== "string" || typeof state.config !== "object" || !Array.isArray(state.steps)) return undefined;
+  return e as JournalEntry;
+}
+
+async function syncFolder(folder: string): Promise<void> {
+  // A rename is durable only once its folder is synced; some file systems refuse, which is fine.
+  try {
+    const handle = await open(folder, "r");
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // best effort
+  }
+}
+
+/**
+ * Host and pid of the process that wrote the entry, for messages.
+ *
+ * @example
+ * ```ts
+ * journalHolder(entry); // "pid 4242 on build-1"
+ * ```
+ */
+export function journalHolder(entry: JournalEntry): string {
+  return `pid ${entry.pid} on ${entry.host}`;
+}
