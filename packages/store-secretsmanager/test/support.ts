@@ -52,8 +52,8 @@ export async function rawOf(name: string): Promise<string | undefined> {
 }
 
 /** Every version of the secret with its labels. */
-export async function versionsOf(name: string): Promise<Map<string, string[]>> {
-  const out = await smClient().send(new ListSecretVersionIdsCommand({ SecretId: name, IncludeDeprecated: true }));
+export async function versionsOf(name: string, client = smClient()): Promise<Map<string, string[]>> {
+  const out = await client.send(new ListSecretVersionIdsCommand({ SecretId: name, IncludeDeprecated: true }));
   return new Map((out.Versions ?? []).map((v) => [v.VersionId ?? "", v.VersionStages ?? []]));
 }
 

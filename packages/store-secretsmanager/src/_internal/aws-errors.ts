@@ -34,8 +34,10 @@ export function isStoreFailure(error: unknown): error is StoreFailure {
  */
 export function toStoreError(error: unknown, where: string, operation: string): StoreFailure {
   if (isStoreFailure(error)) return error;
-  const name = awsErrorName(error);
   const cause = safeCause(error);
+  // A 403 is a refusal even when its body could not be parsed (moto answers in XML, not JSON).
+  const status = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+  const name = status === 403 && awsErrorName(error) === "SyntaxError" ? "AccessDeniedException" : awsErrorName(error);
   switch (name) {
     case "AccessDeniedException":
     case "AccessDenied":
