@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
  * ```
  */
 export interface CliArgs {
-  readonly operation: "list" | "up" | "help" | "version";
+  readonly operation: "list" | "up" | "status" | "recover" | "help" | "version";
   readonly profile: string;
   readonly auto: boolean;
   readonly output: "table" | "json";
@@ -20,6 +20,8 @@ export interface CliArgs {
   readonly credentialsFile?: string;
   readonly userName?: string;
   readonly verifyTimeoutSeconds?: number;
+  readonly requestTimeoutSeconds?: number;
+  readonly journalFile?: string;
   readonly deleteInactive: boolean;
   readonly oldKey: "delete" | "deactivate" | "keep";
 }
@@ -47,16 +49,20 @@ export const HELP = `keyup — rotate an AWS IAM user's access key safely
 Usage:
   keyup --profile PROFILE --operation list [--output table|json]
   keyup --profile PROFILE --operation up [--auto]
-  keyup list|up [options]              (the operation may also be given first)
+  keyup --profile PROFILE --operation status|recover
+  keyup list|up|status|recover [options]   (the operation may also be given first)
 
 Operations:
   list                 Show the profile's IAM user's keys: id, age, status, last use.
   up                   Rotate the profile's key: create, install, verify, retire the old one.
                        (alias: keyup)
+  status               Show an unfinished rotation of the profile, if one was interrupted.
+  recover              Finish or roll back an interrupted rotation, whichever is safe.
+                       (up does this too before rotating.)
 
 Options:
   -p, --profile NAME         Profile in the credentials file (default: $AWS_PROFILE, else "default").
-  -o, --operation OP         list | up | keyup.
+  -o, --operation OP         list | up | keyup | status | recover.
       --auto                 No prompt, nothing on stdout; append a timestamped log to the log file;
                              exit non-zero on any failure. For cron and CI.
       --output FORMAT        table (default) or json.
@@ -67,6 +73,9 @@ Options:
       --verify-timeout SEC   How long to wait for the new key to work (default 30).
       --delete-inactive      At the 2-key limit, delete the other key if it is Inactive and no store holds it.
       --old-key ACTION       delete (default), deactivate, or keep the old key after the new one works.
+      --request-timeout SEC  Give up on one AWS request after this long, then retry (default 10).
+      --journal FILE         Rotation journal (default: beside the credentials file,
+                             <credentials>.keyup-journal.<profile>).
       --log-file FILE        Log file for --auto (default: $XDG_STATE_HOME/keyup/keyup.log,
                              else ~/.local/state/keyup/keyup.log).
   -h, --help                 Show this help.
@@ -83,7 +92,7 @@ Exit codes:
   5  the rollback failed too: follow the printed steps to finish by hand
 `;
 
-const OPERATIONS: Record<string, CliArgs["operation"]> = { list: "list", up: "up", keyup: "up" };
+const OPERATIONS: Record<string, CliArgs["operation"]> = { list: "list", up: "up", keyup: "up", status: "status", recover: "recover" };
 
 /**
  * Parses and validates the command line with Node's own `util.parseArgs` (strict: unknown flags are
@@ -132,6 +141,13 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {
       return { ok: false, error: `--verify-timeout must be a number of seconds from 1 to 3600, got "${values["verify-timeout"]}"` };
     }
   }
+  let requestTimeoutSeconds: number | undefined;
+  if (values["request-timeout"] !== undefined) {
+    requestTimeoutSeconds = Number(values["request-timeout"]);
+    if (!Number.isFinite(requestTimeoutSeconds) || requestTimeoutSeconds <= 0 || requestTimeoutSeconds > 600) {
+      return { ok: false, error: `--request-timeout must be a number of seconds from 0.1 to 600, got "${values["request-timeout"]}"` };
+    }
+  }
   const profile = values.profile ?? env.AWS_PROFILE ?? "default";
   if (profile.trim() === "" || /[\]\r\n]/.test(profile)) return { ok: false, error: `--profile "${profile}" is not a profile name` };
 
@@ -151,6 +167,8 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {
       ...(values["credentials-file"] ? { credentialsFile: values["credentials-file"] } : {}),
       ...(values["user-name"] ? { userName: values["user-name"] } : {}),
       ...(verifyTimeoutSeconds !== undefined ? { verifyTimeoutSeconds } : {}),
+      ...(requestTimeoutSeconds !== undefined ? { requestTimeoutSeconds } : {}),
+      ...(values.journal ? { journalFile: values.journal } : {}),
     },
   };
 }
@@ -173,6 +191,8 @@ function parseWithNode(argv: readonly string[]) {
       "verify-timeout": { type: "string" },
       "delete-inactive": { type: "boolean" },
       "old-key": { type: "string" },
+      "request-timeout": { type: "string" },
+      journal: { type: "string" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },

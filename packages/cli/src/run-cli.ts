@@ -1,4 +1,4 @@
-import { type KeyupError, listKeys, type ProgressEvent, type RotationError, type RotationReport, redact, rotate } from "@keyup/core";
+import { type KeyupError, type ProgressEvent, type RotationError, type RotationReport, fileJournal, listKeys, pendingRotations, recover, redact, rotate } from "@keyup/core";
 import { iniStore } from "@keyup/store-ini";
 import { type CliArgs, HELP, parseCliArgs } from "./args.js";
 import { autoLog, defaultLogFile } from "./auto-log.js";
@@ -55,6 +55,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       return list(args, io);
     case "up":
       return up(args, io);
+    case "status":
+      return status(args, io);
+    case "recover":
+      return recoverCommand(args, io);
   }
 }
 
@@ -67,7 +71,70 @@ function awsOptions(args: CliArgs) {
     ...(args.endpointUrl ? { endpoint: args.endpointUrl } : {}),
     ...(args.region ? { region: args.region } : {}),
     ...(args.userName ? { userName: args.userName } : {}),
+    ...(args.requestTimeoutSeconds !== undefined ? { requestTimeoutMs: Math.round(args.requestTimeoutSeconds * 1000) } : {}),
   };
+}
+
+function journalOption(args: CliArgs) {
+  return args.journalFile ? { journal: fileJournal(args.journalFile) } : {};
+}
+
+async function status(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
+  const store = storeFor(args);
+  const result = await pendingRotations({ store, ...journalOption(args) });
+  if (result.isErr()) return failWith(io, result.error);
+  if (args.output === "json") {
+    io.stdout(`${JSON.stringify(result.value, null, 2)}\n`);
+    return ExitCode.Ok;
+  }
+  if (result.value.length === 0) {
+    io.stdout(`No unfinished rotation for profile ${args.profile} (${store.path}).\n`);
+    return ExitCode.Ok;
+  }
+  for (const p of result.value) {
+    io.stdout(
+      [
+        `Unfinished rotation ${p.id} of profile ${args.profile}:`,
+        `  stopped at:  ${p.phase}`,
+        `  user:        ${p.userName ?? "(not resolved yet)"}`,
+        `  old key:     ${p.oldAccessKeyId ?? "-"}`,
+        `  new key:     ${p.newAccessKeyId ?? "-"}${p.holdsNewSecret ? " (its secret is in the journal)" : ""}`,
+        `  started:     ${p.startedAt} by ${p.writer}`,
+        `  journal:     ${p.journal}`,
+        "Run `keyup recover` (or `keyup up`) to finish or roll it back.",
+        "",
+      ].join("\n"),
+    );
+  }
+  return ExitCode.Ok;
+}
+
+async function recoverCommand(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
+  const store = storeFor(args);
+  const say = (text: string) => {
+    if (!args.auto && args.output === "table") io.stdout(text);
+  };
+  const result = await recover({
+    store,
+    ...awsOptions(args),
+    ...journalOption(args),
+    ...(io.signal ? { signal: io.signal } : {}),
+    onEvent: (event) => {
+      if (event.type === "step") say(`  ${markOf(event.step.status)} ${event.step.step}${event.step.detail ? `: ${event.step.detail}` : ""}\n`);
+    },
+  });
+  if (result.isErr()) return failWith(io, result.error);
+  if (result.value === null) {
+    say(`Nothing to recover for profile ${args.profile}.\n`);
+    return ExitCode.Ok;
+  }
+  say(`\n${summary(result.value)}\n`);
+  for (const warning of result.value.warnings) io.stderr(`keyup: warning: ${oneLine(warning)}\n`);
+  return result.value.outcome === "completed-with-warnings" ? ExitCode.CompletedWithWarnings : ExitCode.Ok;
+}
+
+function markOf(status: string): string {
+  return status === "ok" ? "✓" : status === "retry" ? "↻" : status === "failed" ? "✗" : "-";
 }
 
 async function list(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
@@ -116,8 +183,7 @@ async function up(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
       return;
     }
     const { step, status, detail } = event.step;
-    const mark = status === "ok" ? "✓" : status === "retry" ? "↻" : status === "failed" ? "✗" : "-";
-    say(`  ${mark} ${step}${detail ? `: ${detail}` : ""}\n`);
+    say(`  ${markOf(status)} ${step}${detail ? `: ${detail}` : ""}\n`);
     void note(`step=${step} status=${status}${detail ? ` detail=${JSON.stringify(detail)}` : ""}`);
   };
   const result = await rotate({
@@ -125,6 +191,7 @@ async function up(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
     ...awsOptions(args),
     onLimit: args.deleteInactive ? "delete-inactive" : "refuse",
     oldKey: args.oldKey,
+    ...journalOption(args),
     ...(args.verifyTimeoutSeconds !== undefined ? { verifyTimeoutMs: args.verifyTimeoutSeconds * 1000 } : {}),
     ...(io.signal ? { signal: io.signal } : {}),
     onEvent,
@@ -151,6 +218,7 @@ async function up(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
 }
 
 function summary(report: RotationReport): string {
+  if (report.outcome !== "rotated" && report.outcome !== "completed-with-warnings") return `Rotation ${report.outcome}.`;
   const seconds = (report.durationMs / 1000).toFixed(1);
   const fate = { deleted: "deleted", inactive: "deactivated", active: "left active", unknown: "left as it was" }[report.oldKey];
   return `Rotated ${report.userName}'s key: ${report.oldAccessKeyId} -> ${report.newAccessKeyId} (old key ${fate}) in ${seconds} s, verified with ${report.verifyAttempts} call${report.verifyAttempts === 1 ? "" : "s"}.`;

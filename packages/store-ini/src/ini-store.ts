@@ -41,6 +41,8 @@ export interface IniStore extends CredentialStore {
   readonly profile: string;
   /** Where `backup()` keeps this profile's copy of the file (mode 0600). */
   readonly backupPath: string;
+  /** Where keyup journals a rotation of this profile while it runs: `<path>.keyup-journal.<profile>` (mode 0600). */
+  readonly journalPath: string;
 }
 
 // A missing file gets its own id, so that restoring it removes the file again.
@@ -206,6 +208,8 @@ export function iniStore(options: IniStoreOptions): IniStore {
     path,
     profile,
     backupPath,
+    // The rotation journal sits beside the file it protects, like the backup.
+    journalPath: backupPath.replace(".keyup-backup.", ".keyup-journal."),
     capabilities: { crossProcessLock: true, durableBackup: true },
     read,
     write,
