@@ -50,6 +50,8 @@ export interface EnvStore extends CredentialStore {
   readonly names: EnvStoreNames;
   /** Where `backup()` keeps a copy of the file (mode 0600). */
   readonly backupPath: string;
+  /** Where keyup journals a rotation of this file while it runs: `<path>.keyup-journal` (mode 0600). */
+  readonly journalPath: string;
 }
 
 const DEFAULT_NAMES: EnvStoreNames = { accessKeyId: "AWS_ACCESS_KEY_ID", secretAccessKey: "AWS_SECRET_ACCESS_KEY" };
@@ -179,6 +181,7 @@ export function envStore(options: EnvStoreOptions): EnvStore {
     path,
     names,
     backupPath,
+    journalPath: `${path}.keyup-journal`,
     capabilities: { crossProcessLock: true, durableBackup: true },
     read,
     write,
