@@ -3,7 +3,7 @@ import { unlink } from "node:fs/promises";
 import { type AccessKeyPair, type CredentialStore, createStoreError, isAccessKeyPair, type StoreBackup, type StoreLock } from "@keyup/core";
 import { decode, readBytes, writeAtomic } from "./_internal/file-io.js";
 import { lockFile } from "./_internal/file-lock.js";
-import { backupPathFor, credentialsPath, isMissing, resolveTarget } from "./_internal/paths.js";
+import { besidePath, credentialsPath, isMissing, resolveTarget } from "./_internal/paths.js";
 import { ACCESS_KEY_ID, heldKey, type ProfileView, quote, SECRET_ACCESS_KEY, viewProfile } from "./_internal/profile.js";
 import { checkProfileName, keyIn, removeKeyLines, setValues } from "./_internal/profile-edit.js";
 
@@ -90,7 +90,7 @@ export function iniStore(options: IniStoreOptions): IniStore {
   const { profile } = options;
   checkProfileName(profile);
   const path = credentialsPath(options.path);
-  const backupPath = backupPathFor(path, profile);
+  const backupPath = besidePath(path, "backup", profile);
   const name = `ini:${path}#${profile}`;
   const where = ` in ${path}`;
 
@@ -209,7 +209,7 @@ export function iniStore(options: IniStoreOptions): IniStore {
     profile,
     backupPath,
     // The rotation journal sits beside the file it protects, like the backup.
-    journalPath: backupPath.replace(".keyup-backup.", ".keyup-journal."),
+    journalPath: besidePath(path, "journal", profile),
     capabilities: { crossProcessLock: true, durableBackup: true },
     read,
     write,

@@ -35,6 +35,8 @@ describe("iniStore options", () => {
     expect(store.path).toBe(path);
     expect(store.profile).toBe("ci");
     expect(store.backupPath).toBe(`${path}.keyup-backup.ci`);
+    expect(store.journalPath).toBe(`${path}.keyup-journal.ci`);
+    expect(iniStore({ profile: "team/x y", path }).journalPath).toBe(`${path}.keyup-journal.team%2Fx%20y`);
     expect(store.capabilities).toEqual({ crossProcessLock: true, durableBackup: true });
   });
 

@@ -18,16 +18,17 @@ function expandHome(path: string): string {
 }
 
 /**
- * One backup per profile, next to the file, so that rotations of different profiles of the same
- * file do not overwrite each other's backup. The profile name is percent-encoded (injectively) so
- * that it cannot escape the folder or collide with another profile's name.
+ * A file of keyup's next to the credentials file, one per profile (`<path>.keyup-<kind>.<profile>`),
+ * so that rotations of different profiles of one file do not overwrite each other's backup or
+ * journal. The profile name is percent-encoded (injectively) so that it cannot escape the folder or
+ * collide with another profile's name.
  */
-export function backupPathFor(path: string, profile: string): string {
+export function besidePath(path: string, kind: "backup" | "journal", profile: string): string {
   const safe = Array.from(new TextEncoder().encode(profile), (byte) => {
     const char = String.fromCharCode(byte);
     return /[A-Za-z0-9._-]/.test(char) ? char : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
   }).join("");
-  return `${path}.keyup-backup.${safe}`;
+  return `${path}.keyup-${kind}.${safe}`;
 }
 
 const MAX_LINKS = 40;
