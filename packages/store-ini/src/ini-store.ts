@@ -149,7 +149,9 @@ export function iniStore(options: IniStoreOptions): IniStore {
    * values put back, so that changes to other profiles survive.
    */
   const mergedRestore = (current: Buffer | undefined, saved: SavedBackup | undefined): string | typeof EXACT => {
-    const currentText = current === undefined ? "" : tryDecode(current);
+    // With the file gone there is nobody's change to keep.
+    if (current === undefined) return EXACT;
+    const currentText = tryDecode(current);
     const savedText = saved === undefined ? "" : saved.text;
     if (currentText === undefined || savedText === undefined) {
       throw createStoreError(
@@ -184,7 +186,8 @@ export function iniStore(options: IniStoreOptions): IniStore {
   const loadBackup = async (handle: StoreBackup): Promise<SavedBackup | undefined> => {
     if (handle?.id === ABSENT) return undefined;
     if (typeof handle?.id !== "string" || !/^sha256:[0-9a-f]{64}$/.test(handle.id)) {
-      throw createStoreError("EBACKUP", `${name}: ${JSON.stringify(String(handle?.id))} is not a backup id of this store`);
+      // The id is not echoed: whatever was passed in, it is not ours to print.
+      throw createStoreError("EBACKUP", `${name}: the handle's id is not a backup id of this store`);
     }
     const bytes = await readBytes(backupPath, "the backup").catch((cause: unknown) => {
       throw createStoreError("EBACKUP", `${name}: cannot read the backup ${backupPath}`, { cause });

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { access, chmod, lstat, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
+import { access, chmod, lstat, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { iniStore } from "@keyup/store-ini";
 import { describe, expect, it } from "vitest";
@@ -179,6 +179,18 @@ describe("restore", () => {
     expect((await bytesOf(path)).equals(binary)).toBe(true);
   });
 
+  it("puts the whole file back when it was removed since the backup", async () => {
+    const path = await fileWith(TWO_PROFILES);
+    const original = await bytesOf(path);
+    const a = iniStore({ profile: "a", path });
+    const backup = await a.backup();
+    await a.write(fakeKey());
+    await rm(path);
+    await a.restore(backup);
+    expect((await bytesOf(path)).equals(original)).toBe(true);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+  });
+
   it("keeps the file's mode and a symlink", async () => {
     const dir = await tempDir();
     const target = join(dir, "target");
@@ -216,8 +228,10 @@ describe("restore", () => {
     const missing = await rejection(a.restore({ id: sha256(Buffer.from("whatever")) }));
     expect(missing.code).toBe("EBACKUP");
     expect(missing.message).toContain("does not exist");
-    for (const id of ["", "sha256:xyz", "md5:abc", "../../etc/passwd"]) {
-      expect((await rejection(a.restore({ id }))).code).toBe("EBACKUP");
+    for (const id of ["", "sha256:xyz", "md5:abc", "../../etc/passwd", A.secretAccessKey]) {
+      const error = await rejection(a.restore({ id }));
+      expect(error.code).toBe("EBACKUP");
+      if (id !== "") expect(exposedText(error)).not.toContain(id);
     }
     expect((await bytesOf(path)).equals(original)).toBe(true);
   });
