@@ -1,9 +1,10 @@
-import { rotate } from "@keyup/core";
+import { join } from "node:path";
+import { fileJournal, rotate } from "@keyup/core";
 import { secretsManagerStore } from "@keyup/store-secretsmanager";
 import { findSecretLeaks } from "@keyup/store-test-suite";
 import { beforeEach, expect, onTestFinished, test } from "vitest";
 import { awsErrorXml, startAwsProxy } from "../../../test-support/aws-proxy.js";
-import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, whoAmI } from "../../../test-support/moto.js";
+import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, tempDir, whoAmI } from "../../../test-support/moto.js";
 import { SECRETS_POLICY, createSecret, currentOf, smClient, uniqueSecretName, versionsOf } from "./support.js";
 
 beforeEach(resetEmulator);
@@ -20,14 +21,16 @@ async function setUp() {
   const firstVersion = await createSecret(secretId, { AccessKeyId: oldKey.accessKeyId, SecretAccessKey: oldKey.secretAccessKey, team: "platform" });
   await enforceAuth();
   const store = secretsManagerStore({ secretId, region: "us-east-1", endpoint: motoUrl(), credentials: operatorKey });
-  return { admin, user, oldKey, operatorKey, secretId, firstVersion, store, reader: smClient(operatorKey) };
+  // The journal goes to a temp dir, not the state folder of whoever runs the tests.
+  const journal = fileJournal(join(await tempDir(), "journal.json"));
+  return { admin, user, oldKey, operatorKey, secretId, firstVersion, store, journal, reader: smClient(operatorKey) };
 }
 
 test("rotate() through the store: AWSCURRENT holds a new key that works, the old key is gone, other fields stay", async () => {
-  const { admin, user, oldKey, secretId, firstVersion, store, reader } = await setUp();
+  const { admin, user, oldKey, secretId, firstVersion, store, journal, reader } = await setUp();
   const events: unknown[] = [];
 
-  const result = await rotate({ store, region: "us-east-1", endpoint: motoUrl(), onEvent: (e) => events.push(e) });
+  const result = await rotate({ store, journal, region: "us-east-1", endpoint: motoUrl(), onEvent: (e) => events.push(e) });
   if (result.isErr()) throw new Error(result.error.message);
   const report = result.value;
   expect(report.oldAccessKeyId).toBe(oldKey.accessKeyId);
@@ -49,7 +52,7 @@ test("rotate() through the store: AWSCURRENT holds a new key that works, the old
 });
 
 test("a rotation whose new key is never accepted restores AWSCURRENT to the old version and deletes the new key", async () => {
-  const { admin, oldKey, secretId, firstVersion, store, reader } = await setUp();
+  const { admin, oldKey, secretId, firstVersion, store, journal, reader } = await setUp();
   // STS rejects every key but the old one, as AWS does while a new key has not propagated.
   const proxy = await startAwsProxy(motoUrl(), (req) =>
     req.action === "GetCallerIdentity" && req.accessKeyId !== oldKey.accessKeyId
@@ -58,7 +61,7 @@ test("a rotation whose new key is never accepted restores AWSCURRENT to the old 
   );
   onTestFinished(() => proxy.close());
 
-  const result = await rotate({ store, region: "us-east-1", endpoint: proxy.url, verifyTimeoutMs: 1_500 });
+  const result = await rotate({ store, journal, region: "us-east-1", endpoint: proxy.url, verifyTimeoutMs: 1_500 });
   expect(result.isErr() && result.error.kind).toBe("verify");
   const current = await currentOf(secretId, reader);
   expect(current.versionId).toBe(firstVersion);

@@ -1,0 +1,329 @@
+import { randomUUID } from "node:crypto";
+import { CreateAccessKeyCommand, UpdateAccessKeyCommand } from "@aws-sdk/client-iam";
+import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
+import {
+  type RotationHandlerOptions,
+  type RotationLogEntry,
+  type SecretsManagerRotationStep,
+  createRotationHandler,
+} from "@keyup/store-secretsmanager";
+import { findSecretLeaks } from "@keyup/store-test-suite";
+import { beforeEach, describe, expect, onTestFinished, test } from "vitest";
+import { awsErrorXml, startAwsProxy } from "../../../test-support/aws-proxy.js";
+import { type TestKey, createAdmin, createUser, enforceAuth, iamClient, keysOf, motoUrl, resetEmulator, whoAmI } from "../../../test-support/moto.js";
+import { createSecret, currentOf, smClient, smErrorResponse, uniqueSecretName, versionsOf } from "./support.js";
+
+beforeEach(resetEmulator);
+
+/** The least privilege the rotation Lambda's role needs when the key in the secret signs IAM calls. */
+const LAMBDA_ROLE_POLICY = {
+  Version: "2012-10-17",
+  Statement: [
+    {
+      Effect: "Allow",
+      Action: [
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecretVersionStage",
+      ],
+      Resource: "*",
+    },
+  ],
+};
+
+interface World {
+  admin: TestKey;
+  userArn: string;
+  oldKey: TestKey;
+  lambdaRole: TestKey;
+  secretId: string;
+  firstVersion: string;
+  logs: RotationLogEntry[];
+  /** Invokes the handler as Secrets Manager would. */
+  invoke(step: SecretsManagerRotationStep, token: string): Promise<void>;
+  /** The secret as an administrator reads it. */
+  current(): Promise<{ versionId: string; json: Record<string, string> }>;
+  pending(token: string): Promise<Record<string, string>>;
+}
+
+/**
+ * A user ("app") whose only key lives in a secret, a Lambda role that may only use Secrets Manager,
+ * and auth enforced. Extra fields in the secret must survive every rotation.
+ */
+async function world(options: Partial<RotationHandlerOptions> & { userPolicy?: object; lambdaPolicy?: object } = {}): Promise<World> {
+  const admin = await createAdmin();
+  const user = await createUser("app", options.userPolicy ? { policy: options.userPolicy } : {});
+  const role = await createUser("rotation-lambda-role", { policy: options.lambdaPolicy ?? LAMBDA_ROLE_POLICY });
+  const [oldKey] = user.keys;
+  const [lambdaRole] = role.keys;
+  if (!oldKey || !lambdaRole) throw new Error("setup made no keys");
+  const secretId = uniqueSecretName("app/iam-key");
+  const firstVersion = await createSecret(secretId, { AccessKeyId: oldKey.accessKeyId, SecretAccessKey: oldKey.secretAccessKey, region: "eu-west-1" });
+  await enforceAuth();
+  const logs: RotationLogEntry[] = [];
+  const { userPolicy: _u, lambdaPolicy: _l, ...handlerOptions } = options;
+  const handler = createRotationHandler({
+    client: smClient(lambdaRole),
+    region: "us-east-1",
+    endpoint: motoUrl(),
+    verifyTimeoutMs: 2_000,
+    log: (entry) => logs.push(entry),
+    ...handlerOptions,
+  });
+  const reader = smClient(admin);
+  return {
+    admin,
+    userArn: user.arn,
+    oldKey,
+    lambdaRole,
+    secretId,
+    firstVersion,
+    logs,
+    invoke: (step, token) => handler({ SecretId: secretId, ClientRequestToken: token, Step: step }),
+    current: async () => {
+      const c = await currentOf(secretId, reader);
+      return { versionId: c.versionId, json: JSON.parse(c.text) as Record<string, string> };
+    },
+    pending: async (token) => {
+      const out = await reader.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: token, VersionStage: "AWSPENDING" }));
+      return JSON.parse(out.SecretString ?? "{}") as Record<string, string>;
+    },
+  };
+}
+
+const STEPS: SecretsManagerRotationStep[] = ["createSecret", "setSecret", "testSecret", "finishSecret"];
+
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => {
+      throw new Error("expected the step to fail");
+    },
+    (error: unknown) => error as Error & { code?: string; awsCode?: string },
+  );
+
+/** Every secret the world's secret has held, from all its versions. */
+async function allSecrets(w: World): Promise<string[]> {
+  const reader = smClient(w.admin);
+  const secrets = [w.oldKey.secretAccessKey];
+  for (const id of (await versionsOf(w.secretId, reader)).keys()) {
+    const out = await reader.send(new GetSecretValueCommand({ SecretId: w.secretId, VersionId: id }));
+    const value = (JSON.parse(out.SecretString ?? "{}") as { SecretAccessKey?: string }).SecretAccessKey;
+    if (value) secrets.push(value);
+  }
+  return secrets;
+}
+
+describe("a full rotation, step by step as Secrets Manager invokes it", () => {
+  test("afterwards AWSCURRENT holds a new key that works, the old key is gone, other fields stay", async () => {
+    const w = await world();
+    const token = randomUUID();
+    for (const step of STEPS) await w.invoke(step, token);
+
+    const { versionId, json } = await w.current();
+    expect(versionId).toBe(token);
+    expect(json.region).toBe("eu-west-1");
+    expect(json.AccessKeyId).not.toBe(w.oldKey.accessKeyId);
+    expect(await whoAmI({ accessKeyId: json.AccessKeyId ?? "", secretAccessKey: json.SecretAccessKey ?? "" })).toBe(w.userArn);
+    expect(await keysOf(w.admin, "app")).toEqual([{ id: json.AccessKeyId, status: "Active" }]);
+    expect(await whoAmI(w.oldKey)).toMatch(/^error:/);
+    const versions = await versionsOf(w.secretId, smClient(w.admin));
+    expect(versions.get(token)).toEqual(["AWSCURRENT"]);
+    expect(versions.get(w.firstVersion)).toEqual(["AWSPREVIOUS"]);
+    expect([...new Set(w.logs.map((l) => l.step))]).toEqual(STEPS);
+    expect(findSecretLeaks(w.logs, await allSecrets(w))).toEqual([]);
+  });
+
+  test("every step invoked twice (Secrets Manager retries) creates one key and one version", async () => {
+    const w = await world();
+    const token = randomUUID();
+    for (const step of STEPS) {
+      await w.invoke(step, token);
+      await w.invoke(step, token);
+    }
+    const { versionId, json } = await w.current();
+    expect(versionId).toBe(token);
+    expect(await keysOf(w.admin, "app")).toEqual([{ id: json.AccessKeyId, status: "Active" }]);
+    expect((await versionsOf(w.secretId, smClient(w.admin))).size).toBe(2);
+    expect(await whoAmI({ accessKeyId: json.AccessKeyId ?? "", secretAccessKey: json.SecretAccessKey ?? "" })).toBe(w.userArn);
+    // A rotation that has finished is a no-op for every step, old token included.
+    for (const step of STEPS) await w.invoke(step, token);
+    expect((await w.current()).versionId).toBe(token);
+  });
+
+  test("two rotations in a row each replace the key", async () => {
+    const w = await world();
+    const first = randomUUID();
+    for (const step of STEPS) await w.invoke(step, first);
+    const after1 = (await w.current()).json.AccessKeyId;
+    const second = randomUUID();
+    for (const step of STEPS) await w.invoke(step, second);
+    const { versionId, json } = await w.current();
+    expect(versionId).toBe(second);
+    expect(json.AccessKeyId).not.toBe(after1);
+    expect(await keysOf(w.admin, "app")).toEqual([{ id: json.AccessKeyId, status: "Active" }]);
+  });
+});
+
+describe("createSecret", () => {
+  test("a stuck AWSPENDING from an earlier failed run: its key is deleted and the new rotation completes", async () => {
+    const w = await world();
+    const abandoned = randomUUID();
+    await w.invoke("createSecret", abandoned);
+    const stuckKey = (await w.pending(abandoned)).AccessKeyId;
+    expect((await keysOf(w.admin, "app")).map((k) => k.id).sort()).toEqual([w.oldKey.accessKeyId, stuckKey].sort());
+
+    const token = randomUUID();
+    for (const step of STEPS) await w.invoke(step, token);
+    const { json } = await w.current();
+    expect(await keysOf(w.admin, "app")).toEqual([{ id: json.AccessKeyId, status: "Active" }]);
+    expect(json.AccessKeyId).not.toBe(stuckKey);
+    expect(w.logs.some((l) => l.message.includes(`deleted key ${stuckKey}`))).toBe(true);
+    const labels = await versionsOf(w.secretId, smClient(w.admin));
+    expect(labels.get(abandoned)).toEqual([]);
+  });
+
+  test("at the 2-key limit with another Active key it fails naming both keys, and creates nothing", async () => {
+    const w = await world();
+    const other = await iamClient(w.admin).send(new CreateAccessKeyCommand({ UserName: "app" }));
+    const otherId = other.AccessKey?.AccessKeyId ?? "";
+    const error = await failure(w.invoke("createSecret", randomUUID()));
+    expect(error.code).toBe("ELIMIT");
+    expect(error.message).toContain(w.oldKey.accessKeyId);
+    expect(error.message).toContain(otherId);
+    expect((await keysOf(w.admin, "app")).length).toBe(2);
+    expect((await versionsOf(w.secretId, smClient(w.admin))).size).toBe(1);
+    expect(findSecretLeaks(error, [w.oldKey.secretAccessKey, other.AccessKey?.SecretAccessKey ?? "x"])).toEqual([]);
+  });
+
+  test("at the 2-key limit with an Inactive other key, that key is deleted to make room", async () => {
+    const w = await world();
+    const other = await iamClient(w.admin).send(new CreateAccessKeyCommand({ UserName: "app" }));
+    const otherId = other.AccessKey?.AccessKeyId ?? "";
+    await iamClient(w.admin).send(new UpdateAccessKeyCommand({ UserName: "app", AccessKeyId: otherId, Status: "Inactive" }));
+    const token = randomUUID();
+    for (const step of STEPS) await w.invoke(step, token);
+    const ids = (await keysOf(w.admin, "app")).map((k) => k.id);
+    expect(ids).toEqual([(await w.current()).json.AccessKeyId]);
+    expect(ids).not.toContain(otherId);
+  });
+
+  test("if PutSecretValue fails after CreateAccessKey, the new key is deleted again (no orphan)", async () => {
+    const w = await world();
+    const proxy = await startAwsProxy(motoUrl(), (req) => (req.action === "PutSecretValue" ? smErrorResponse("InternalServiceError", 500) : undefined));
+    onTestFinished(() => proxy.close());
+    const handler = createRotationHandler({ client: smClient(w.lambdaRole, proxy.url, 1), region: "us-east-1", endpoint: motoUrl(), log: () => undefined });
+    const error = await failure(handler({ SecretId: w.secretId, ClientRequestToken: randomUUID(), Step: "createSecret" }));
+    expect(error.code).toBe("EIO");
+    expect(error.message).toMatch(/deleted again/);
+    expect(await keysOf(w.admin, "app")).toEqual([{ id: w.oldKey.accessKeyId, status: "Active" }]);
+  });
+});
+
+describe("testSecret", () => {
+  test("a pending key STS keeps rejecting: the step throws after retrying, AWSCURRENT and the old key are untouched", async () => {
+    const w = await world();
+    const token = randomUUID();
+    await w.invoke("createSecret", token);
+    await w.invoke("setSecret", token);
+    const pendingId = (await w.pending(token)).AccessKeyId;
+    const proxy = await startAwsProxy(motoUrl(), (req) =>
+      req.action === "GetCallerIdentity" && req.accessKeyId === pendingId ? { status: 403, body: awsErrorXml("InvalidClientTokenId") } : undefined,
+    );
+    onTestFinished(() => proxy.close());
+    const handler = createRotationHandler({ client: smClient(w.lambdaRole), region: "us-east-1", endpoint: proxy.url, verifyTimeoutMs: 1_500, log: () => undefined });
+
+    const started = Date.now();
+    const error = await failure(handler({ SecretId: w.secretId, ClientRequestToken: token, Step: "testSecret" }));
+    expect(error.code).toBe("EVERIFY");
+    expect(error.message).toContain(pendingId);
+    expect(Date.now() - started).toBeLessThan(4_000);
+    const tries = proxy.requests.filter((r) => r.action === "GetCallerIdentity" && r.accessKeyId === pendingId).length;
+    expect(tries, "retried with backoff").toBeGreaterThan(2);
+
+    expect((await w.current()).versionId).toBe(w.firstVersion);
+    expect((await w.current()).json.AccessKeyId).toBe(w.oldKey.accessKeyId);
+    expect(await whoAmI(w.oldKey)).toBe(w.userArn);
+    expect(findSecretLeaks(error, await allSecrets(w))).toEqual([]);
+  });
+
+  test("a pending key rejected while IAM propagates is retried until it passes twice in a row", async () => {
+    const w = await world();
+    const token = randomUUID();
+    await w.invoke("createSecret", token);
+    const pendingId = (await w.pending(token)).AccessKeyId;
+    let rejections = 0;
+    const proxy = await startAwsProxy(motoUrl(), (req) =>
+      req.action === "GetCallerIdentity" && req.accessKeyId === pendingId && ++rejections <= 3 ? { status: 403, body: awsErrorXml("InvalidClientTokenId") } : undefined,
+    );
+    onTestFinished(() => proxy.close());
+    const handler = createRotationHandler({ client: smClient(w.lambdaRole), region: "us-east-1", endpoint: proxy.url, verifyTimeoutMs: 5_000, log: () => undefined });
+    await handler({ SecretId: w.secretId, ClientRequestToken: token, Step: "testSecret" });
+    expect(proxy.requests.filter((r) => r.action === "GetCallerIdentity" && r.accessKeyId === pendingId)).toHaveLength(5);
+  });
+
+  test("a pending key that authenticates as someone else fails at once", async () => {
+    const w = await world();
+    const token = randomUUID();
+    await w.invoke("createSecret", token);
+    // A handler configured for another user: the pending key proves to be app's, which must not pass.
+    const handler = createRotationHandler({ client: smClient(w.lambdaRole), region: "us-east-1", endpoint: motoUrl(), userName: "somebody-else", log: () => undefined });
+    const error = await failure(handler({ SecretId: w.secretId, ClientRequestToken: token, Step: "testSecret" }));
+    expect(error.code).toBe("EVERIFY");
+    expect(error.message).toMatch(/authenticates as .*user\/app, not as IAM user somebody-else/);
+  });
+});
+
+describe("finishSecret", () => {
+  test("a retry after the old key's deletion failed finishes the job (NoSuchEntity tolerated on later retries)", async () => {
+    const w = await world();
+    const token = randomUUID();
+    for (const step of ["createSecret", "setSecret", "testSecret"] as const) await w.invoke(step, token);
+    const proxy = await startAwsProxy(motoUrl(), (req) =>
+      req.action === "DeleteAccessKey" ? { status: 409, body: awsErrorXml("ConcurrentModification") } : undefined,
+    );
+    onTestFinished(() => proxy.close());
+    const flaky = createRotationHandler({ client: smClient(w.lambdaRole), region: "us-east-1", endpoint: proxy.url, log: () => undefined });
+    const error = await failure(flaky({ SecretId: w.secretId, ClientRequestToken: token, Step: "finishSecret" }));
+    expect(error.code).toBe("EAWS");
+    expect(error.awsCode).toBe("ConcurrentModification");
+    expect((await w.current()).versionId).toBe(token);
+    expect((await keysOf(w.admin, "app")).find((k) => k.id === w.oldKey.accessKeyId)?.status).toBe("Inactive");
+
+    await w.invoke("finishSecret", token);
+    expect((await keysOf(w.admin, "app")).map((k) => k.id)).toEqual([(await w.current()).json.AccessKeyId]);
+    await w.invoke("finishSecret", token);
+    expect(w.logs.at(-1)?.message).toMatch(/already deleted/);
+  });
+
+  test("finishSecret for a token that was never staged fails with ENOTPENDING and moves nothing", async () => {
+    const w = await world();
+    const error = await failure(w.invoke("finishSecret", randomUUID()));
+    expect(error.code).toBe("ENOTPENDING");
+    expect((await w.current()).versionId).toBe(w.firstVersion);
+  });
+});
+
+describe("who signs IAM calls", () => {
+  const SELF_SERVICE_DENIED = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "iam:GetUser", Resource: "*" }] };
+  const ROLE_WITH_IAM = {
+    Version: "2012-10-17",
+    Statement: [...LAMBDA_ROLE_POLICY.Statement, { Effect: "Allow", Action: ["iam:ListAccessKeys", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey"], Resource: "*" }],
+  };
+
+  test("by default the key in the secret signs: a user that may not manage its keys cannot rotate, even if the role could", async () => {
+    const w = await world({ userPolicy: SELF_SERVICE_DENIED, lambdaPolicy: ROLE_WITH_IAM });
+    const error = await failure(w.invoke("createSecret", randomUUID()));
+    expect(error.code).toBe("EAWS");
+    expect(error.awsCode).toMatch(/AccessDenied/);
+    expect(await keysOf(w.admin, "app")).toHaveLength(1);
+  });
+
+  test("iamSigner lambda-role signs IAM calls with the role's credentials when asked to", async () => {
+    const w = await world({ userPolicy: SELF_SERVICE_DENIED, lambdaPolicy: ROLE_WITH_IAM, iamSigner: "lambda-role", userName: "app" });
+    const token = randomUUID();
+    for (const step of STEPS) await w.invoke(step, token);
+    const { json } = await w.current();
+    expect(await keysOf(w.admin, "app")).toEqual([{ id: json.AccessKeyId, status: "Active" }]);
+  });
+});
