@@ -10,6 +10,7 @@ const alias = [{ find: /^@keyup\/([a-z-]+)$/, replacement: `${packages}$1/src/in
 export default defineConfig({
   resolve: { alias },
   test: {
+    setupFiles: ["./test-support/secrets-setup.ts"],
     projects: [
       {
         extends: true,

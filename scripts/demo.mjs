@@ -30,7 +30,16 @@ try {
     moto.on("exit", (code) => fail(new Error(`moto exited (${code}): is moto[server] installed for python3?\n${out}`)));
   });
   moto.stderr.resume();
-  for (let i = 0; i < 100 && !(await fetch(`${url}/moto-api/data.json`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+  for (
+    let i = 0;
+    i < 100 &&
+    !(await fetch(`${url}/moto-api/data.json`).then(
+      (r) => r.ok,
+      () => false,
+    ));
+    i++
+  )
+    await new Promise((r) => setTimeout(r, 100));
   console.log(`Local AWS emulator (moto) at ${url}\n`);
 
   // Bootstrap while the emulator accepts any signature, then make it check signatures and policies like AWS.

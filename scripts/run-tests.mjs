@@ -4,11 +4,23 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 
 const results = ".vitest-results.json";
+const scan = ".vitest-secret-scan.jsonl";
 rmSync(results, { force: true });
+rmSync(scan, { force: true });
 const run = spawnSync("vitest", ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${results}`, ...process.argv.slice(2)], {
   stdio: "inherit",
   shell: false,
+  env: { ...process.env, KEYUP_SECRET_SCAN_FILE: scan },
 });
+if (existsSync(scan)) {
+  const lines = readFileSync(scan, "utf8")
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+  const sum = (k) => lines.reduce((n, l) => n + l[k], 0);
+  console.log(`\nsecret scan: ${sum("texts")} captured outputs searched for the secrets known at each test (${sum("secrets")} checks), ${sum("hits")} hits`);
+}
 if (existsSync(results)) {
   const r = JSON.parse(readFileSync(results, "utf8"));
   const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);

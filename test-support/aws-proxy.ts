@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, request, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { rememberSecret } from "./secrets.js";
 
 /** One request that went through the proxy. */
 export interface ProxiedRequest {
@@ -12,7 +13,12 @@ export interface ProxiedRequest {
 }
 
 /** What the proxy does with a request: forward it (undefined), answer it, reset it, or never answer. */
-export type ProxyVerdict = undefined | { status: number; body: string; contentType?: string } | "reset" | "hang" | { forwardThen: "reset" | "hang" };
+export type ProxyVerdict =
+  | undefined
+  | { status: number; body: string; contentType?: string }
+  | "reset"
+  | "hang"
+  | { forwardThen: "reset" | "hang" | { status: number; body: string }; after?: () => void };
 
 /**
  * A loopback HTTP proxy in front of moto that records every AWS request and can inject faults.
@@ -42,8 +48,15 @@ export async function startAwsProxy(target: string, decide: (req: ProxiedRequest
       const upChunks: Buffer[] = [];
       up.on("data", (c: Buffer) => upChunks.push(c));
       up.on("end", () => {
+        if (info.action === "CreateAccessKey") rememberSecret(/<SecretAccessKey>([^<]+)</.exec(Buffer.concat(upChunks).toString())?.[1]);
         if (verdict && "forwardThen" in verdict) {
+          // The request reached IAM; what the client sees is the injected fault.
+          verdict.after?.();
           if (verdict.forwardThen === "reset") req.socket.destroy();
+          else if (typeof verdict.forwardThen === "object") {
+            res.writeHead(verdict.forwardThen.status, { "content-type": "text/xml" });
+            res.end(verdict.forwardThen.body);
+          }
           return;
         }
         res.writeHead(up.statusCode ?? 502, up.headers);

@@ -1,9 +1,10 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, ListAccessKeysCommand, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { inject, onTestFinished } from "vitest";
+import { inject } from "vitest";
+import { rememberSecret, watchFolder } from "./secrets.js";
 
 /** A key pair as the tests handle it. */
 export interface TestKey {
@@ -70,6 +71,7 @@ export async function createUser(
   for (let i = 0; i < (options.keys ?? 1); i++) {
     const k = await iam.send(new CreateAccessKeyCommand({ UserName: userName }));
     keys.push({ accessKeyId: k.AccessKey?.AccessKeyId ?? "", secretAccessKey: k.AccessKey?.SecretAccessKey ?? "" });
+    rememberSecret(k.AccessKey?.SecretAccessKey);
   }
   return { userName, arn: out.User?.Arn ?? "", keys };
 }
@@ -100,11 +102,9 @@ export async function whoAmI(key: TestKey): Promise<string> {
   }
 }
 
-/** A fresh temp dir removed after the current test. */
+/** A fresh temp dir; its log files are checked for secrets and it is removed after the current test. */
 export async function tempDir(prefix = "keyup-test-"): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
-  onTestFinished(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  watchFolder(dir);
   return dir;
 }

@@ -1,4 +1,15 @@
-import { type KeyupError, type ProgressEvent, type RotationError, type RotationReport, fileJournal, listKeys, pendingRotations, recover, redact, rotate } from "@keyup/core";
+import {
+  fileJournal,
+  type KeyupError,
+  listKeys,
+  type ProgressEvent,
+  pendingRotations,
+  type RotationError,
+  type RotationReport,
+  recover,
+  redact,
+  rotate,
+} from "@keyup/core";
 import { iniStore } from "@keyup/store-ini";
 import { type CliArgs, HELP, parseCliArgs } from "./args.js";
 import { autoLog, defaultLogFile } from "./auto-log.js";

@@ -1,34 +1,14 @@
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { fromIni } from "@aws-sdk/credential-providers";
-import { beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { beforeEach, describe, expect, test } from "vitest";
+import { cleanEnv, keyup } from "../../../test-support/cli.js";
 import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, tempDir } from "../../../test-support/moto.js";
 
 const run = promisify(execFile);
-const BIN = fileURLToPath(new URL("../dist/bin.js", import.meta.url));
-
-/** Runs the built `keyup` as a child process with a clean AWS environment; never rejects. */
-async function keyup(args: string[], env: Record<string, string>) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: cleanEnv(env), timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
-  }
-}
-
-/** PATH and friends, but no ambient AWS credentials: keyup must never fall back to them. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("AWS_")) env[k] = v;
-  return { ...env, AWS_CONFIG_FILE: "/nonexistent/keyup-test-config", ...extra };
-}
 
 const CRLF_FILE = (key: TestKey) =>
   [
@@ -51,9 +31,6 @@ const CRLF_FILE = (key: TestKey) =>
   ].join("\r\n");
 
 let admin: TestKey;
-beforeAll(() => {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`pnpm build\` first (\`pnpm test\` does)`);
-});
 beforeEach(async () => {
   await resetEmulator();
   admin = await createAdmin();

@@ -91,6 +91,9 @@ export function createAwsPort(options: AwsOptions = {}): AwsPort {
     ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
   };
   const iamClients = new Map<string, IAMClient>();
+  // CreateAccessKey is not idempotent: an SDK retry after a lost answer would create a second key. It
+  // gets one attempt; the rotation machine looks for a key a lost answer created before trying again.
+  const createClients = new Map<string, IAMClient>();
   const stsClients = new Map<string, STSClient>();
   const keyOf = (c: SigningCredentials) => `${c.accessKeyId}:${c.sessionToken ?? ""}`;
   const iam = (credentials: SigningCredentials): IAMClient => {
@@ -98,6 +101,14 @@ export function createAwsPort(options: AwsOptions = {}): AwsPort {
     if (!client) {
       client = new IAMClient({ ...base, ...options.clientConfig, credentials: { ...credentials } });
       iamClients.set(keyOf(credentials), client);
+    }
+    return client;
+  };
+  const iamOnce = (credentials: SigningCredentials): IAMClient => {
+    let client = createClients.get(keyOf(credentials));
+    if (!client) {
+      client = new IAMClient({ ...base, ...options.clientConfig, maxAttempts: 1, credentials: { ...credentials } });
+      createClients.set(keyOf(credentials), client);
     }
     return client;
   };
@@ -133,7 +144,7 @@ export function createAwsPort(options: AwsOptions = {}): AwsPort {
       return keys;
     },
     createAccessKey: async (userName, credentials) => {
-      const out = await iam(credentials).send(new CreateAccessKeyCommand({ UserName: userName }));
+      const out = await iamOnce(credentials).send(new CreateAccessKeyCommand({ UserName: userName }));
       const id = out.AccessKey?.AccessKeyId;
       const secret = out.AccessKey?.SecretAccessKey;
       if (!id || !secret) throw Object.assign(new Error("CreateAccessKey answered without a key"), { name: "MalformedResponse" });

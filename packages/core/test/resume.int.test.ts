@@ -10,11 +10,10 @@ import {
   type JournalEntry,
   pendingRotations,
   type RotationJournal,
-  recover,
-  rotate,
 } from "@keyup/core";
 import { beforeEach, describe, expect, test } from "vitest";
 import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, tempDir, whoAmI } from "../../../test-support/moto.js";
+import { recover, rotate } from "../../../test-support/observed.js";
 
 /**
  * Crash-and-resume at every step, in process: the "crashed" rotation's AWS port or store stops answering

@@ -1,7 +1,8 @@
-import { type CredentialStore, createStoreError, listKeys, memoryStore, type ProgressEvent, rotate } from "@keyup/core";
+import { type CredentialStore, createStoreError, memoryStore, type ProgressEvent } from "@keyup/core";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { awsErrorXml, startAwsProxy } from "../../../test-support/aws-proxy.js";
 import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, whoAmI } from "../../../test-support/moto.js";
+import { listKeys, rotate } from "../../../test-support/observed.js";
 
 let admin: TestKey;
 const closers: (() => Promise<void>)[] = [];
