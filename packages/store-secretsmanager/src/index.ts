@@ -1,10 +1,5 @@
 export {
-  type SecretFields,
-  type SecretsManagerStore,
-  type SecretsManagerStoreOptions,
-  secretsManagerStore,
-} from "./secrets-manager-store.js";
-export {
+  createRotationHandler,
   type RotationHandler,
   type RotationHandlerError,
   type RotationHandlerErrorCode,
@@ -12,5 +7,10 @@ export {
   type RotationLogEntry,
   type SecretsManagerRotationEvent,
   type SecretsManagerRotationStep,
-  createRotationHandler,
 } from "./rotation-handler.js";
+export {
+  type SecretFields,
+  type SecretsManagerStore,
+  type SecretsManagerStoreOptions,
+  secretsManagerStore,
+} from "./secrets-manager-store.js";

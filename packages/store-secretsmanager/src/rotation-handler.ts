@@ -3,19 +3,19 @@ import type { SecretsManagerClient, SecretsManagerClientConfig } from "@aws-sdk/
 import {
   type AccessKeyPair,
   type AwsPort,
-  type KeySummary,
-  type SigningCredentials,
   awsErrorName,
   backoffDelay,
   classifyAwsErrorName,
   createAwsPort,
   defaultRotationConfig,
+  type KeySummary,
   parseIdentityArn,
+  type SigningCredentials,
   toAwsError,
 } from "@keyup/core";
 import { safeCause, toStoreError } from "./_internal/aws-errors.js";
-import { type SecretApi, type SecretVersion, clientFor, isAwsError, secretApi } from "./_internal/secret-api.js";
-import { type ResolvedFields, parseHeld, resolveFields, withKey } from "./_internal/secret-json.js";
+import { clientFor, isAwsError, type SecretApi, type SecretVersion, secretApi } from "./_internal/secret-api.js";
+import { parseHeld, type ResolvedFields, resolveFields, withKey } from "./_internal/secret-json.js";
 import type { SecretFields } from "./secrets-manager-store.js";
 
 /**
@@ -189,8 +189,10 @@ export function createRotationHandler(options: RotationHandlerOptions = {}): Rot
   const fields = resolveFields(options.fields);
   const verifyTimeoutMs = options.verifyTimeoutMs ?? defaultRotationConfig.verifyTimeoutMs;
   const requiredSuccesses = options.requiredSuccesses ?? defaultRotationConfig.requiredSuccesses;
-  if (!Number.isFinite(verifyTimeoutMs) || verifyTimeoutMs <= 0) throw rotationError("ECONFIG", `verifyTimeoutMs must be a positive number of ms, got ${verifyTimeoutMs}`);
-  if (!Number.isInteger(requiredSuccesses) || requiredSuccesses < 1) throw rotationError("ECONFIG", `requiredSuccesses must be a whole number of at least 1, got ${requiredSuccesses}`);
+  if (!Number.isFinite(verifyTimeoutMs) || verifyTimeoutMs <= 0)
+    throw rotationError("ECONFIG", `verifyTimeoutMs must be a positive number of ms, got ${verifyTimeoutMs}`);
+  if (!Number.isInteger(requiredSuccesses) || requiredSuccesses < 1)
+    throw rotationError("ECONFIG", `requiredSuccesses must be a whole number of at least 1, got ${requiredSuccesses}`);
   const config = { ...defaultRotationConfig, verifyTimeoutMs, requiredSuccesses };
   const log = options.log ?? ((entry: RotationLogEntry) => console.log(JSON.stringify(entry)));
   const clients = new Map<string, SecretsManagerClient>();
@@ -243,7 +245,10 @@ async function runStep(run: Run, step: SecretsManagerRotationStep): Promise<void
     return;
   }
   if (tokenStages !== undefined && !tokenStages.includes("AWSPENDING") && !tokenStages.includes("AWSCURRENT")) {
-    throw rotationError("ENOTPENDING", `secretsmanager:${run.secretId}: version ${run.token} exists but is not AWSPENDING: it does not belong to a rotation in progress`);
+    throw rotationError(
+      "ENOTPENDING",
+      `secretsmanager:${run.secretId}: version ${run.token} exists but is not AWSPENDING: it does not belong to a rotation in progress`,
+    );
   }
   switch (step) {
     case "createSecret":
@@ -323,7 +328,11 @@ async function createSecret(run: Run, stages: Map<string, readonly string[]>): P
         error,
       );
     }
-    throw rotationError((error as { code?: string }).code ?? "EIO", `${(error as Error).message} (the new key ${created.accessKeyId} was deleted again)`, error);
+    throw rotationError(
+      (error as { code?: string }).code ?? "EIO",
+      `${(error as Error).message} (the new key ${created.accessKeyId} was deleted again)`,
+      error,
+    );
   }
   run.log(`created key ${created.accessKeyId} for IAM user ${userName} and staged it as AWSPENDING`);
 }
@@ -351,7 +360,11 @@ async function testSecret(run: Run): Promise<void> {
     } catch (error) {
       const name = awsErrorName(error);
       if (classifyAwsErrorName(name) === "permanent") {
-        throw rotationError("EVERIFY", `testSecret: GetCallerIdentity with pending key ${pendingKey.accessKeyId} failed: ${toAwsError("GetCallerIdentity", error).message}`, error);
+        throw rotationError(
+          "EVERIFY",
+          `testSecret: GetCallerIdentity with pending key ${pendingKey.accessKeyId} failed: ${toAwsError("GetCallerIdentity", error).message}`,
+          error,
+        );
       }
       successes = 0;
       failures++;
@@ -369,7 +382,10 @@ async function testSecret(run: Run): Promise<void> {
     }
     const identity = parseIdentityArn(arn);
     if (identity.type !== "user" || identity.name !== expected.name || (expected.arn !== undefined && arn !== expected.arn)) {
-      throw rotationError("EVERIFY", `testSecret: pending key ${pendingKey.accessKeyId} authenticates as ${arn}, not as IAM user ${expected.arn ?? expected.name}`);
+      throw rotationError(
+        "EVERIFY",
+        `testSecret: pending key ${pendingKey.accessKeyId} authenticates as ${arn}, not as IAM user ${expected.arn ?? expected.name}`,
+      );
     }
     successes++;
     if (successes >= run.config.requiredSuccesses) break;
@@ -425,7 +441,8 @@ async function finishSecret(run: Run, stages: Map<string, readonly string[]>): P
 
 function checkEvent(event: unknown): SecretsManagerRotationEvent {
   const e = (typeof event === "object" && event !== null ? event : {}) as Record<string, unknown>;
-  if (typeof e.SecretId !== "string" || e.SecretId === "") throw rotationError("EEVENT", "the event has no SecretId: is this a Secrets Manager rotation event?");
+  if (typeof e.SecretId !== "string" || e.SecretId === "")
+    throw rotationError("EEVENT", "the event has no SecretId: is this a Secrets Manager rotation event?");
   if (typeof e.ClientRequestToken !== "string" || e.ClientRequestToken.length < 32 || e.ClientRequestToken.length > 64) {
     throw rotationError("EEVENT", "the event's ClientRequestToken must be a string of 32–64 characters");
   }
@@ -437,7 +454,8 @@ function checkEvent(event: unknown): SecretsManagerRotationEvent {
 
 async function pendingVersion(run: Run): Promise<SecretVersion> {
   const pending = await run.api.byId(run.token, "AWSPENDING");
-  if (!pending) throw rotationError("ENOTPENDING", `secretsmanager:${run.secretId}: version ${run.token} is not AWSPENDING or holds no value: run createSecret first`);
+  if (!pending)
+    throw rotationError("ENOTPENDING", `secretsmanager:${run.secretId}: version ${run.token} is not AWSPENDING or holds no value: run createSecret first`);
   return pending;
 }
 
@@ -445,7 +463,10 @@ async function pendingVersion(run: Run): Promise<SecretVersion> {
 function keyIn(run: Run, version: SecretVersion, what: string): AccessKeyPair {
   const held = parseHeld(version.text, run.fields, `secretsmanager:${run.secretId} (${what})`);
   if (held.kind !== "key") {
-    throw rotationError("EINVALID", `secretsmanager:${run.secretId}: ${what} holds no access key ("${run.fields.accessKeyId}" / "${run.fields.secretAccessKey}")`);
+    throw rotationError(
+      "EINVALID",
+      `secretsmanager:${run.secretId}: ${what} holds no access key ("${run.fields.accessKeyId}" / "${run.fields.secretAccessKey}")`,
+    );
   }
   return held.key;
 }
@@ -481,7 +502,10 @@ async function identityOf(run: Run, key: AccessKeyPair): Promise<{ name: string;
   });
   const identity = parseIdentityArn(arn);
   if (identity.type !== "user") {
-    throw rotationError("EUSER", `key ${key.accessKeyId} belongs to ${arn || "an unknown identity"}, not an IAM user: only an IAM user's access key can be rotated`);
+    throw rotationError(
+      "EUSER",
+      `key ${key.accessKeyId} belongs to ${arn || "an unknown identity"}, not an IAM user: only an IAM user's access key can be rotated`,
+    );
   }
   return { name: identity.name, arn };
 }

@@ -1,12 +1,5 @@
 import type { SecretsManagerClient, SecretsManagerClientConfig } from "@aws-sdk/client-secrets-manager";
-import {
-  type AccessKeyPair,
-  type CredentialStore,
-  type StoreBackup,
-  type StoreLock,
-  createStoreError,
-  isAccessKeyPair,
-} from "@keyup/core";
+import { type AccessKeyPair, type CredentialStore, createStoreError, isAccessKeyPair, type StoreBackup, type StoreLock } from "@keyup/core";
 import { toStoreError } from "./_internal/aws-errors.js";
 import { clientFor, isAwsError, secretApi } from "./_internal/secret-api.js";
 import { type HeldContent, parseHeld, resolveFields, withKey } from "./_internal/secret-json.js";

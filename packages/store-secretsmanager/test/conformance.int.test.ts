@@ -1,8 +1,8 @@
-import { credentialStoreTestSuite } from "@keyup/store-test-suite";
 import { secretsManagerStore } from "@keyup/store-secretsmanager";
+import { credentialStoreTestSuite } from "@keyup/store-test-suite";
 import { beforeAll, test } from "vitest";
 import { motoUrl, resetEmulator } from "../../../test-support/moto.js";
-import { SETUP_CREDENTIALS, createSecret, deleteSecret, rawOf, uniqueSecretName } from "./support.js";
+import { createSecret, deleteSecret, rawOf, SETUP_CREDENTIALS, uniqueSecretName } from "./support.js";
 
 beforeAll(resetEmulator);
 

@@ -5,7 +5,7 @@ import { findSecretLeaks } from "@keyup/store-test-suite";
 import { beforeEach, expect, onTestFinished, test } from "vitest";
 import { awsErrorXml, startAwsProxy } from "../../../test-support/aws-proxy.js";
 import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, tempDir, whoAmI } from "../../../test-support/moto.js";
-import { SECRETS_POLICY, createSecret, currentOf, smClient, uniqueSecretName, versionsOf } from "./support.js";
+import { createSecret, currentOf, SECRETS_POLICY, smClient, uniqueSecretName, versionsOf } from "./support.js";
 
 beforeEach(resetEmulator);
 

@@ -1,16 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { CreateAccessKeyCommand, UpdateAccessKeyCommand } from "@aws-sdk/client-iam";
 import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
-import {
-  type RotationHandlerOptions,
-  type RotationLogEntry,
-  type SecretsManagerRotationStep,
-  createRotationHandler,
-} from "@keyup/store-secretsmanager";
+import { createRotationHandler, type RotationHandlerOptions, type RotationLogEntry, type SecretsManagerRotationStep } from "@keyup/store-secretsmanager";
 import { findSecretLeaks } from "@keyup/store-test-suite";
 import { beforeEach, describe, expect, onTestFinished, test } from "vitest";
 import { awsErrorXml, startAwsProxy } from "../../../test-support/aws-proxy.js";
-import { type TestKey, createAdmin, createUser, enforceAuth, iamClient, keysOf, motoUrl, resetEmulator, whoAmI } from "../../../test-support/moto.js";
+import { createAdmin, createUser, enforceAuth, iamClient, keysOf, motoUrl, resetEmulator, type TestKey, whoAmI } from "../../../test-support/moto.js";
 import { createSecret, currentOf, smClient, smErrorResponse, uniqueSecretName, versionsOf } from "./support.js";
 
 beforeEach(resetEmulator);
@@ -21,12 +16,7 @@ const LAMBDA_ROLE_POLICY = {
   Statement: [
     {
       Effect: "Allow",
-      Action: [
-        "secretsmanager:DescribeSecret",
-        "secretsmanager:GetSecretValue",
-        "secretsmanager:PutSecretValue",
-        "secretsmanager:UpdateSecretVersionStage",
-      ],
+      Action: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
       Resource: "*",
     },
   ],
@@ -231,7 +221,13 @@ describe("testSecret", () => {
       req.action === "GetCallerIdentity" && req.accessKeyId === pendingId ? { status: 403, body: awsErrorXml("InvalidClientTokenId") } : undefined,
     );
     onTestFinished(() => proxy.close());
-    const handler = createRotationHandler({ client: smClient(w.lambdaRole), region: "us-east-1", endpoint: proxy.url, verifyTimeoutMs: 1_500, log: () => undefined });
+    const handler = createRotationHandler({
+      client: smClient(w.lambdaRole),
+      region: "us-east-1",
+      endpoint: proxy.url,
+      verifyTimeoutMs: 1_500,
+      log: () => undefined,
+    });
 
     const started = Date.now();
     const error = await failure(handler({ SecretId: w.secretId, ClientRequestToken: token, Step: "testSecret" }));
@@ -254,10 +250,18 @@ describe("testSecret", () => {
     const pendingId = (await w.pending(token)).AccessKeyId;
     let rejections = 0;
     const proxy = await startAwsProxy(motoUrl(), (req) =>
-      req.action === "GetCallerIdentity" && req.accessKeyId === pendingId && ++rejections <= 3 ? { status: 403, body: awsErrorXml("InvalidClientTokenId") } : undefined,
+      req.action === "GetCallerIdentity" && req.accessKeyId === pendingId && ++rejections <= 3
+        ? { status: 403, body: awsErrorXml("InvalidClientTokenId") }
+        : undefined,
     );
     onTestFinished(() => proxy.close());
-    const handler = createRotationHandler({ client: smClient(w.lambdaRole), region: "us-east-1", endpoint: proxy.url, verifyTimeoutMs: 5_000, log: () => undefined });
+    const handler = createRotationHandler({
+      client: smClient(w.lambdaRole),
+      region: "us-east-1",
+      endpoint: proxy.url,
+      verifyTimeoutMs: 5_000,
+      log: () => undefined,
+    });
     await handler({ SecretId: w.secretId, ClientRequestToken: token, Step: "testSecret" });
     expect(proxy.requests.filter((r) => r.action === "GetCallerIdentity" && r.accessKeyId === pendingId)).toHaveLength(5);
   });
@@ -267,7 +271,13 @@ describe("testSecret", () => {
     const token = randomUUID();
     await w.invoke("createSecret", token);
     // A handler configured for another user: the pending key proves to be app's, which must not pass.
-    const handler = createRotationHandler({ client: smClient(w.lambdaRole), region: "us-east-1", endpoint: motoUrl(), userName: "somebody-else", log: () => undefined });
+    const handler = createRotationHandler({
+      client: smClient(w.lambdaRole),
+      region: "us-east-1",
+      endpoint: motoUrl(),
+      userName: "somebody-else",
+      log: () => undefined,
+    });
     const error = await failure(handler({ SecretId: w.secretId, ClientRequestToken: token, Step: "testSecret" }));
     expect(error.code).toBe("EVERIFY");
     expect(error.message).toMatch(/authenticates as .*user\/app, not as IAM user somebody-else/);
@@ -308,7 +318,10 @@ describe("who signs IAM calls", () => {
   const SELF_SERVICE_DENIED = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "iam:GetUser", Resource: "*" }] };
   const ROLE_WITH_IAM = {
     Version: "2012-10-17",
-    Statement: [...LAMBDA_ROLE_POLICY.Statement, { Effect: "Allow", Action: ["iam:ListAccessKeys", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey"], Resource: "*" }],
+    Statement: [
+      ...LAMBDA_ROLE_POLICY.Statement,
+      { Effect: "Allow", Action: ["iam:ListAccessKeys", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey"], Resource: "*" },
+    ],
   };
 
   test("by default the key in the secret signs: a user that may not manage its keys cannot rotate, even if the role could", async () => {

@@ -6,7 +6,7 @@ import { secretsManagerStore } from "@keyup/store-secretsmanager";
 import { fakeAccessKeyPair, findSecretLeaks } from "@keyup/store-test-suite";
 import { beforeEach, expect, test } from "vitest";
 import { motoUrl, resetEmulator } from "../../../test-support/moto.js";
-import { SETUP_CREDENTIALS, createSecret, currentOf, rawOf, secretExists, smClient, uniqueSecretName } from "./support.js";
+import { createSecret, currentOf, rawOf, SETUP_CREDENTIALS, secretExists, smClient, uniqueSecretName } from "./support.js";
 
 beforeEach(resetEmulator);
 

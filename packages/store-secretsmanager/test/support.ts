@@ -29,9 +29,7 @@ export function uniqueSecretName(prefix = "keyup-test"): string {
 
 /** Creates a secret holding `value` (a string as is, anything else as JSON). */
 export async function createSecret(name: string, value: unknown): Promise<string> {
-  const out = await smClient().send(
-    new CreateSecretCommand({ Name: name, SecretString: typeof value === "string" ? value : JSON.stringify(value) }),
-  );
+  const out = await smClient().send(new CreateSecretCommand({ Name: name, SecretString: typeof value === "string" ? value : JSON.stringify(value) }));
   return out.VersionId ?? "";
 }
 

@@ -1,4 +1,4 @@
-import { type StoreFailure, awsErrorName, createStoreError, redact } from "@keyup/core";
+import { awsErrorName, createStoreError, redact, type StoreFailure } from "@keyup/core";
 
 /**
  * A copy of an SDK error that keeps what helps a person (its name, redacted message, HTTP status and
@@ -41,10 +41,16 @@ export function toStoreError(error: unknown, where: string, operation: string): 
   switch (name) {
     case "AccessDeniedException":
     case "AccessDenied":
-      return createStoreError("EACCES", `${where}: ${operation} was denied: grant secretsmanager:${operation} on the secret to the identity keyup uses for Secrets Manager`, { cause });
+      return createStoreError(
+        "EACCES",
+        `${where}: ${operation} was denied: grant secretsmanager:${operation} on the secret to the identity keyup uses for Secrets Manager`,
+        { cause },
+      );
     case "DecryptionFailure":
     case "KMSAccessDeniedException":
-      return createStoreError("EACCES", `${where}: ${operation} could not use the secret's KMS key (${name}): grant kms:Decrypt / kms:GenerateDataKey on it`, { cause });
+      return createStoreError("EACCES", `${where}: ${operation} could not use the secret's KMS key (${name}): grant kms:Decrypt / kms:GenerateDataKey on it`, {
+        cause,
+      });
     case "UnrecognizedClientException":
     case "InvalidSignatureException":
     case "InvalidClientTokenId":

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
-import { type StoreLock, createStoreError } from "@keyup/core";
+import { createStoreError, type StoreLock } from "@keyup/core";
 import { toStoreError } from "./aws-errors.js";
-import { type SecretApi, type SecretVersion, isAwsError } from "./secret-api.js";
+import { isAwsError, type SecretApi, type SecretVersion } from "./secret-api.js";
 
 /** What the lock secret holds: who holds the lock and until when. Never a secret. */
 interface LockRecord {
@@ -116,8 +116,7 @@ export async function acquireSecretLock(options: SecretLockOptions): Promise<Sto
     }
   };
 
-  const busy = (who: string): Error =>
-    createStoreError("ELOCKED", `${options.secretName} is locked by ${who} (lock secret ${lockName})`, { holder: who });
+  const busy = (who: string): Error => createStoreError("ELOCKED", `${options.secretName} is locked by ${who} (lock secret ${lockName})`, { holder: who });
 
   const deadline = now() + DELETING_RETRY_MS;
   for (let attempt = 1; ; attempt++) {
