@@ -61,7 +61,7 @@ test("a rotation whose new key is never accepted restores AWSCURRENT to the old 
   );
   onTestFinished(() => proxy.close());
 
-  const result = await rotate({ store, journal, region: "us-east-1", endpoint: proxy.url, verifyTimeoutMs: 1_500 });
+  const result = await rotate({ store, journal, region: "us-east-1", endpoint: proxy.url, verifyTimeoutMs: 1_000 });
   expect(result.isErr() && result.error.kind).toBe("verify");
   const current = await currentOf(secretId, reader);
   expect(current.versionId).toBe(firstVersion);

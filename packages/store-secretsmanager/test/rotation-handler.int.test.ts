@@ -225,7 +225,7 @@ describe("testSecret", () => {
       client: smClient(w.lambdaRole),
       region: "us-east-1",
       endpoint: proxy.url,
-      verifyTimeoutMs: 1_500,
+      verifyTimeoutMs: 1_000,
       log: () => undefined,
     });
 
@@ -233,7 +233,7 @@ describe("testSecret", () => {
     const error = await failure(handler({ SecretId: w.secretId, ClientRequestToken: token, Step: "testSecret" }));
     expect(error.code).toBe("EVERIFY");
     expect(error.message).toContain(pendingId);
-    expect(Date.now() - started).toBeLessThan(4_000);
+    expect(Date.now() - started).toBeLessThan(3_000);
     const tries = proxy.requests.filter((r) => r.action === "GetCallerIdentity" && r.accessKeyId === pendingId).length;
     expect(tries, "retried with backoff").toBeGreaterThan(2);
 
@@ -250,7 +250,7 @@ describe("testSecret", () => {
     const pendingId = (await w.pending(token)).AccessKeyId;
     let rejections = 0;
     const proxy = await startAwsProxy(motoUrl(), (req) =>
-      req.action === "GetCallerIdentity" && req.accessKeyId === pendingId && ++rejections <= 3
+      req.action === "GetCallerIdentity" && req.accessKeyId === pendingId && ++rejections <= 2
         ? { status: 403, body: awsErrorXml("InvalidClientTokenId") }
         : undefined,
     );
@@ -263,7 +263,7 @@ describe("testSecret", () => {
       log: () => undefined,
     });
     await handler({ SecretId: w.secretId, ClientRequestToken: token, Step: "testSecret" });
-    expect(proxy.requests.filter((r) => r.action === "GetCallerIdentity" && r.accessKeyId === pendingId)).toHaveLength(5);
+    expect(proxy.requests.filter((r) => r.action === "GetCallerIdentity" && r.accessKeyId === pendingId)).toHaveLength(4);
   });
 
   test("a pending key that authenticates as someone else fails at once", async () => {
