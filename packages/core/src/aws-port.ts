@@ -87,7 +87,7 @@ export function createAwsPort(options: AwsOptions = {}): AwsPort {
   const base = {
     region,
     maxAttempts: options.maxAttempts ?? 6,
-    requestHandler: { requestTimeout: options.requestTimeoutMs ?? 10_000, connectionTimeout: 5_000 },
+    requestHandler: { requestTimeout: options.requestTimeoutMs ?? 10_000, connectionTimeout: 5_000, throwOnRequestTimeout: true },
     ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
   };
   const iamClients = new Map<string, IAMClient>();

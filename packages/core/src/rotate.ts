@@ -204,6 +204,13 @@ async function runLocked(
       createdAt = entry.createdAt;
       const last = start.steps[start.steps.length - 1];
       if (last) emitSafely(options.onEvent, { type: "step", step: { ...last, detail: `${last.detail} (rotation ${id} by ${journalHolder(entry)})` } });
+    } else if (entry.state.outcome === "rollback-failed") {
+      // Never discard a record of keys left behind: a person has to look.
+      return err({
+        kind: "journal",
+        location: journal.location,
+        message: `the rotation journal ${journal.location} records a failed rollback keyup cannot retry: ${(entry.state.manualSteps ?? []).join("; ")}. Then move the journal aside`,
+      });
     } else {
       // Nothing had been created: the journal holds no new secret, and starting over is safe.
       await journal.clear();

@@ -1,6 +1,7 @@
 import {
   backoffDelay,
   defaultRotationConfig,
+  effectFor,
   errorOf,
   type Failure,
   initialRotationState,
@@ -9,6 +10,7 @@ import {
   type RotationEvent,
   type RotationState,
   reportOf,
+  resumeState,
   transition,
 } from "@keyup/core";
 import { describe, expect, test } from "vitest";
@@ -416,5 +418,32 @@ describe("backoff and ARNs", () => {
     ["nonsense", { type: "unknown" }],
   ])("parseIdentityArn(%s)", (arn, expected) => {
     expect(parseIdentityArn(arn)).toMatchObject(expected);
+  });
+});
+
+describe("resumeState", () => {
+  test("a failed rollback resumes at the rollback step that failed, not where the rotation first failed", () => {
+    const failedVerify = transition(stateIn("verifying"), {
+      type: "effectFailed",
+      effect: "verify",
+      failure: fail("InvalidClientTokenId", "auth"),
+      at: 1_000 + 31_000,
+      random: 0,
+    });
+    const restored = transition(failedVerify.state, { type: "storeRestored", at: 32_100 });
+    const stuck = transition(restored.state, { type: "effectFailed", effect: "deleteAccessKey", failure: fail("AccessDenied", "auth"), at: 32_200, random: 0 });
+    expect(stuck.state.outcome).toBe("rollback-failed");
+    expect(stuck.state.failure?.phase).toBe("verifying");
+    const resumed = resumeState(stuck.state, 40_000);
+    expect(resumed?.phase).toBe("deleting-new");
+    expect(resumed && effectFor(resumed)).toEqual({ type: "deleteAccessKey", userName: "alice", accessKeyId: NEW, signer: "old" });
+  });
+
+  test("nothing created yet: start over; CreateAccessKey in flight: reconcile; later phases: continue with a fresh count", () => {
+    expect(resumeState(stateIn("listing-keys"), 5)).toBeUndefined();
+    expect(resumeState(stateIn("creating"), 5)?.phase).toBe("reconciling");
+    const verifying = resumeState(stateIn("verifying", { consecutiveSuccesses: 1, attempts: 7 }), 5);
+    expect(verifying).toMatchObject({ phase: "verifying", consecutiveSuccesses: 0, attempts: 0, loopStartedAt: 5 });
+    expect(resumeState({ ...stateIn("done"), outcome: "rotated" }, 5)).toBeUndefined();
   });
 });

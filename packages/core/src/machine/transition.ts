@@ -507,7 +507,14 @@ function rollbackFailed(s: RotationState, at: number, failure: Failure): Transit
     manualSteps.push(`aws iam delete-access-key --user-name ${userName} --access-key-id ${leftover}`);
   }
   const failed = record(
-    { ...s, failure: s.failure ?? { ...failure, phase: s.phase }, lastFailure: failure, leftoverKeyIds: leftover ? [leftover] : [], manualSteps },
+    {
+      ...s,
+      failure: s.failure ?? { ...failure, phase: s.phase },
+      lastFailure: failure,
+      failedRollbackPhase: s.phase,
+      leftoverKeyIds: leftover ? [leftover] : [],
+      manualSteps,
+    },
     at,
     stepOf(s.phase),
     "failed",
@@ -586,10 +593,13 @@ export function resumeState(state: RotationState, at: number): RotationState | u
   const note = (s: RotationState, detail: string) => record(s, at, "resume", "ok", detail);
   if (state.phase === "done") {
     // Only a rollback that failed is worth another attempt; anything else has ended.
-    const phase = state.outcome === "rollback-failed" ? state.failure?.phase : undefined;
+    const phase = state.outcome === "rollback-failed" ? (state.failedRollbackPhase ?? state.failure?.phase) : undefined;
     const retryable = phase === "restoring" || phase === "deleting-new" || phase === "reconciling" || phase === "deleting-orphan";
     if (!retryable || !phase) return undefined;
-    return note({ ...state, ...fresh, phase, outcome: undefined, leftoverKeyIds: undefined, manualSteps: undefined }, `retrying the failed ${stepOf(phase)}`);
+    return note(
+      { ...state, ...fresh, phase, outcome: undefined, failedRollbackPhase: undefined, leftoverKeyIds: undefined, manualSteps: undefined },
+      `retrying the failed ${stepOf(phase)}`,
+    );
   }
   if (!state.createRequested && !state.newAccessKeyId) return undefined;
   if (state.phase === "creating")

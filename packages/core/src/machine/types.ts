@@ -163,6 +163,8 @@ export interface RotationState {
   readonly orphanAccessKeyId?: string;
   readonly oldKeyState: "active" | "inactive" | "deleted" | "unknown";
   readonly outcome?: RotationOutcome;
+  /** For `rollback-failed`: the rollback phase that failed, so a resume can try it again. */
+  readonly failedRollbackPhase?: Phase;
   /** At the end: key ids left in IAM that should not be there. */
   readonly leftoverKeyIds?: readonly string[];
   /** At the end: what a person should do to finish by hand. */
