@@ -109,7 +109,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {
     parsed = parseWithNode(argv);
   } catch (error) {
     // Node's message names the flag; it never echoes a value.
-    return { ok: false, error: (error as Error).message.replace(/\. To specify a positional argument.*$/s, "") };
+    return { ok: false, error: (error as Error).message.replace(/\. To specify a positional argument.*$/s, "").replace(/\s*\n\s*/g, " ") };
   }
   const { values, positionals } = parsed;
   if (values.help) return { ok: true, args: defaults("help", env) };

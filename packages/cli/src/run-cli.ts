@@ -15,6 +15,7 @@ import { type CliArgs, HELP, parseCliArgs } from "./args.js";
 import { autoLog, defaultLogFile } from "./auto-log.js";
 import { ExitCode, type ExitCodeValue } from "./exit-codes.js";
 import { formatKeyTable, keysToJson } from "./format.js";
+import { explainProfile } from "./profile-hints.js";
 import { VERSION } from "./version.js";
 
 /**
@@ -151,7 +152,7 @@ function markOf(status: string): string {
 async function list(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
   const store = storeFor(args);
   const result = await listKeys({ store, ...awsOptions(args), now: io.now?.() ?? new Date() });
-  if (result.isErr()) return failWith(io, result.error);
+  if (result.isErr()) return failWith(io, await withProfileHint(args, io, result.error));
   if (args.output === "json") io.stdout(`${JSON.stringify(keysToJson(result.value), null, 2)}\n`);
   else io.stdout(`Access keys for profile ${args.profile} (${store.path}):\n${formatKeyTable(result.value)}\n`);
   return ExitCode.Ok;
@@ -174,7 +175,7 @@ async function up(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
 
   if (!args.auto) {
     const before = await listKeys({ store, ...awsOptions(args), now: now() });
-    if (before.isErr()) return failWith(io, before.error);
+    if (before.isErr()) return failWith(io, await withProfileHint(args, io, before.error));
     say(`Keys before rotation (profile ${args.profile}, ${store.path}):\n${formatKeyTable(before.value)}\n\n`);
     if (io.interactive && io.ask) {
       const held = before.value.find((k) => k.inStore)?.accessKeyId ?? "the profile's key";
@@ -211,7 +212,7 @@ async function up(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
   if (result.isErr()) {
     await note(`outcome=${result.error.report?.outcome ?? "failed"} error=${result.error.kind} message=${JSON.stringify(oneLine(result.error.message))}`);
     if (args.output === "json" && !args.auto) io.stdout(`${JSON.stringify(result.error.report ?? null, null, 2)}\n`);
-    return failWith(io, result.error);
+    return failWith(io, await withProfileHint(args, io, result.error));
   }
   const report = result.value;
   await note(`outcome=${report.outcome} user=${report.userName} old=${report.oldAccessKeyId} new=${report.newAccessKeyId} old_key=${report.oldKey}`);
@@ -233,6 +234,12 @@ function summary(report: RotationReport): string {
   const seconds = (report.durationMs / 1000).toFixed(1);
   const fate = { deleted: "deleted", inactive: "deactivated", active: "left active", unknown: "left as it was" }[report.oldKey];
   return `Rotated ${report.userName}'s key: ${report.oldAccessKeyId} -> ${report.newAccessKeyId} (old key ${fate}) in ${seconds} s, verified with ${report.verifyAttempts} call${report.verifyAttempts === 1 ? "" : "s"}.`;
+}
+
+async function withProfileHint(args: CliArgs, io: CliIo, error: KeyupError | RotationError): Promise<KeyupError | RotationError> {
+  if (error.kind !== "store" || error.code !== "ENOTFOUND") return error;
+  const hint = await explainProfile(args.profile, io.env);
+  return hint ? { ...error, message: `${error.message}. ${hint}` } : error;
 }
 
 function failWith(io: CliIo, error: KeyupError | RotationError): ExitCodeValue {

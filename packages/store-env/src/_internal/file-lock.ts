@@ -105,7 +105,7 @@ async function tryLock(target: string, lockDir: string, name: string): Promise<(
     if (isMissing(cause)) {
       throw createStoreError("ENOTFOUND", `${name}: cannot take the lock ${lockDir}: its folder does not exist`, { cause });
     }
-    throw createStoreError("EIO", `${name}: cannot take the lock ${lockDir}`, { cause });
+    throw createStoreError("EIO", `${name}: cannot take the lock ${lockDir}${reasonOf(cause)}`, { cause });
   }
 }
 
@@ -159,4 +159,16 @@ async function breakAbandoned(lockDir: string, dead: Holder): Promise<boolean> {
   }
   await rename(aside, lockDir).catch(() => undefined);
   return false;
+}
+
+/** The OS's reason for a failed file operation, for messages people can act on (`: permission denied (EACCES)`). */
+function reasonOf(cause: unknown): string {
+  const code = (cause as { code?: unknown })?.code;
+  const reasons: Record<string, string> = {
+    EACCES: "permission denied",
+    EPERM: "operation not permitted",
+    EROFS: "read-only file system",
+    ENOSPC: "no space left",
+  };
+  return typeof code === "string" ? `: ${reasons[code] ?? "failed"} (${code})` : "";
 }

@@ -10,7 +10,7 @@ export async function readBytes(path: string, what: string): Promise<Buffer | un
     return await readFile(path);
   } catch (cause) {
     if (isMissing(cause)) return undefined;
-    throw createStoreError("EIO", `cannot read ${what} ${path}`, { cause });
+    throw createStoreError("EIO", `cannot read ${what} ${path}${reasonOf(cause)}`, { cause });
   }
 }
 
@@ -41,6 +41,19 @@ export async function writeAtomic(target: string, data: string | Buffer, what: s
     const chosen = mode ?? (exists ? undefined : 0o600);
     await writeFileAtomic(target, data, chosen === undefined ? {} : { mode: chosen });
   } catch (cause) {
-    throw createStoreError("EIO", `cannot write ${what} ${target}`, { cause });
+    throw createStoreError("EIO", `cannot write ${what} ${target}${reasonOf(cause)}`, { cause });
   }
+}
+
+/** The OS's reason for a failed file operation, for messages people can act on (`: permission denied (EACCES)`). */
+export function reasonOf(cause: unknown): string {
+  const code = (cause as { code?: unknown })?.code;
+  const reasons: Record<string, string> = {
+    EACCES: "permission denied",
+    EPERM: "operation not permitted",
+    EROFS: "read-only file system",
+    ENOSPC: "no space left",
+    EISDIR: "it is a folder",
+  };
+  return typeof code === "string" ? `: ${reasons[code] ?? "failed"} (${code})` : "";
 }

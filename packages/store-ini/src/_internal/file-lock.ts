@@ -5,6 +5,7 @@ import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { createStoreError, type StoreLock } from "@keyup/core";
 import { lock as lockPath } from "proper-lockfile";
+import { reasonOf } from "./file-io.js";
 
 /** Who holds a lock. Written inside the lock folder; holds no secret. */
 interface Holder {
@@ -101,7 +102,7 @@ async function tryLock(target: string, lockDir: string, name: string): Promise<(
     });
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === "ELOCKED") return undefined;
-    throw createStoreError("EIO", `${name}: cannot take the lock ${lockDir}`, { cause });
+    throw createStoreError("EIO", `${name}: cannot take the lock ${lockDir}${reasonOf(cause)}`, { cause });
   }
 }
 

@@ -1,0 +1,53 @@
+import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { parse } from "ini";
+
+/**
+ * When a profile is missing from the credentials file, looks for it in the AWS config file
+ * (`$AWS_CONFIG_FILE`, else `~/.aws/config`) and says what it is instead: a role, SSO, a credential
+ * process, or static keys kept in the wrong file. Reading only, with the `ini` parser.
+ *
+ * @example
+ * ```ts
+ * await explainProfile("deploy", process.env);
+ * // "profile deploy in /home/me/.aws/config assumes role arn:…; its keys come from profile base: run keyup --profile base"
+ * ```
+ */
+export async function explainProfile(profile: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const path = env.AWS_CONFIG_FILE ?? join(env.HOME ?? homedir(), ".aws", "config");
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    return undefined;
+  }
+  let sections: Record<string, unknown>;
+  try {
+    sections = parse(text);
+  } catch {
+    return undefined;
+  }
+  const section = (profile === "default" ? (sections.default ?? sections["profile default"]) : sections[`profile ${profile}`]) as
+    | Record<string, unknown>
+    | undefined;
+  if (typeof section !== "object" || section === null) return undefined;
+  const has = (key: string) => Object.keys(section).some((k) => k.toLowerCase() === key);
+  const value = (key: string) => String(Object.entries(section).find(([k]) => k.toLowerCase() === key)?.[1] ?? "");
+  const where = `profile ${profile} in ${path}`;
+  if (has("role_arn")) {
+    if (has("source_profile")) {
+      const source = value("source_profile");
+      return `${where} assumes role ${value("role_arn")}; its long-term key belongs to profile ${source}: run keyup --profile ${source}`;
+    }
+    return `${where} assumes role ${value("role_arn")} with temporary credentials: there is no access key to rotate`;
+  }
+  if (has("sso_session") || has("sso_start_url") || has("sso_account_id")) {
+    return `${where} signs in with IAM Identity Center (SSO): its credentials are temporary and there is no access key to rotate`;
+  }
+  if (has("credential_process")) return `${where} gets its credentials from an external process: rotate them where that process keeps them`;
+  if (has("aws_access_key_id")) {
+    return `${where} holds a static key; keyup edits the credentials file, so move aws_access_key_id and aws_secret_access_key into a [${profile}] section of the credentials file`;
+  }
+  return undefined;
+}
