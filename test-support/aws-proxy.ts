@@ -18,7 +18,8 @@ export type ProxyVerdict =
   | { status: number; body: string; contentType?: string }
   | "reset"
   | "hang"
-  | { forwardThen: "reset" | "hang" | { status: number; body: string }; after?: () => void };
+  | { forwardThen: "reset" | "hang" | { status: number; body: string }; after?: () => void }
+  | { delayMs: number };
 
 /**
  * A loopback HTTP proxy in front of moto that records every AWS request and can inject faults.
@@ -44,6 +45,7 @@ export async function startAwsProxy(target: string, decide: (req: ProxiedRequest
       res.writeHead(verdict.status, { "content-type": verdict.contentType ?? "text/xml" });
       return res.end(verdict.body);
     }
+    if (verdict && "delayMs" in verdict) await new Promise((r) => setTimeout(r, verdict.delayMs));
     const upstream = request({ host: targetUrl.hostname, port: targetUrl.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
       const upChunks: Buffer[] = [];
       up.on("data", (c: Buffer) => upChunks.push(c));
