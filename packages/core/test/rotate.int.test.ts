@@ -295,3 +295,33 @@ describe("listKeys()", () => {
     expect(result.isErr() && result.error.kind).toBe("aws");
   });
 });
+
+describe("propagation: the new key is rejected for a while, or flaps", () => {
+  test("a key that is accepted once, then rejected again for 1.5 s, is verified only by two fresh consecutive successes", async () => {
+    const user = await createUser("flappy");
+    const old = user.keys[0] as TestKey;
+    const store = memoryStore({ initial: old });
+    await enforceAuth();
+    let firstSuccessAt = -1;
+    const p = await proxy((r) => {
+      if (r.action !== "GetCallerIdentity" || r.accessKeyId === old.accessKeyId) return undefined;
+      if (firstSuccessAt < 0) {
+        firstSuccessAt = r.at;
+        return undefined; // accepted once…
+      }
+      return r.at - firstSuccessAt < 1_500 ? { status: 403, body: awsErrorXml("InvalidClientTokenId") } : undefined; // …then rejected again
+    });
+
+    const result = await rotate({ store, endpoint: p.url });
+
+    expect(result.isOk()).toBe(true);
+    const verifies = p.requests.filter((r) => r.action === "GetCallerIdentity" && r.accessKeyId !== old.accessKeyId);
+    const update = p.requests.find((r) => r.action === "UpdateAccessKey");
+    const stable = firstSuccessAt + 1_500;
+    // Two successes after the flapping window, and the old key retired only after them.
+    expect(verifies.filter((r) => r.at >= stable).length).toBeGreaterThanOrEqual(2);
+    expect(update?.at).toBeGreaterThan(stable);
+    expect((update?.at ?? 0) - stable).toBeLessThan(2_000);
+    expect(result._unsafeUnwrap().verifyAttempts).toBe(verifies.length);
+  });
+});
