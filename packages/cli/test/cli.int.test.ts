@@ -5,7 +5,8 @@ import { promisify } from "node:util";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { fromIni } from "@aws-sdk/credential-providers";
 import { beforeEach, describe, expect, test } from "vitest";
-import { cleanEnv, keyup } from "../../../test-support/cli.js";
+import { startAwsProxy } from "../../../test-support/aws-proxy.js";
+import { cleanEnv, keyup, spawnKeyup } from "../../../test-support/cli.js";
 import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, tempDir } from "../../../test-support/moto.js";
 
 const run = promisify(execFile);
@@ -187,5 +188,50 @@ describe("keyup CLI, end to end against moto", () => {
     expect(help.stdout).toContain("Exit codes");
     const version = await keyup(["--version"], {});
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
+
+describe("keyup status and keyup recover", () => {
+  test("an interrupted rotation is shown by status and finished by recover", async () => {
+    const user = await createUser("phoenix");
+    const old = user.keys[0] as TestKey;
+    const dir = await tempDir();
+    const file = join(dir, "credentials");
+    await writeFile(file, `[p]\naws_access_key_id = ${old.accessKeyId}\naws_secret_access_key = ${old.secretAccessKey}\n`, { mode: 0o600 });
+    await enforceAuth();
+    const env = { AWS_SHARED_CREDENTIALS_FILE: file, HOME: dir };
+    let kill: () => void = () => undefined;
+    const proxy = await startAwsProxy(motoUrl(), (r) =>
+      r.action === "GetCallerIdentity" && r.accessKeyId !== old.accessKeyId ? { forwardThen: "hang", after: () => kill() } : undefined,
+    );
+    try {
+      const first = spawnKeyup(["--profile", "p", "--operation", "up", "--auto", "--endpoint-url", proxy.url], env);
+      kill = () => first.child.kill("SIGKILL");
+      expect((await first.done).signal).toBe("SIGKILL");
+    } finally {
+      await proxy.close();
+    }
+    const newId = (await keysOf(admin, "phoenix")).map((k) => k.id).find((id) => id !== old.accessKeyId) ?? "";
+
+    const status = await keyup(["status", "--profile", "p"], env);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain("Unfinished rotation");
+    expect(status.stdout).toContain("stopped at:  verifying");
+    expect(status.stdout).toContain(`${newId} (its secret is in the journal)`);
+    expect(status.stdout).toContain(`${file}.keyup-journal.p`);
+    const json = await keyup(["status", "--profile", "p", "--output", "json"], env);
+    expect(JSON.parse(json.stdout)).toMatchObject([{ phase: "verifying", newAccessKeyId: newId, holdsNewSecret: true }]);
+
+    const recovered = await keyup(["recover", "--profile", "p", "--endpoint-url", motoUrl()], env);
+    expect(recovered.stderr).toBe("");
+    expect(recovered.code).toBe(0);
+    expect(recovered.stdout).toContain("resume");
+    expect(await keysOf(admin, "phoenix")).toEqual([{ id: newId, status: "Active" }]);
+    expect(await readFile(file, "utf8")).toContain(newId);
+
+    const after = await keyup(["status", "--profile", "p"], env);
+    expect(after.stdout).toContain("No unfinished rotation");
+    const again = await keyup(["recover", "--profile", "p", "--endpoint-url", motoUrl()], env);
+    expect(again.stdout).toContain("Nothing to recover");
   });
 });

@@ -276,3 +276,19 @@ describe("journal problems are clear errors and never discard a secret", () => {
     await expect(stat(path)).rejects.toThrow();
   });
 });
+
+describe("a journal owned by another OS user", () => {
+  test("is refused and left alone", async () => {
+    const user = await createUser("stranger");
+    await enforceAuth();
+    const dir = await tempDir();
+    const path = join(dir, "journal.json");
+    await writeFile(path, "{}", { mode: 0o600 });
+    const { chown } = await import("node:fs/promises");
+    await chown(path, 65534, 65534);
+    const result = await rotate({ store: sharedStore({ key: user.keys[0], backups: new Map() }), journal: fileJournal(path), endpoint: motoUrl() });
+    expect(result.isErr() && result.error.kind).toBe("journal");
+    expect(result.isErr() && result.error.message).toContain("belongs to another user");
+    expect(await readFile(path, "utf8")).toBe("{}");
+  });
+});
