@@ -12,6 +12,10 @@ import { parseArgs } from "node:util";
 export interface CliArgs {
   readonly operation: "list" | "up" | "status" | "recover" | "help" | "version";
   readonly profile: string;
+  /** True when `--profile` (or `$AWS_PROFILE`) named the profile, rather than the `default` fallback. */
+  readonly profileGiven: boolean;
+  /** Extra stores from `--store KIND:WHERE`, in order. */
+  readonly stores: readonly StoreSpec[];
   readonly auto: boolean;
   readonly output: "table" | "json";
   readonly endpointUrl?: string;
@@ -24,6 +28,19 @@ export interface CliArgs {
   readonly journalFile?: string;
   readonly deleteInactive: boolean;
   readonly oldKey: "delete" | "deactivate" | "keep";
+}
+
+/**
+ * A store named on the command line: `ini:PROFILE`, `env:PATH` or `secretsmanager:SECRET_ID`.
+ *
+ * @example
+ * ```ts
+ * const spec: StoreSpec = { kind: "env", where: "./.env" };
+ * ```
+ */
+export interface StoreSpec {
+  readonly kind: "ini" | "env" | "secretsmanager";
+  readonly where: string;
 }
 
 /**
@@ -68,6 +85,9 @@ Options:
       --output FORMAT        table (default) or json.
       --endpoint-url URL     IAM and STS endpoint (default: $AWS_ENDPOINT_URL, else AWS).
       --region REGION        Signing region (default: $AWS_REGION, $AWS_DEFAULT_REGION, else us-east-1).
+      --store KIND:WHERE     Also install the new key into another store; repeatable. KIND:WHERE is
+                             ini:PROFILE, env:PATH (a .env file) or secretsmanager:SECRET_ID.
+                             With --store, --profile is only used when given.
       --credentials-file F   Credentials file (default: $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials).
       --user-name NAME       IAM user (default: the user STS names for the profile's key).
       --verify-timeout SEC   How long to wait for the new key to work (default 30).
@@ -148,6 +168,12 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {
       return { ok: false, error: `--request-timeout must be a number of seconds from 0.1 to 600, got "${values["request-timeout"]}"` };
     }
   }
+  const stores: StoreSpec[] = [];
+  for (const spec of values.store ?? []) {
+    const match = /^(ini|env|secretsmanager):(.+)$/.exec(spec);
+    if (!match) return { ok: false, error: `--store takes ini:PROFILE, env:PATH or secretsmanager:SECRET_ID, got "${spec.split(":")[0]}:…"` };
+    stores.push({ kind: match[1] as StoreSpec["kind"], where: match[2] as string });
+  }
   const profile = values.profile ?? env.AWS_PROFILE ?? "default";
   if (profile.trim() === "" || /[\]\r\n]/.test(profile)) return { ok: false, error: `--profile "${profile}" is not a profile name` };
 
@@ -157,6 +183,8 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {
     args: {
       operation,
       profile,
+      profileGiven: values.profile !== undefined || env.AWS_PROFILE !== undefined,
+      stores,
       auto: values.auto ?? false,
       output,
       deleteInactive: values["delete-inactive"] ?? false,
@@ -193,6 +221,7 @@ function parseWithNode(argv: readonly string[]) {
       "old-key": { type: "string" },
       "request-timeout": { type: "string" },
       journal: { type: "string" },
+      store: { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
@@ -200,5 +229,14 @@ function parseWithNode(argv: readonly string[]) {
 }
 
 function defaults(operation: CliArgs["operation"], env: NodeJS.ProcessEnv): CliArgs {
-  return { operation, profile: env.AWS_PROFILE ?? "default", auto: false, output: "table", deleteInactive: false, oldKey: "delete" };
+  return {
+    operation,
+    profile: env.AWS_PROFILE ?? "default",
+    profileGiven: env.AWS_PROFILE !== undefined,
+    stores: [],
+    auto: false,
+    output: "table",
+    deleteInactive: false,
+    oldKey: "delete",
+  };
 }

@@ -1,4 +1,6 @@
 import {
+  type CredentialStore,
+  compositeStore,
   fileJournal,
   type KeyupError,
   listKeys,
@@ -10,8 +12,10 @@ import {
   redact,
   rotate,
 } from "@keyup/core";
+import { envStore } from "@keyup/store-env";
 import { iniStore } from "@keyup/store-ini";
-import { type CliArgs, HELP, parseCliArgs } from "./args.js";
+import { secretsManagerStore } from "@keyup/store-secretsmanager";
+import { type CliArgs, HELP, parseCliArgs, type StoreSpec } from "./args.js";
 import { autoLog, defaultLogFile } from "./auto-log.js";
 import { ExitCode, type ExitCodeValue } from "./exit-codes.js";
 import { formatKeyTable, keysToJson } from "./format.js";
@@ -74,8 +78,51 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
   }
 }
 
-function storeFor(args: CliArgs) {
-  return iniStore({ profile: args.profile, ...(args.credentialsFile ? { path: args.credentialsFile } : {}) });
+/**
+ * The store the command works on: the profile's INI store, or with `--store`, every store named (the
+ * profile's first when `--profile` was given), combined into one. A Secrets Manager store signs its
+ * calls with the key held by the first file store, read afresh at each call, so that its lock is
+ * released with the new key after the old one is gone.
+ */
+function storeFor(args: CliArgs, io: CliIo): { store: CredentialStore; label: string } | { error: string } {
+  const specs: StoreSpec[] = args.stores.length === 0 || args.profileGiven ? [{ kind: "ini", where: args.profile }, ...args.stores] : [...args.stores];
+  const files: CredentialStore[] = [];
+  const parts: CredentialStore[] = [];
+  try {
+    for (const spec of specs) {
+      if (spec.kind === "ini") {
+        const store = iniStore({ profile: spec.where, ...(args.credentialsFile ? { path: args.credentialsFile } : {}) });
+        files.push(store);
+        parts.push(store);
+      } else if (spec.kind === "env") {
+        const store = envStore({ path: spec.where });
+        files.push(store);
+        parts.push(store);
+      } else {
+        const signer = files[0] ?? specs.some((s) => s.kind !== "secretsmanager");
+        if (!signer) return { error: "a secretsmanager store needs an ini or env store in the same rotation: their key signs the Secrets Manager calls" };
+        const source = () => files[0] as CredentialStore;
+        parts.push(
+          secretsManagerStore({
+            secretId: spec.where,
+            ...(args.region ? { region: args.region } : {}),
+            ...(args.endpointUrl ? { endpoint: args.endpointUrl } : io.env.AWS_ENDPOINT_URL ? { endpoint: io.env.AWS_ENDPOINT_URL } : {}),
+            credentials: async () => {
+              const key = await source().read();
+              if (!key) throw new Error(`${source().name} holds no key to sign Secrets Manager calls with`);
+              return key;
+            },
+          }),
+        );
+      }
+    }
+    const unique = parts.filter((p, i) => parts.findIndex((q) => q.name === p.name) === i);
+    const store = unique.length === 1 ? (unique[0] as CredentialStore) : compositeStore(unique);
+    const label = unique.map((p) => ("path" in p && typeof p.path === "string" ? p.path : p.name)).join(", ");
+    return { store, label };
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
 }
 
 function awsOptions(args: CliArgs) {
@@ -92,7 +139,9 @@ function journalOption(args: CliArgs) {
 }
 
 async function status(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
-  const store = storeFor(args);
+  const built = storeFor(args, io);
+  if ("error" in built) return usage(io, built.error);
+  const { store, label } = built;
   const result = await pendingRotations({ store, ...journalOption(args) });
   if (result.isErr()) return failWith(io, result.error);
   if (args.output === "json") {
@@ -100,13 +149,13 @@ async function status(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
     return ExitCode.Ok;
   }
   if (result.value.length === 0) {
-    io.stdout(`No unfinished rotation for profile ${args.profile} (${store.path}).\n`);
+    io.stdout(`No unfinished rotation for ${label}.\n`);
     return ExitCode.Ok;
   }
   for (const p of result.value) {
     io.stdout(
       [
-        `Unfinished rotation ${p.id} of profile ${args.profile}:`,
+        `Unfinished rotation ${p.id} of ${label}:`,
         `  stopped at:  ${p.phase}`,
         `  user:        ${p.userName ?? "(not resolved yet)"}`,
         `  old key:     ${p.oldAccessKeyId ?? "-"}`,
@@ -122,7 +171,9 @@ async function status(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
 }
 
 async function recoverCommand(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
-  const store = storeFor(args);
+  const built = storeFor(args, io);
+  if ("error" in built) return usage(io, built.error);
+  const { store, label } = built;
   const say = (text: string) => {
     if (!args.auto && args.output === "table") io.stdout(text);
   };
@@ -137,7 +188,7 @@ async function recoverCommand(args: CliArgs, io: CliIo): Promise<ExitCodeValue> 
   });
   if (result.isErr()) return failWith(io, result.error);
   if (result.value === null) {
-    say(`Nothing to recover for profile ${args.profile}.\n`);
+    say(`Nothing to recover for ${label}.\n`);
     return ExitCode.Ok;
   }
   say(`\n${summary(result.value)}\n`);
@@ -150,16 +201,20 @@ function markOf(status: string): string {
 }
 
 async function list(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
-  const store = storeFor(args);
+  const built = storeFor(args, io);
+  if ("error" in built) return usage(io, built.error);
+  const { store, label } = built;
   const result = await listKeys({ store, ...awsOptions(args), now: io.now?.() ?? new Date() });
   if (result.isErr()) return failWith(io, await withProfileHint(args, io, result.error));
   if (args.output === "json") io.stdout(`${JSON.stringify(keysToJson(result.value), null, 2)}\n`);
-  else io.stdout(`Access keys for profile ${args.profile} (${store.path}):\n${formatKeyTable(result.value)}\n`);
+  else io.stdout(`Access keys for ${label}:\n${formatKeyTable(result.value)}\n`);
   return ExitCode.Ok;
 }
 
 async function up(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
-  const store = storeFor(args);
+  const built = storeFor(args, io);
+  if ("error" in built) return usage(io, built.error);
+  const { store, label } = built;
   const now = io.now ?? (() => new Date());
   const log = args.auto ? autoLog(args.logFile ?? defaultLogFile(io.env), now) : undefined;
   const say = (text: string) => {
@@ -176,7 +231,7 @@ async function up(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
   if (!args.auto) {
     const before = await listKeys({ store, ...awsOptions(args), now: now() });
     if (before.isErr()) return failWith(io, await withProfileHint(args, io, before.error));
-    say(`Keys before rotation (profile ${args.profile}, ${store.path}):\n${formatKeyTable(before.value)}\n\n`);
+    say(`Keys before rotation (${label}):\n${formatKeyTable(before.value)}\n\n`);
     if (io.interactive && io.ask) {
       const held = before.value.find((k) => k.inStore)?.accessKeyId ?? "the profile's key";
       const answer = (await io.ask(`Rotate ${held}? A new key is created and installed; the old one is deleted. [y/N] `)).trim().toLowerCase();
@@ -240,6 +295,11 @@ async function withProfileHint(args: CliArgs, io: CliIo, error: KeyupError | Rot
   if (error.kind !== "store" || error.code !== "ENOTFOUND") return error;
   const hint = await explainProfile(args.profile, io.env);
   return hint ? { ...error, message: `${error.message}. ${hint}` } : error;
+}
+
+function usage(io: CliIo, message: string): ExitCodeValue {
+  io.stderr(`keyup: ${oneLine(message)}\n`);
+  return ExitCode.Usage;
 }
 
 function failWith(io: CliIo, error: KeyupError | RotationError): ExitCodeValue {

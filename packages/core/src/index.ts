@@ -11,3 +11,4 @@ export * from "./memory-store.js";
 export type * from "./report.js";
 export * from "./rotate.js";
 export * from "./runner.js";
+export * from "./composite-store.js";

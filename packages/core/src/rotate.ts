@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { err, errAsync, ok, type Result, ResultAsync } from "neverthrow";
 import { callStore, checkAwsOptions, checkStore, checkUserName } from "./_internal/options.js";
 import { type AwsOptions, type AwsPort, createAwsPort, type SigningCredentials } from "./aws-port.js";
+import { compositeStore } from "./composite-store.js";
 import type { CredentialStore } from "./credential-store.js";
 import { awsErrorName, type ConfigError, type JournalError, type RotationError, toAwsError } from "./errors.js";
 import { defaultJournalPath, fileJournal, type JournalEntry, journalEntry, journalHolder, type RotationJournal } from "./journal.js";
@@ -24,8 +25,14 @@ import { type ProgressEvent, type RotationSecrets, runRotation } from "./runner.
  * ```
  */
 export interface RotateOptions extends AwsOptions {
-  /** Where the key lives; the new key is installed there. */
-  readonly store: CredentialStore;
+  /** Where the key lives; the new key is installed there. Give `store` or `stores`, not both. */
+  readonly store?: CredentialStore;
+  /**
+   * Several stores holding the same key: one new key is installed into all of them (through
+   * {@link compositeStore}); if any install fails, the stores already written are restored before the
+   * new key is deleted.
+   */
+  readonly stores?: readonly CredentialStore[];
   /**
    * The IAM user whose key rotates. Default: the user STS GetCallerIdentity names for the store's key.
    * Root and assumed-role identities are refused.
@@ -331,7 +338,21 @@ function emitSafely(onEvent: ((e: ProgressEvent) => void) | undefined, event: Pr
 
 function checkRotateOptions(options: RotateOptions): Result<{ store: CredentialStore; config: RotationConfig }, ConfigError> {
   if (typeof options !== "object" || options === null) return err({ kind: "config", message: "rotate() needs options with a store" });
-  const store = checkStore(options.store);
+  if (options.store !== undefined && options.stores !== undefined) return err({ kind: "config", message: "give store or stores, not both" });
+  let combined: unknown = options.store;
+  if (options.stores !== undefined) {
+    if (!Array.isArray(options.stores)) return err({ kind: "config", message: "stores must be an array of CredentialStores" });
+    for (const part of options.stores) {
+      const checkedPart = checkStore(part);
+      if (checkedPart.isErr()) return err(checkedPart.error);
+    }
+    try {
+      combined = options.stores.length === 1 ? options.stores[0] : compositeStore(options.stores);
+    } catch (error) {
+      return err({ kind: "config", message: error instanceof Error ? error.message : String(error), cause: error });
+    }
+  }
+  const store = checkStore(combined);
   if (store.isErr()) return err(store.error);
   const aws = checkAwsOptions(options);
   if (aws.isErr()) return err(aws.error);
