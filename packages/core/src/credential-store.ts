@@ -178,7 +178,7 @@ export function createStoreError(code: StoreFailure["code"], message: string, op
 }
 
 /**
- * True when `value` looks like an access key pair keyup can write: an id of 16–128 word characters
+ * True when `value` looks like an access key pair keyup can write: an id of 16–128 upper-case letters and digits
  * and a non-empty secret without line breaks (a line break could inject content into a file).
  *
  * @example
