@@ -30,6 +30,20 @@ describe("editProfile", () => {
     expect(twice).toBe(fixture.after(second));
   });
 
+  it("inserts the missing key after an empty value that ends its line, without cutting into it (regression)", () => {
+    // Found by ini-editor.fast-check.test.ts: the empty value is filled in at the very end of the
+    // line, and the inserted line used to land before that value instead of after it.
+    const key = fakeKey();
+    const atEnd = editProfile("[ci]\naws_secret_access_key=", "ci", key);
+    expect(atEnd).toBe(`[ci]\naws_secret_access_key= ${key.secretAccessKey}\naws_access_key_id = ${key.accessKeyId}`);
+    expect(readProfile(atEnd, "ci")).toEqual(key);
+
+    const before = "[ci]\r\naws_access_key_id=\r\n[b]\r\nregion = x\r\n";
+    const midFile = editProfile(before, "ci", key);
+    expect(midFile).toBe(`[ci]\r\naws_access_key_id= ${key.accessKeyId}\r\naws_secret_access_key = ${key.secretAccessKey}\r\n[b]\r\nregion = x\r\n`);
+    expect(iniPackageKey(midFile, "ci")).toEqual(key);
+  });
+
   it("returns the text unchanged when the profile already holds the key", () => {
     const text = `[ci]\naws_access_key_id = ${OLD.accessKeyId}\naws_secret_access_key = ${OLD.secretAccessKey}`;
     expect(editProfile(text, "ci", OLD)).toBe(text);

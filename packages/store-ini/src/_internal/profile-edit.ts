@@ -58,10 +58,11 @@ export function setValues(view: ProfileView, profile: string, key: AccessKeyPair
   }
   if (missing.length === 0) return result;
   // Insertions come after every replaced value (they follow the profile's last key line), so the
-  // offsets of that line in the edited text only move by the replacements made before it.
+  // end of that line in the edited text moves by every replacement made up to it, including one
+  // that starts right at its end (an empty value with nothing after `=`, as in `aws_access_key_id=`).
   const afterIndex = last ? last.lastLineIndex : view.headerIndex;
   const afterLine = ini.lines[afterIndex] as IniLine;
-  const shift = replacements.reduce((sum, r) => sum + (r.start < afterLine.end ? r.insert.length - (r.end - r.start) : 0), 0);
+  const shift = replacements.reduce((sum, r) => sum + (r.start <= afterLine.end ? r.insert.length - (r.end - r.start) : 0), 0);
   return insertAfterLine(result, afterLine.end + shift, afterLine.eol, ini.eol, missing);
 }
 
