@@ -5,9 +5,12 @@ import {
   IAMClient,
   type IAMClientConfig,
   ListAccessKeysCommand,
+  ListUserTagsCommand,
+  TagUserCommand,
+  UntagUserCommand,
   UpdateAccessKeyCommand,
 } from "@aws-sdk/client-iam";
-import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { GetCallerIdentityCommand, GetSessionTokenCommand, STSClient } from "@aws-sdk/client-sts";
 import type { AccessKeyPair } from "./credential-store.js";
 import type { KeySummary } from "./machine/types.js";
 
@@ -70,6 +73,11 @@ export interface AwsPort {
   updateAccessKey(userName: string, accessKeyId: string, status: "Active" | "Inactive", credentials: SigningCredentials): Promise<void>;
   deleteAccessKey(userName: string, accessKeyId: string, credentials: SigningCredentials): Promise<void>;
   getAccessKeyLastUsed(accessKeyId: string, credentials: SigningCredentials): Promise<{ date?: Date; serviceName?: string; region?: string }>;
+  listUserTags(userName: string, credentials: SigningCredentials): Promise<Record<string, string>>;
+  tagUser(userName: string, tags: readonly { key: string; value: string }[], credentials: SigningCredentials): Promise<void>;
+  untagUser(userName: string, keys: readonly string[], credentials: SigningCredentials): Promise<void>;
+  /** STS GetSessionToken with an MFA code: a short session (15 min) whose calls count as MFA-authenticated. */
+  getSessionToken(credentials: SigningCredentials, mfa: { serialNumber: string; tokenCode: string }, durationSeconds?: number): Promise<SigningCredentials>;
 }
 
 /**
@@ -155,6 +163,31 @@ export function createAwsPort(options: AwsOptions = {}): AwsPort {
     },
     deleteAccessKey: async (userName, accessKeyId, credentials) => {
       await iam(credentials).send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId }));
+    },
+    listUserTags: async (userName, credentials) => {
+      const tags: Record<string, string> = {};
+      let marker: string | undefined;
+      do {
+        const out = await iam(credentials).send(new ListUserTagsCommand({ UserName: userName, ...(marker ? { Marker: marker } : {}) }));
+        for (const t of out.Tags ?? []) if (t.Key !== undefined) tags[t.Key] = t.Value ?? "";
+        marker = out.IsTruncated ? out.Marker : undefined;
+      } while (marker);
+      return tags;
+    },
+    tagUser: async (userName, tags, credentials) => {
+      await iam(credentials).send(new TagUserCommand({ UserName: userName, Tags: tags.map((t) => ({ Key: t.key, Value: t.value })) }));
+    },
+    untagUser: async (userName, keys, credentials) => {
+      await iam(credentials).send(new UntagUserCommand({ UserName: userName, TagKeys: [...keys] }));
+    },
+    getSessionToken: async (credentials, mfa, durationSeconds = 900) => {
+      const out = await sts(credentials).send(
+        new GetSessionTokenCommand({ SerialNumber: mfa.serialNumber, TokenCode: mfa.tokenCode, DurationSeconds: durationSeconds }),
+      );
+      const c = out.Credentials;
+      if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken)
+        throw Object.assign(new Error("GetSessionToken answered without credentials"), { name: "MalformedResponse" });
+      return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
     },
     getAccessKeyLastUsed: async (accessKeyId, credentials) => {
       const out = await iam(credentials).send(new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }));

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { type AccessKeyPair, type CredentialStore, type StoreBackup, type StoreLock, createStoreError } from "./credential-store.js";
+import { type AccessKeyPair, type CredentialStore, createStoreError, type StoreBackup, type StoreLock } from "./credential-store.js";
 
 /**
  * One store made of several: one new key installed into all of them. Each part keeps its own lock,
@@ -45,7 +45,10 @@ export function compositeStore(stores: readonly CredentialStore[]): CredentialSt
         if (!found) {
           found = { key, from: store.name };
         } else if (found.key.accessKeyId !== key.accessKeyId || found.key.secretAccessKey !== key.secretAccessKey) {
-          const what = found.key.accessKeyId === key.accessKeyId ? `the same key id ${key.accessKeyId} with different secrets` : `${found.key.accessKeyId} and ${key.accessKeyId}`;
+          const what =
+            found.key.accessKeyId === key.accessKeyId
+              ? `the same key id ${key.accessKeyId} with different secrets`
+              : `${found.key.accessKeyId} and ${key.accessKeyId}`;
           throw createStoreError("EINVALID", `${found.from} and ${store.name} hold ${what}: put the same key in every store before rotating them together`);
         }
       }
@@ -56,7 +59,10 @@ export function compositeStore(stores: readonly CredentialStore[]): CredentialSt
       const parts: StoreBackup[] = [];
       for (const store of stores) parts.push(await store.backup());
       const locations = parts.map((p, i) => `${names[i]}: ${p.location ?? "(in memory)"}`);
-      return { id: JSON.stringify(parts.map((p) => ({ id: p.id, ...(p.location !== undefined ? { location: p.location } : {}) }))), location: locations.join("; ") };
+      return {
+        id: JSON.stringify(parts.map((p) => ({ id: p.id, ...(p.location !== undefined ? { location: p.location } : {}) }))),
+        location: locations.join("; "),
+      };
     },
 
     write: async (key) => {
@@ -80,7 +86,8 @@ export function compositeStore(stores: readonly CredentialStore[]): CredentialSt
       } catch {
         throw createStoreError("EBACKUP", `${name}: the backup handle is not a composite backup`);
       }
-      if (!Array.isArray(parts) || parts.length !== stores.length) throw createStoreError("EBACKUP", `${name}: the backup handle has ${parts?.length} parts for ${stores.length} stores`);
+      if (!Array.isArray(parts) || parts.length !== stores.length)
+        throw createStoreError("EBACKUP", `${name}: the backup handle has ${parts?.length} parts for ${stores.length} stores`);
       // Restore every part even if one fails, then report all failures together.
       const failures: string[] = [];
       for (const [i, store] of stores.entries()) {

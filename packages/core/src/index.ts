@@ -1,4 +1,6 @@
 export * from "./aws-port.js";
+export * from "./cleanup.js";
+export * from "./composite-store.js";
 export * from "./credential-store.js";
 export * from "./errors.js";
 export * from "./journal.js";
@@ -10,5 +12,5 @@ export * from "./machine/types.js";
 export * from "./memory-store.js";
 export type * from "./report.js";
 export * from "./rotate.js";
+export * from "./rotate-many.js";
 export * from "./runner.js";
-export * from "./composite-store.js";

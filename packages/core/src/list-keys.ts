@@ -1,9 +1,10 @@
 import { err, errAsync, ok, okAsync, type Result, ResultAsync } from "neverthrow";
-import { checkAwsOptions, checkStore, checkUserName, readStoreKey } from "./_internal/options.js";
+import { checkAwsOptions, checkStore, checkUserName } from "./_internal/options.js";
+import { call, userContext } from "./_internal/user-context.js";
 import { type AwsOptions, type AwsPort, createAwsPort, type SigningCredentials } from "./aws-port.js";
 import type { CredentialStore } from "./credential-store.js";
 import { type KeyupError, toAwsError } from "./errors.js";
-import { parseIdentityArn } from "./machine/arn.js";
+import { graceTagKey } from "./machine/types.js";
 
 /**
  * One IAM access key, as `listKeys()` describes it. No secret: IAM never returns one after creation.
@@ -24,6 +25,10 @@ export interface AccessKeyInfo {
   readonly ageMs?: number;
   /** When, where and with which service the key was last used; absent if never used. */
   readonly lastUsed?: { readonly date?: Date; readonly serviceName?: string; readonly region?: string };
+  /** The key's description (the user tag named after the key id, as the IAM console sets it). */
+  readonly description?: string;
+  /** For a key kept Inactive for a grace period: when it may be deleted (`keyup cleanup`). */
+  readonly keepUntil?: Date;
   /** True for the key the given store holds. */
   readonly inStore: boolean;
 }
@@ -45,6 +50,8 @@ export interface ListKeysOptions extends AwsOptions {
   readonly now?: Date;
   /** Substitute IAM/STS implementation. Default: {@link createAwsPort}. */
   readonly aws?: AwsPort;
+  /** For users whose policies require MFA: calls use a 15-minute session opened with this device and code. */
+  readonly mfa?: { readonly serialNumber: string; readonly tokenCode: () => Promise<string> };
 }
 
 /**
@@ -61,45 +68,36 @@ export interface ListKeysOptions extends AwsOptions {
 export function listKeys(options: ListKeysOptions): ResultAsync<AccessKeyInfo[], KeyupError> {
   const checked = check(options);
   if (checked.isErr()) return errAsync(checked.error);
-  const aws = options.aws ?? createAwsPort(options);
-  const now = (options.now ?? new Date()).getTime();
-  const store = options.store;
-
-  const storeKey = store ? readStoreKey(store).map((k): SigningCredentials | undefined => k) : okAsync<SigningCredentials | undefined, KeyupError>(undefined);
-  return storeKey.andThen((held) => {
-    const signer = options.credentials ?? held;
-    if (!signer) return errAsync<AccessKeyInfo[], KeyupError>({ kind: "config", message: "listKeys needs a store or credentials" });
-    const user = options.userName
-      ? okAsync<string, KeyupError>(options.userName)
-      : call("GetCallerIdentity", () => aws.getCallerIdentity(signer)).andThen(({ arn }) => {
-          const identity = parseIdentityArn(arn);
-          return identity.type === "user"
-            ? ok(identity.name)
-            : err<string, KeyupError>({ kind: "config", message: `the key belongs to ${arn}, not an IAM user: only IAM users have access keys to list` });
-        });
-    return user
-      .andThen((userName) => call("ListAccessKeys", () => aws.listAccessKeys(userName, signer)))
-      .andThen((keys) =>
-        ResultAsync.combine(
-          keys.map((k) =>
-            call("GetAccessKeyLastUsed", () => aws.getAccessKeyLastUsed(k.accessKeyId, signer)).map((lastUsed): AccessKeyInfo => {
-              const createdAt = k.createDate ? new Date(k.createDate) : undefined;
-              return {
-                accessKeyId: k.accessKeyId,
-                status: k.status,
-                ...(createdAt ? { createdAt, ageMs: Math.max(0, now - createdAt.getTime()) } : {}),
-                ...(lastUsed.date || lastUsed.serviceName ? { lastUsed } : {}),
-                inStore: k.accessKeyId === held?.accessKeyId,
-              };
-            }),
-          ),
-        ),
-      );
-  });
+  return new ResultAsync(listKeysAsync(options));
 }
 
-function call<T>(operation: string, fn: () => Promise<T>): ResultAsync<T, KeyupError> {
-  return ResultAsync.fromThrowable(fn, (e) => toAwsError(operation, e))();
+async function listKeysAsync(options: ListKeysOptions): Promise<Result<AccessKeyInfo[], KeyupError>> {
+  const context = await userContext(options);
+  if (context.isErr()) return err(context.error);
+  const { aws, signer, held, userName } = context.value;
+  const now = (options.now ?? new Date()).getTime();
+  const keys = await call("ListAccessKeys", () => aws.listAccessKeys(userName, signer));
+  if (keys.isErr()) return err(keys.error);
+  // Descriptions and grace periods live in user tags; a user who may not read them still gets a list.
+  const tags = await aws.listUserTags(userName, signer).catch(() => ({}) as Record<string, string>);
+  const infos: AccessKeyInfo[] = [];
+  for (const k of keys.value) {
+    const lastUsed = await call("GetAccessKeyLastUsed", () => aws.getAccessKeyLastUsed(k.accessKeyId, signer));
+    if (lastUsed.isErr()) return err(lastUsed.error);
+    const createdAt = k.createDate ? new Date(k.createDate) : undefined;
+    const description = tags[k.accessKeyId];
+    const grace = tags[graceTagKey(k.accessKeyId)];
+    infos.push({
+      accessKeyId: k.accessKeyId,
+      status: k.status,
+      ...(createdAt ? { createdAt, ageMs: Math.max(0, now - createdAt.getTime()) } : {}),
+      ...(lastUsed.value.date || lastUsed.value.serviceName ? { lastUsed: lastUsed.value } : {}),
+      ...(description !== undefined ? { description } : {}),
+      ...(grace !== undefined && Number.isFinite(Date.parse(grace)) ? { keepUntil: new Date(grace) } : {}),
+      inStore: k.accessKeyId === held?.accessKeyId,
+    });
+  }
+  return ok(infos);
 }
 
 function check(options: ListKeysOptions): Result<ListKeysOptions, KeyupError> {

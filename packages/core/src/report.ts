@@ -7,13 +7,14 @@
  *   content and the new key was deleted.
  * - `rollback-failed`: a rollback step failed too; `leftovers` and `manualSteps` say exactly what is left.
  * - `failed`: nothing was changed (for example the 2-key limit, or a bad store).
+ * - `skipped`: nothing was changed because the key is younger than `minAge`.
  *
  * @example
  * ```ts
  * const outcome: RotationOutcome = "rotated";
  * ```
  */
-export type RotationOutcome = "rotated" | "completed-with-warnings" | "rolled-back" | "rollback-failed" | "failed";
+export type RotationOutcome = "rotated" | "skipped" | "completed-with-warnings" | "rolled-back" | "rollback-failed" | "failed";
 
 /**
  * One step the rotation took, for progress output and post-mortems. Never holds a secret.

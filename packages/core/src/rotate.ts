@@ -49,6 +49,29 @@ export interface RotateOptions extends AwsOptions {
   readonly onLimit?: "refuse" | "delete-inactive";
   /** What becomes of the old key after the new one is verified. Default `delete`. */
   readonly oldKey?: "delete" | "deactivate" | "keep";
+  /** Skip (outcome `skipped`, nothing changed) when the current key is younger than this many ms. */
+  readonly minAgeMs?: number;
+  /**
+   * Keep the old key Inactive for this many ms instead of deleting it (implies `oldKey: "deactivate"`),
+   * recorded on the user as tag `keyup:grace:<key id>`; `cleanup()` deletes it afterwards, and a later
+   * rotation at the 2-key limit deletes it once the grace has passed. Needs iam:TagUser and ListUserTags.
+   */
+  readonly keepOldForMs?: number;
+  /**
+   * Before retiring the old key, check when it was last used (GetAccessKeyLastUsed): if that was after
+   * the new key was installed, something still uses it, so it is not deleted. Default `false`; the CLI
+   * turns it on (its `--force` turns it off).
+   */
+  readonly inUseGuard?: boolean;
+  /** A description for the new key: tagged on the user as key = new access key id (as the IAM console does). */
+  readonly description?: string;
+  /**
+   * For users whose policies require MFA: IAM calls use a 15-minute GetSessionToken session opened with
+   * this device and code; verification still uses the bare new key.
+   */
+  readonly mfa?: MfaOptions;
+  /** A console-compatible logger; keyup is silent by default. Lines carry key ids, never secrets. */
+  readonly logger?: KeyupLogger;
   /**
    * Where the rotation is recorded while it runs, so a crash can be resumed. Default: a file journal at
    * {@link defaultJournalPath} (beside the store's file for file stores) for stores that declare a
@@ -61,6 +84,34 @@ export interface RotateOptions extends AwsOptions {
   readonly signal?: AbortSignal;
   /** Substitute IAM/STS implementation (tests, custom transports). Default: {@link createAwsPort}. */
   readonly aws?: AwsPort;
+}
+
+/**
+ * An MFA device and a way to get a one-time code from it.
+ *
+ * @example
+ * ```ts
+ * const mfa: MfaOptions = { serialNumber: "arn:aws:iam::123456789012:mfa/me", tokenCode: async () => prompt("MFA code: ") };
+ * ```
+ */
+export interface MfaOptions {
+  readonly serialNumber: string;
+  readonly tokenCode: () => Promise<string>;
+}
+
+/**
+ * The logger keyup writes to: any object with console's `debug`, `info`, `warn` and `error`.
+ *
+ * @example
+ * ```ts
+ * await rotate({ store, logger: console });
+ * ```
+ */
+export interface KeyupLogger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
 }
 
 /**
@@ -228,12 +279,30 @@ async function runLocked(
     start = initialRotationState(store.name, config);
   }
 
+  let credentials = options.credentials;
+  if (options.mfa) {
+    const session = await mfaSession(store, aws, options.mfa, secrets);
+    if (session.isErr()) return err(session.error);
+    credentials = session.value;
+  }
+  const log = options.logger;
+  const onEvent = (event: ProgressEvent) => {
+    if (log && event.type === "step") {
+      const { step, status, detail } = event.step;
+      const line = `rotation=${id} store=${store.name} step=${step} status=${status}${detail ? ` ${detail}` : ""}`;
+      if (status === "failed") log.warn(line);
+      else if (status === "retry") log.debug(line);
+      else log.info(line);
+    }
+    options.onEvent?.(event);
+  };
+
   const state = await runRotation(start, {
     store,
     aws,
     secrets,
-    ...(options.credentials ? { credentials: options.credentials } : {}),
-    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    ...(credentials ? { credentials } : {}),
+    onEvent,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(journal ? { persist: (s: RotationState, sec: RotationSecrets) => journal.save(journalEntry(id, s, sec, new Date(), createdAt)) } : {}),
   });
@@ -292,6 +361,29 @@ async function checkAgainstIam(
     });
   }
   return err(toAwsError("ListAccessKeys", lastError));
+}
+
+/** Opens the MFA session IAM calls are signed with: GetSessionToken signed by the store's key. */
+async function mfaSession(store: CredentialStore, aws: AwsPort, mfa: MfaOptions, secrets: RotationSecrets): Promise<Result<SigningCredentials, RotationError>> {
+  let key = secrets.old;
+  if (!key) {
+    const read = await callStore(store, "read", () => store.read());
+    if (read.isErr()) return err(read.error);
+    if (!read.value) return err({ kind: "config", message: `${store.name} holds no access key: there is nothing to rotate` });
+    key = read.value;
+  }
+  let code: string;
+  try {
+    code = String(await mfa.tokenCode()).trim();
+  } catch (error) {
+    return err({ kind: "config", message: `no MFA code: ${error instanceof Error ? error.message : String(error)}`, cause: error });
+  }
+  if (!/^\d{6}$/.test(code)) return err({ kind: "config", message: "the MFA code must be the 6 digits your device shows" });
+  try {
+    return ok(await aws.getSessionToken(key, { serialNumber: mfa.serialNumber, tokenCode: code }, 900));
+  } catch (error) {
+    return err(toAwsError("GetSessionToken", error));
+  }
 }
 
 function toOutcome(state: RotationState): Result<RotationReport, RotationError> {
@@ -370,6 +462,22 @@ function checkRotateOptions(options: RotateOptions): Result<{ store: CredentialS
   const oldKey = options.oldKey ?? "delete";
   if (oldKey !== "delete" && oldKey !== "deactivate" && oldKey !== "keep")
     return err({ kind: "config", message: `oldKey must be "delete", "deactivate" or "keep", got ${String(oldKey)}` });
+  const minAge = options.minAgeMs;
+  if (minAge !== undefined && (!Number.isFinite(minAge) || minAge < 0))
+    return err({ kind: "config", message: `minAgeMs must be a non-negative number of milliseconds, got ${minAge}` });
+  const grace = options.keepOldForMs;
+  if (grace !== undefined && (!Number.isFinite(grace) || grace <= 0))
+    return err({ kind: "config", message: `keepOldForMs must be a positive number of milliseconds, got ${grace}` });
+  if (grace !== undefined && options.oldKey !== undefined && options.oldKey !== "deactivate") {
+    return err({ kind: "config", message: `keepOldForMs keeps the old key deactivated; it cannot be combined with oldKey: "${options.oldKey}"` });
+  }
+  const description = options.description;
+  if (description !== undefined && (description.length === 0 || description.length > 256 || !/^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u.test(description))) {
+    return err({ kind: "config", message: "description must be 1–256 characters of letters, digits, spaces and _ . : / = + - @ (IAM's rule for tag values)" });
+  }
+  if (options.mfa !== undefined && (typeof options.mfa.serialNumber !== "string" || !options.mfa.serialNumber || typeof options.mfa.tokenCode !== "function")) {
+    return err({ kind: "config", message: "mfa needs a serialNumber and a tokenCode function" });
+  }
   if (options.journal !== undefined && options.journal !== false) {
     const j = options.journal as Partial<RotationJournal>;
     if (typeof j.load !== "function" || typeof j.save !== "function" || typeof j.clear !== "function") {
@@ -384,8 +492,121 @@ function checkRotateOptions(options: RotateOptions): Result<{ store: CredentialS
       verifyTimeoutMs: timeout,
       requiredSuccesses: successes,
       onLimit,
-      oldKey,
-      iamSigner: options.credentials ? "credentials" : "store-keys",
+      oldKey: grace !== undefined ? "deactivate" : oldKey,
+      iamSigner: options.credentials || options.mfa ? "credentials" : "store-keys",
+      inUseGuard: options.inUseGuard === true,
+      ...(minAge !== undefined ? { minAgeMs: minAge } : {}),
+      ...(grace !== undefined ? { gracePeriodMs: grace } : {}),
+      ...(description !== undefined ? { description } : {}),
     },
+  });
+}
+
+/**
+ * What a rotation would do, worked out by running the real state machine against IAM's read-only
+ * answers with every write simulated.
+ *
+ * @example
+ * ```ts
+ * const p: RotationPlan = { store: "ini:…#ci", userName: "ci-bot", oldAccessKeyId: "AKIA…", outcome: "rotated", actions: ["create a new access key for IAM user ci-bot"] };
+ * ```
+ */
+export interface RotationPlan {
+  readonly store: string;
+  readonly userName?: string;
+  readonly oldAccessKeyId?: string;
+  /** What the rotation would end with: `rotated`, `skipped`, or `completed-with-warnings` (for example the in-use guard). */
+  readonly outcome: RotationReport["outcome"];
+  /** The writes it would make, in order, in words. */
+  readonly actions: readonly string[];
+  readonly warnings: readonly string[];
+}
+
+/** The key id a plan uses for the key it would create. */
+const PLANNED_KEY = "AKIA0000PLANNEDNEWKEY";
+
+/**
+ * A dry run: what `rotate()` would do with these options — which key it would create, which store
+ * entries it would change, which keys it would deactivate or delete — with no write to IAM or any store
+ * (only read-only calls: GetCallerIdentity, ListAccessKeys, ListUserTags, GetAccessKeyLastUsed). A rotation
+ * that would fail (the 2-key limit, a bad store) fails the same way here. Never throws.
+ *
+ * @example
+ * ```ts
+ * const result = await plan({ store: iniStore({ profile: "ci" }) });
+ * if (result.isOk()) for (const action of result.value.actions) console.log(`would ${action}`);
+ * ```
+ */
+export function plan(options: RotateOptions): ResultAsync<RotationPlan, RotationError> {
+  const checked = checkRotateOptions(options);
+  if (checked.isErr()) return errAsync(checked.error);
+  const { store, config } = checked.value;
+  const real = options.aws ?? createAwsPort(options);
+  const actions: string[] = [];
+  let arn: string | undefined;
+  const planned = { accessKeyId: PLANNED_KEY, secretAccessKey: "planned-not-a-secret" };
+  const port: AwsPort = {
+    ...real,
+    getCallerIdentity: async (c) => {
+      if (c.accessKeyId !== PLANNED_KEY) {
+        const identity = await real.getCallerIdentity(c);
+        arn = identity.arn;
+        return identity;
+      }
+      return { arn: arn ?? `arn:aws:iam::000000000000:user/${config.userName ?? "unknown"}`, account: "" };
+    },
+    listUserTags: async (u, c) => real.listUserTags(u, c).catch(() => ({})),
+    getAccessKeyLastUsed: async (id, c) => (c.accessKeyId === PLANNED_KEY ? {} : real.getAccessKeyLastUsed(id, c)),
+    createAccessKey: async (u) => {
+      actions.push(`create a new access key for IAM user ${u}`);
+      return planned;
+    },
+    updateAccessKey: async (u, id, status) => {
+      actions.push(`set ${u}'s key ${id} to ${status}`);
+    },
+    deleteAccessKey: async (u, id) => {
+      actions.push(`delete ${u}'s key ${id}`);
+    },
+    tagUser: async (u, tags) => {
+      actions.push(`tag ${u} with ${tags.map((t) => `${t.key}=${t.value}`).join(", ")}`);
+    },
+    untagUser: async (u, keys) => {
+      actions.push(`remove tags ${keys.join(", ")} from ${u}`);
+    },
+  };
+  const dryStore: CredentialStore = {
+    name: store.name,
+    capabilities: store.capabilities,
+    read: () => store.read(),
+    backup: async () => ({ id: "planned" }),
+    write: async (key) => {
+      actions.push(`write the new key into ${store.name} (replacing ${(await store.read())?.accessKeyId ?? "nothing"})`);
+      void key;
+    },
+    restore: async () => undefined,
+    lock: async () => ({ release: async () => undefined }),
+  };
+  return ResultAsync.fromPromise(
+    runRotation(initialRotationState(store.name, config), {
+      store: dryStore,
+      aws: port,
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+      sleep: async () => undefined,
+    }),
+    (bug): RotationError => ({ kind: "config", message: `keyup bug: the plan stopped unexpectedly: ${String(bug)}`, cause: bug }),
+  ).andThen((state): Result<RotationPlan, RotationError> => {
+    const error = errorOf(state);
+    if (error) return err(error);
+    const verified = actions.findIndex((a) => a.startsWith("write the new key"));
+    if (verified >= 0)
+      actions.splice(verified + 1, 0, `verify the new key with STS (${config.requiredSuccesses} consecutive successes) before touching the old one`);
+    return ok({
+      store: store.name,
+      ...(state.userName ? { userName: state.userName } : {}),
+      ...(state.oldAccessKeyId ? { oldAccessKeyId: state.oldAccessKeyId } : {}),
+      outcome: state.outcome ?? "failed",
+      actions: actions.map((a) => a.replace(PLANNED_KEY, "the new key")),
+      warnings: state.warnings.map((w) => w.replaceAll(PLANNED_KEY, "the new key")),
+    });
   });
 }

@@ -190,6 +190,24 @@ async function perform(
     case "restoreStore":
       await ctx.store.restore(effect.backup);
       return { type: "storeRestored", at: now() };
+    case "listUserTags":
+      return { type: "tagsListed", tags: await ctx.aws.listUserTags(effect.userName, signer(effect.signer)), at: now() };
+    case "tagUser":
+      await ctx.aws.tagUser(effect.userName, effect.tags, signer(effect.signer));
+      return { type: "userTagged", at: now() };
+    case "untagUser":
+      await ctx.aws.untagUser(effect.userName, effect.keys, signer(effect.signer));
+      return { type: "userUntagged", at: now() };
+    case "getAccessKeyLastUsed": {
+      const used = await ctx.aws.getAccessKeyLastUsed(effect.accessKeyId, signer(effect.signer));
+      return {
+        type: "lastUsed",
+        ...(used.date ? { date: used.date.toISOString() } : {}),
+        ...(used.serviceName ? { serviceName: used.serviceName } : {}),
+        ...(used.region ? { region: used.region } : {}),
+        at: now(),
+      };
+    }
     case "wait":
       try {
         await sleep(effect.ms, ctx.signal);
@@ -215,6 +233,10 @@ const OPERATION: Partial<Record<Effect["type"], string>> = {
   deleteAccessKey: "DeleteAccessKey",
   createAccessKey: "CreateAccessKey",
   updateAccessKey: "UpdateAccessKey",
+  listUserTags: "ListUserTags",
+  tagUser: "TagUser",
+  untagUser: "UntagUser",
+  getAccessKeyLastUsed: "GetAccessKeyLastUsed",
 };
 
 function failureOf(effect: Effect, error: unknown, signal: AbortSignal | undefined): Failure {
@@ -265,5 +287,13 @@ function stepName(effect: Effect): string {
       return "restore-store";
     case "wait":
       return "wait";
+    case "listUserTags":
+      return "check-grace";
+    case "tagUser":
+      return "tag-user";
+    case "untagUser":
+      return "untag-user";
+    case "getAccessKeyLastUsed":
+      return "check-old-key-use";
   }
 }

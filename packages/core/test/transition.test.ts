@@ -4,6 +4,7 @@ import {
   effectFor,
   errorOf,
   type Failure,
+  graceTagKey,
   initialRotationState,
   type Phase,
   parseIdentityArn,
@@ -21,6 +22,8 @@ const OTHER = "AKIAOTHEROTHEROTH003";
 const ARN = "arn:aws:iam::123456789012:user/alice";
 const backup = { id: "sha256:abc", location: "/tmp/credentials.keyup-backup" };
 
+const POST_VERIFY: Phase[] = ["tagging-new", "checking-use", "deactivating", "deleting-old", "recording-grace", "untagging-old"];
+
 /** A state in `phase` with everything that phase implies already known. */
 function stateIn(phase: Phase, extra: Partial<RotationState> = {}): RotationState {
   const base = initialRotationState("memory:test", defaultRotationConfig);
@@ -29,9 +32,18 @@ function stateIn(phase: Phase, extra: Partial<RotationState> = {}): RotationStat
   return {
     ...base,
     ...(phase === "idle" ? {} : known),
-    ...(after(["installing", "verifying", "deactivating", "deleting-old", "restoring", "deleting-new"]) ? { backup, newAccessKeyId: NEW } : {}),
-    ...(after(["installing", "verifying", "deactivating", "deleting-old", "restoring"]) ? { installAttempted: true } : {}),
-    ...(after(["deactivating", "deleting-old"]) ? { userArn: ARN, consecutiveSuccesses: 2 } : {}),
+    ...(after(["installing", "verifying", ...POST_VERIFY, "restoring", "deleting-new"]) ? { backup, newAccessKeyId: NEW } : {}),
+    ...(after(["installing", "verifying", ...POST_VERIFY, "restoring"]) ? { installAttempted: true } : {}),
+    ...(after(POST_VERIFY) ? { userArn: ARN, consecutiveSuccesses: 2, installedAt: 1_500 } : {}),
+    ...(phase === "checking-grace"
+      ? {
+          keys: [
+            { accessKeyId: OLD, status: "Active" },
+            { accessKeyId: OTHER, status: "Inactive" },
+          ],
+        }
+      : {}),
+    ...(phase === "untagging-inactive" ? { orphanAccessKeyId: OTHER, tags: { [OTHER]: "old laptop" } } : {}),
     ...(after(["reconciling", "deleting-orphan", "creating"]) ? { backup, createRequested: true } : {}),
     ...(phase === "deleting-orphan" ? { orphanAccessKeyId: NEW } : {}),
     phase,
@@ -57,6 +69,10 @@ const EVENTS: Record<string, RotationEvent> = {
   keyUpdated: { type: "keyUpdated", accessKeyId: OLD, at: AT },
   storeRestored: { type: "storeRestored", at: AT },
   waited: { type: "waited", at: AT },
+  tagsListed: { type: "tagsListed", tags: {}, at: AT },
+  userTagged: { type: "userTagged", at: AT },
+  userUntagged: { type: "userUntagged", at: AT },
+  lastUsed: { type: "lastUsed", at: AT },
   failedAuth: { type: "effectFailed", effect: "verify", failure: fail("InvalidClientTokenId", "auth"), at: AT, random: 0.5 },
   failedService: { type: "effectFailed", effect: "listAccessKeys", failure: fail("Throttling", "service"), at: AT, random: 0.5 },
   failedHard: { type: "effectFailed", effect: "install", failure: fail("EIO", "no", "store"), at: AT, random: 0.5 },
@@ -79,6 +95,12 @@ const PHASES: Phase[] = [
   "deleting-new",
   "reconciling",
   "deleting-orphan",
+  "checking-grace",
+  "untagging-inactive",
+  "tagging-new",
+  "checking-use",
+  "recording-grace",
+  "untagging-old",
   "done",
 ];
 
@@ -200,6 +222,30 @@ const TABLE: Record<Phase, Record<string, string>> = {
     abort: "deleting-orphan/deleteAccessKey",
     "*": "done/-",
   },
+  "checking-grace": { tagsListed: "done/-", "*": "done/-" },
+  "untagging-inactive": {
+    userUntagged: "backing-up/backupStore",
+    failedAuth: "backing-up/backupStore",
+    failedService: "backing-up/backupStore",
+    failedHard: "backing-up/backupStore",
+    "*": "done/-",
+  },
+  "tagging-new": {
+    userTagged: "deactivating/updateAccessKey",
+    failedAuth: "deactivating/updateAccessKey",
+    failedService: "deactivating/updateAccessKey",
+    failedHard: "deactivating/updateAccessKey",
+    "*": "done/-",
+  },
+  "checking-use": {
+    lastUsed: "deactivating/updateAccessKey",
+    waited: "checking-use/getAccessKeyLastUsed",
+    failedAuth: "checking-use/wait",
+    failedService: "checking-use/wait",
+    "*": "done/-",
+  },
+  "recording-grace": { "*": "done/-" },
+  "untagging-old": { "*": "done/-" },
   done: { "*": "done/-" },
 };
 
@@ -338,12 +384,14 @@ describe("transition: paths", () => {
     }
   });
 
-  test("two keys: refused naming both, or the Inactive other key deleted when allowed", () => {
+  test("two keys: refused naming both, or the Inactive other key deleted when allowed (after reading the user's tags)", () => {
     const keys = [
       { accessKeyId: OLD, status: "Active" },
       { accessKeyId: OTHER, status: "Inactive" },
     ];
-    const refused = transition(stateIn("listing-keys"), { type: "keysListed", keys, at: AT });
+    const listed = transition(stateIn("listing-keys"), { type: "keysListed", keys, at: AT });
+    expect(listed.effects).toEqual([{ type: "listUserTags", userName: "alice", signer: "old" }]);
+    const refused = transition(listed.state, { type: "tagsListed", tags: {}, at: AT });
     expect(refused.state.outcome).toBe("failed");
     expect(errorOf(refused.state)).toMatchObject({
       kind: "limit",
@@ -352,11 +400,12 @@ describe("transition: paths", () => {
         { accessKeyId: OTHER, status: "Inactive" },
       ],
     });
-    const allowed = transition(stateIn("listing-keys", { config: { ...defaultRotationConfig, onLimit: "delete-inactive" } }), {
+    const allowedListed = transition(stateIn("listing-keys", { config: { ...defaultRotationConfig, onLimit: "delete-inactive" } }), {
       type: "keysListed",
       keys,
       at: AT,
     });
+    const allowed = transition(allowedListed.state, { type: "tagsListed", tags: {}, at: AT });
     expect(allowed.effects).toEqual([{ type: "deleteAccessKey", userName: "alice", accessKeyId: OTHER, signer: "old" }]);
     const active = transition(stateIn("listing-keys", { config: { ...defaultRotationConfig, onLimit: "delete-inactive" } }), {
       type: "keysListed",
@@ -364,6 +413,72 @@ describe("transition: paths", () => {
       at: AT,
     });
     expect(active.state.outcome).toBe("failed");
+  });
+
+  test("an Inactive key with a grace tag: deleted once its grace has passed (and its tags removed), refused before", () => {
+    const keys = [
+      { accessKeyId: OLD, status: "Active" },
+      { accessKeyId: OTHER, status: "Inactive" },
+    ];
+    const listed = transition(stateIn("listing-keys"), { type: "keysListed", keys, at: AT }).state;
+    const early = transition(listed, { type: "tagsListed", tags: { [graceTagKey(OTHER)]: new Date(AT + 1_000).toISOString() }, at: AT });
+    expect(early.state.outcome).toBe("failed");
+    expect(errorOf(early.state)?.message).toContain("grace period");
+    let t = transition(listed, { type: "tagsListed", tags: { [graceTagKey(OTHER)]: new Date(AT - 1).toISOString(), [OTHER]: "old laptop" }, at: AT });
+    expect(t.effects).toEqual([{ type: "deleteAccessKey", userName: "alice", accessKeyId: OTHER, signer: "old" }]);
+    t = transition(t.state, { type: "keyDeleted", accessKeyId: OTHER, at: AT });
+    expect(t.effects).toEqual([{ type: "untagUser", userName: "alice", keys: [OTHER, graceTagKey(OTHER)], signer: "old" }]);
+    t = transition(t.state, { type: "userUntagged", at: AT });
+    expect(t.effects[0]?.type).toBe("backupStore");
+  });
+
+  test("minAge: a key younger than it is skipped before anything is created", () => {
+    const young = { accessKeyId: OLD, status: "Active", createDate: new Date(AT - 3_600_000).toISOString() };
+    const t = transition(stateIn("listing-keys", { config: { ...defaultRotationConfig, minAgeMs: 86_400_000 } }), {
+      type: "keysListed",
+      keys: [young],
+      at: AT,
+    });
+    expect(t.state.outcome).toBe("skipped");
+    expect(reportOf(t.state).outcome).toBe("skipped");
+    expect(errorOf(t.state)).toBeUndefined();
+    const old = { ...young, createDate: new Date(AT - 2 * 86_400_000).toISOString() };
+    expect(
+      transition(stateIn("listing-keys", { config: { ...defaultRotationConfig, minAgeMs: 86_400_000 } }), { type: "keysListed", keys: [old], at: AT })
+        .effects[0]?.type,
+    ).toBe("backupStore");
+  });
+
+  test("in-use guard: an old key used after install is not deleted (left Active, or only deactivated when asked)", () => {
+    const guard = { ...defaultRotationConfig, inUseGuard: true };
+    const used: RotationEvent = { type: "lastUsed", date: new Date(2_000).toISOString(), serviceName: "s3", region: "eu-west-1", at: AT };
+    const kept = transition(stateIn("checking-use", { config: guard }), used);
+    expect(kept.state.outcome).toBe("completed-with-warnings");
+    expect(kept.state.warnings[0]).toContain("s3 in eu-west-1");
+    expect(kept.effects).toEqual([]);
+    const deactivated = transition(stateIn("checking-use", { config: { ...guard, oldKey: "deactivate" } }), used);
+    expect(deactivated.effects[0]).toMatchObject({ type: "updateAccessKey", status: "Inactive" });
+    const done = transition(deactivated.state, { type: "keyUpdated", accessKeyId: OLD, at: AT });
+    expect(done.state.outcome).toBe("completed-with-warnings");
+    const before = transition(stateIn("checking-use", { config: guard }), { type: "lastUsed", date: new Date(1_000).toISOString(), at: AT });
+    expect(before.effects[0]).toMatchObject({ type: "updateAccessKey" });
+  });
+
+  test("grace period: the old key is deactivated and the user tagged with when it may be deleted", () => {
+    const config = { ...defaultRotationConfig, oldKey: "deactivate" as const, gracePeriodMs: 7 * 86_400_000 };
+    const t = transition(stateIn("deactivating", { config }), { type: "keyUpdated", accessKeyId: OLD, at: AT });
+    expect(t.effects).toEqual([
+      { type: "tagUser", userName: "alice", tags: [{ key: graceTagKey(OLD), value: new Date(1_500 + 7 * 86_400_000).toISOString() }], signer: "new" },
+    ]);
+    expect(transition(t.state, { type: "userTagged", at: AT }).state.outcome).toBe("rotated");
+  });
+
+  test("description: the new key is tagged after verification, the old key's tags removed after deletion", () => {
+    const config = { ...defaultRotationConfig, description: "ci runner" };
+    const v = transition(stateIn("verifying", { consecutiveSuccesses: 1, config }), EVENTS.verified as RotationEvent);
+    expect(v.effects).toEqual([{ type: "tagUser", userName: "alice", tags: [{ key: NEW, value: "ci runner" }], signer: "new" }]);
+    const d = transition(stateIn("deleting-old", { config }), { type: "keyDeleted", accessKeyId: OLD, at: AT });
+    expect(d.effects).toEqual([{ type: "untagUser", userName: "alice", keys: [OLD, graceTagKey(OLD)], signer: "new" }]);
   });
 
   test("a lost CreateAccessKey answer: the orphan key is found and deleted before creating again", () => {

@@ -42,7 +42,7 @@ export function reportOf(state: RotationState): RotationReport {
  * ```
  */
 export function errorOf(state: RotationState): RotationError | undefined {
-  if (state.outcome === "rotated" || state.outcome === "completed-with-warnings") return undefined;
+  if (state.outcome === "rotated" || state.outcome === "completed-with-warnings" || state.outcome === "skipped") return undefined;
   const report = reportOf(state);
   const failure = state.failure ?? state.lastFailure;
   const rolledBack = state.outcome === "rolled-back" ? ` The new key ${state.newAccessKeyId} was deleted and ${state.store} holds its previous content.` : "";

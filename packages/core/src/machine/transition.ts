@@ -1,6 +1,16 @@
 import type { RotationOutcome, RotationStep } from "../report.js";
 import { parseIdentityArn } from "./arn.js";
-import type { Effect, Failure, Phase, RotationConfig, RotationEvent, RotationState, Signer, Transition } from "./types.js";
+import {
+  type Effect,
+  type Failure,
+  graceTagKey,
+  type Phase,
+  type RotationConfig,
+  type RotationEvent,
+  type RotationState,
+  type Signer,
+  type Transition,
+} from "./types.js";
 
 /**
  * The state a rotation starts in, before its `start` event.
@@ -95,15 +105,43 @@ export function transition(state: RotationState, event: RotationEvent): Transiti
       if (event.type !== "keysListed") return unexpected(s, event);
       return onKeysListed({ ...s, keys: event.keys }, event.at);
 
-    case "deleting-inactive":
+    case "deleting-inactive": {
       if (event.type !== "keyDeleted") return unexpected(s, event);
+      const remaining = { ...s, keys: (s.keys ?? []).filter((k) => k.accessKeyId !== event.accessKeyId), orphanAccessKeyId: event.accessKeyId };
+      const stale = tagKeysOf(s.tags, event.accessKeyId);
       return next(
-        { ...s, keys: (s.keys ?? []).filter((k) => k.accessKeyId !== event.accessKeyId) },
+        remaining,
         event.at,
         "delete-inactive-key",
         `deleted ${event.accessKeyId} (Inactive, held by no store)`,
-        "backing-up",
+        stale.length ? "untagging-inactive" : "backing-up",
       );
+    }
+
+    case "checking-grace":
+      if (event.type !== "tagsListed") return unexpected(s, event);
+      return onLimit({ ...s, tags: event.tags }, event.at);
+
+    case "untagging-inactive":
+      if (event.type !== "userUntagged") return unexpected(s, event);
+      return next({ ...s, orphanAccessKeyId: undefined }, event.at, "untag-inactive-key", `removed the tags of ${s.orphanAccessKeyId}`, "backing-up");
+
+    case "tagging-new":
+      if (event.type !== "userTagged") return unexpected(s, event);
+      return afterTagging(record(s, event.at, "tag-new-key", "ok", `described ${s.newAccessKeyId} as "${s.config.description}"`), event.at);
+
+    case "checking-use":
+      if (event.type === "waited") return { state: s, effects: [effectFor(s)] };
+      if (event.type !== "lastUsed") return unexpected(s, event);
+      return onLastUsed(s, event, event.at);
+
+    case "recording-grace":
+      if (event.type !== "userTagged") return unexpected(s, event);
+      return finishRetired(record(s, event.at, "record-grace", "ok", `${s.oldAccessKeyId} may be deleted after ${graceUntil(s)}`), event.at);
+
+    case "untagging-old":
+      if (event.type !== "userUntagged") return unexpected(s, event);
+      return finishRetired(record(s, event.at, "untag-old-key", "ok", `removed the tags of ${s.oldAccessKeyId}`), event.at);
 
     case "backing-up":
       if (event.type !== "storeBackedUp") return unexpected(s, event);
@@ -115,7 +153,7 @@ export function transition(state: RotationState, event: RotationEvent): Transiti
 
     case "installing":
       if (event.type !== "installed") return unexpected(s, event);
-      return next(s, event.at, "install", `${s.store} now holds ${s.newAccessKeyId}`, "verifying", {
+      return next({ ...s, installedAt: event.at }, event.at, "install", `${s.store} now holds ${s.newAccessKeyId}`, "verifying", {
         loopStartedAt: event.at,
         attempts: 0,
         consecutiveSuccesses: 0,
@@ -129,17 +167,24 @@ export function transition(state: RotationState, event: RotationEvent): Transiti
     case "deactivating":
       if (event.type === "waited") return { state: s, effects: [effectFor(s)] };
       if (event.type !== "keyUpdated") return unexpected(s, event);
-      return s.config.oldKey === "delete"
-        ? next({ ...s, oldKeyState: "inactive" }, event.at, "deactivate-old-key", `${s.oldAccessKeyId} is Inactive`, "deleting-old", {
-            loopStartedAt: event.at,
-            attempts: 0,
-          })
-        : finish(record({ ...s, oldKeyState: "inactive" }, event.at, "deactivate-old-key", "ok", `${s.oldAccessKeyId} is Inactive`), "rotated", event.at);
+      if (s.config.oldKey === "delete" && !s.oldKeyInUse) {
+        return next({ ...s, oldKeyState: "inactive" }, event.at, "deactivate-old-key", `${s.oldAccessKeyId} is Inactive`, "deleting-old", {
+          loopStartedAt: event.at,
+          attempts: 0,
+        });
+      }
+      {
+        const deactivated = record({ ...s, oldKeyState: "inactive" }, event.at, "deactivate-old-key", "ok", `${s.oldAccessKeyId} is Inactive`);
+        return s.config.gracePeriodMs !== undefined && !s.oldKeyInUse ? go(deactivated, "recording-grace") : finishRetired(deactivated, event.at);
+      }
 
     case "deleting-old":
       if (event.type === "waited") return { state: s, effects: [effectFor(s)] };
       if (event.type !== "keyDeleted") return unexpected(s, event);
-      return finish(record({ ...s, oldKeyState: "deleted" }, event.at, "delete-old-key", "ok", `deleted ${s.oldAccessKeyId}`), "rotated", event.at);
+      {
+        const deleted = record({ ...s, oldKeyState: "deleted" }, event.at, "delete-old-key", "ok", `deleted ${s.oldAccessKeyId}`);
+        return s.config.description !== undefined ? go(deleted, "untagging-old") : finishRetired(deleted, event.at);
+      }
 
     case "restoring":
       if (event.type === "waited") return { state: s, effects: [effectFor(s)] };
@@ -223,6 +268,23 @@ export function effectFor(state: RotationState): Effect {
       return { type: "deleteAccessKey", userName, accessKeyId: state.newAccessKeyId ?? "", signer: signerFor(state, "old") };
     case "deleting-orphan":
       return { type: "deleteAccessKey", userName, accessKeyId: state.orphanAccessKeyId ?? "", signer: signerFor(state, "old") };
+    case "checking-grace":
+      return { type: "listUserTags", userName, signer: signerFor(state, "old") };
+    case "untagging-inactive":
+      return { type: "untagUser", userName, keys: tagKeysOf(state.tags, state.orphanAccessKeyId ?? ""), signer: signerFor(state, "old") };
+    case "tagging-new":
+      return { type: "tagUser", userName, tags: [{ key: state.newAccessKeyId ?? "", value: state.config.description ?? "" }], signer: signerFor(state, "new") };
+    case "checking-use":
+      return { type: "getAccessKeyLastUsed", accessKeyId: state.oldAccessKeyId ?? "", signer: signerFor(state, "new") };
+    case "recording-grace":
+      return { type: "tagUser", userName, tags: [{ key: graceTagKey(state.oldAccessKeyId ?? ""), value: graceUntil(state) }], signer: signerFor(state, "new") };
+    case "untagging-old":
+      return {
+        type: "untagUser",
+        userName,
+        keys: [state.oldAccessKeyId ?? "", graceTagKey(state.oldAccessKeyId ?? "")],
+        signer: signerFor(state, "new"),
+      };
     case "idle":
     case "done":
       throw new Error(`keyup bug: no effect for phase ${state.phase}`);
@@ -260,14 +322,41 @@ function onKeysListed(s: RotationState, at: number): Transition {
     });
   }
   const s2: RotationState = { ...s, userName, oldKeyState: held.status === "Inactive" ? "inactive" : "active" };
+  const created = held.createDate ? Date.parse(held.createDate) : Number.NaN;
+  if (s.config.minAgeMs !== undefined && Number.isFinite(created) && at - created < s.config.minAgeMs) {
+    const detail = `${held.accessKeyId} is ${formatDuration(at - created)} old, younger than ${formatDuration(s.config.minAgeMs)}: nothing to do`;
+    return finish(record(s2, at, "list-keys", "skipped", detail), "skipped", at);
+  }
   if (keys.length < 2) return next(s2, at, "list-keys", described, "backing-up");
 
   const other = keys.find((k) => k.accessKeyId !== s.oldAccessKeyId);
-  if (s.config.onLimit === "delete-inactive" && keys.length === 2 && other?.status === "Inactive") {
-    return next(s2, at, "list-keys", described, "deleting-inactive");
+  // An Inactive other key may be one keyup deactivated with a grace period: look at the user's tags.
+  if (keys.length === 2 && other?.status === "Inactive") return next(s2, at, "list-keys", described, "checking-grace");
+  return onLimit(s2, at);
+}
+
+/** At IAM's 2-key limit, after the user's tags were read when the other key is Inactive. */
+function onLimit(s2: RotationState, at: number): Transition {
+  const keys = s2.keys ?? [];
+  const userName = s2.userName ?? "";
+  const described = keys.map((k) => `${k.accessKeyId} ${k.status}`).join(", ");
+  const other = keys.find((k) => k.accessKeyId !== s2.oldAccessKeyId);
+  const grace = other ? s2.tags?.[graceTagKey(other.accessKeyId)] : undefined;
+  if (other?.status === "Inactive" && grace !== undefined) {
+    const until = Date.parse(grace);
+    if (Number.isFinite(until) && at >= until) return next(s2, at, "check-grace", `${other.accessKeyId}'s grace period ended ${grace}`, "deleting-inactive");
+    return fail(s2, at, {
+      source: "keyup",
+      code: "TwoKeys",
+      message: `IAM user ${userName} already has 2 access keys (${described}); the Inactive ${other.accessKeyId} is kept until ${grace} (its grace period), so nothing was created: run keyup cleanup after that, or delete it by hand`,
+      retry: "no",
+    });
+  }
+  if (s2.config.onLimit === "delete-inactive" && keys.length === 2 && other?.status === "Inactive") {
+    return next(s2, at, "check-limit", `${other.accessKeyId} is Inactive`, "deleting-inactive");
   }
   const why =
-    s.config.onLimit === "delete-inactive"
+    s2.config.onLimit === "delete-inactive"
       ? `the other key ${other?.accessKeyId} is ${other?.status}, and only an Inactive key held by no store may be deleted automatically`
       : `delete the key you no longer use, or allow keyup to delete an Inactive one (onLimit: "delete-inactive", --delete-inactive)`;
   return fail(s2, at, {
@@ -299,8 +388,60 @@ function onVerified(s: RotationState, arn: string, at: number): Transition {
     };
   }
   const detail = `${consecutive} consecutive successes after ${s2.verifyAttempts} attempts`;
-  if (s.config.oldKey === "keep") return finish(record(s2, at, "verify", "ok", detail), "rotated", at);
-  return next(s2, at, "verify", detail, "deactivating", { loopStartedAt: at, attempts: 0 });
+  const verified = record(s2, at, "verify", "ok", detail);
+  if (s.config.description !== undefined) return go(verified, "tagging-new");
+  return afterTagging(verified, at);
+}
+
+/** After verification (and the description tag): keep, check use, or retire the old key. */
+function afterTagging(s: RotationState, at: number): Transition {
+  if (s.config.oldKey === "keep") return finish(s, "rotated", at);
+  if (s.config.inUseGuard) return go({ ...s, loopStartedAt: at, attempts: 0 }, "checking-use");
+  return go({ ...s, loopStartedAt: at, attempts: 0 }, "deactivating");
+}
+
+function onLastUsed(s: RotationState, used: { date?: string; serviceName?: string; region?: string }, at: number): Transition {
+  const when = used.date ? Date.parse(used.date) : Number.NaN;
+  // IAM reports the time of the last request made with the old key; ours stopped at install.
+  if (!Number.isFinite(when) || s.installedAt === undefined || when <= s.installedAt) {
+    return next(s, at, "check-old-key-use", used.date ? `last used ${used.date}, before the new key was installed` : "never used", "deactivating", {
+      loopStartedAt: at,
+      attempts: 0,
+    });
+  }
+  const where = [used.serviceName, used.region].filter(Boolean).join(" in ") || "an unknown service";
+  const inUse = { date: used.date ?? "", ...(used.serviceName ? { serviceName: used.serviceName } : {}), ...(used.region ? { region: used.region } : {}) };
+  const deactivate = s.config.oldKey === "deactivate";
+  const warning = `the old key ${s.oldAccessKeyId} was used at ${used.date} (${where}) after the new key was installed: something still uses it, so it was ${
+    deactivate ? "deactivated but not deleted" : "left Active"
+  }; update that consumer, then retire the key (or rerun with --force)`;
+  const warned = record({ ...s, oldKeyInUse: inUse, warnings: [...s.warnings, warning] }, at, "check-old-key-use", "failed", warning);
+  if (deactivate) return go({ ...warned, loopStartedAt: at, attempts: 0 }, "deactivating");
+  return finish(
+    { ...warned, oldKeyState: "active", manualSteps: [`aws iam delete-access-key --user-name ${s.userName} --access-key-id ${s.oldAccessKeyId}`] },
+    "completed-with-warnings",
+    at,
+  );
+}
+
+/** The old key is retired as far as asked: rotated, or completed with warnings if something went amiss. */
+function finishRetired(s: RotationState, at: number): Transition {
+  return finish(s, s.warnings.length > 0 ? "completed-with-warnings" : "rotated", at);
+}
+
+function graceUntil(s: RotationState): string {
+  const base = s.installedAt ?? s.updatedAt ?? 0;
+  return new Date(base + (s.config.gracePeriodMs ?? 0)).toISOString();
+}
+
+/** The user tags keyup keeps for a key: its description and its grace period. */
+function tagKeysOf(tags: Readonly<Record<string, string>> | undefined, accessKeyId: string): string[] {
+  return [accessKeyId, graceTagKey(accessKeyId)].filter((k) => tags?.[k] !== undefined);
+}
+
+function formatDuration(ms: number): string {
+  const hours = Math.floor(ms / 3_600_000);
+  return hours >= 48 ? `${Math.floor(hours / 24)}d` : hours >= 1 ? `${hours}h` : `${Math.max(0, Math.round(ms / 60_000))}m`;
 }
 
 function onFailure(s: RotationState, failure: Failure, at: number, random: number): Transition {
@@ -353,6 +494,65 @@ function onFailure(s: RotationState, failure: Failure, at: number, random: numbe
       return completeWithWarning(failed, at, failure);
     }
 
+    case "checking-grace":
+      // Tags only add grace periods to the picture; without them the plain 2-key rules apply.
+      return onLimit(record({ ...failed, tags: {} }, at, "check-grace", "failed", `${failure.code}: cannot read the user's tags`), at);
+    case "untagging-inactive":
+      return next(
+        {
+          ...failed,
+          orphanAccessKeyId: undefined,
+          warnings: [...s.warnings, `could not remove the tags of the deleted key ${s.orphanAccessKeyId} (${failure.code})`],
+        },
+        at,
+        "untag-inactive-key",
+        failure.code,
+        "backing-up",
+        {},
+        "failed",
+      );
+
+    case "checking-use": {
+      if (failure.retry !== "no" && !s.aborted) {
+        const wait = retryWait(failed, at, random);
+        if (wait !== undefined) return wait;
+      }
+      // Without knowing whether the old key is still used, keep it: safe, and the warning says why.
+      const warning = `could not tell whether the old key ${s.oldAccessKeyId} is still used (${failure.code}); it was left Active: retire it by hand, or rerun with --force`;
+      return finish(
+        record(
+          {
+            ...failed,
+            warnings: [...s.warnings, warning],
+            oldKeyState: "active",
+            manualSteps: [`aws iam delete-access-key --user-name ${s.userName} --access-key-id ${s.oldAccessKeyId}`],
+          },
+          at,
+          "check-old-key-use",
+          "failed",
+          warning,
+        ),
+        "completed-with-warnings",
+        at,
+      );
+    }
+
+    case "tagging-new":
+    case "recording-grace":
+    case "untagging-old": {
+      // Tags are bookkeeping: the rotation itself has succeeded, so a failure here is a warning.
+      const what =
+        s.phase === "tagging-new" ? "the new key's description tag" : s.phase === "recording-grace" ? "the old key's grace-period tag" : "the old key's tags";
+      const warned = record(
+        { ...failed, warnings: [...s.warnings, `could not update ${what} (${failure.code}: ${failure.message})`] },
+        at,
+        stepOf(s.phase),
+        "failed",
+        failure.code,
+      );
+      return s.phase === "tagging-new" ? afterTagging(warned, at) : finishRetired(warned, at);
+    }
+
     case "restoring":
     case "deleting-new":
     case "reconciling":
@@ -395,9 +595,27 @@ function onAbort(s: RotationState, at: number): Transition {
     case "installing":
     case "verifying":
       return rollback({ ...s, aborted: true }, at, failure);
+    case "checking-grace":
+    case "untagging-inactive":
+      return fail({ ...s, aborted: true }, at, { ...failure, message: "the rotation was aborted before a key was created" });
     case "deactivating":
     case "deleting-old":
       return completeWithWarning({ ...s, aborted: true }, at, failure);
+    case "tagging-new":
+    case "checking-use":
+    case "recording-grace":
+    case "untagging-old":
+      return finish(
+        record(
+          { ...s, aborted: true, warnings: [...s.warnings, `aborted before the old key ${s.oldAccessKeyId} was retired`] },
+          at,
+          stepOf(s.phase),
+          "failed",
+          "aborted",
+        ),
+        "completed-with-warnings",
+        at,
+      );
     default:
       // Rollback in progress: finish it, but stop retrying.
       return { state: { ...s, aborted: true }, effects: [effectFor(s)] };
@@ -531,6 +749,13 @@ function unexpected(s: RotationState, event: RotationEvent): Transition {
   const failure: Failure = { source: "keyup", code: "UnexpectedEvent", message: `keyup bug: event ${event.type} in phase ${s.phase}`, retry: "no" };
   if (s.phase === "idle" || s.phase === "done") return fail(s, event.at, failure);
   if (s.phase === "deactivating" || s.phase === "deleting-old") return completeWithWarning(s, event.at, failure);
+  if (s.phase === "tagging-new" || s.phase === "checking-use" || s.phase === "recording-grace" || s.phase === "untagging-old") {
+    return finish(
+      record({ ...s, warnings: [...s.warnings, failure.message] }, event.at, stepOf(s.phase), "failed", failure.message),
+      "completed-with-warnings",
+      event.at,
+    );
+  }
   if (s.phase === "restoring" || s.phase === "deleting-new" || s.phase === "reconciling" || s.phase === "deleting-orphan")
     return rollbackFailed(s, event.at, failure);
   return rollback(s, event.at, failure);
@@ -556,6 +781,12 @@ const STEP_OF: Record<Phase, string> = {
   "deleting-new": "delete-new-key",
   reconciling: "reconcile",
   "deleting-orphan": "delete-orphan-key",
+  "checking-grace": "check-grace",
+  "untagging-inactive": "untag-inactive-key",
+  "tagging-new": "tag-new-key",
+  "checking-use": "check-old-key-use",
+  "recording-grace": "record-grace",
+  "untagging-old": "untag-old-key",
   done: "done",
 };
 

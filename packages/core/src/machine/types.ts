@@ -39,6 +39,17 @@ export interface RotationConfig {
   readonly oldKey: "delete" | "deactivate" | "keep";
   /** Whether IAM calls are signed by the store's keys or by caller-given credentials. */
   readonly iamSigner: "store-keys" | "credentials";
+  /** Skip the rotation when the current key is younger than this many ms. */
+  readonly minAgeMs?: number;
+  /**
+   * Before retiring the old key, ask IAM when it was last used; if that was after the new key was
+   * installed, something still uses it: do not delete it (deactivate only if `oldKey` asks), and warn.
+   */
+  readonly inUseGuard: boolean;
+  /** With `oldKey: "deactivate"`: record on the user (tag `keyup:grace:<key id>`) when the old key may be deleted. */
+  readonly gracePeriodMs?: number;
+  /** Tag the user with key = new access key id, value = this text (the IAM console's key description). */
+  readonly description?: string;
 }
 
 /**
@@ -58,7 +69,20 @@ export const defaultRotationConfig: RotationConfig = {
   onLimit: "refuse",
   oldKey: "delete",
   iamSigner: "store-keys",
+  inUseGuard: false,
 };
+
+/**
+ * The user tag that records until when an Inactive key is kept (its grace period).
+ *
+ * @example
+ * ```ts
+ * graceTagKey("AKIAEXAMPLE"); // "keyup:grace:AKIAEXAMPLE"
+ * ```
+ */
+export function graceTagKey(accessKeyId: string): string {
+  return `keyup:grace:${accessKeyId}`;
+}
 
 /**
  * An access key as ListAccessKeys describes it.
@@ -121,6 +145,12 @@ export type Phase =
   | "deleting-new"
   | "reconciling"
   | "deleting-orphan"
+  | "checking-grace"
+  | "untagging-inactive"
+  | "tagging-new"
+  | "checking-use"
+  | "recording-grace"
+  | "untagging-old"
   | "done";
 
 /**
@@ -159,6 +189,12 @@ export interface RotationState {
   readonly failure?: Failure & { readonly phase: Phase };
   /** The user's keys when the rotation looked, before creating anything. */
   readonly keys?: readonly KeySummary[];
+  /** When the new key was installed (epoch ms): the in-use guard's reference time. */
+  readonly installedAt?: number;
+  /** The user's tags, when they were listed (at the 2-key limit). */
+  readonly tags?: Readonly<Record<string, string>>;
+  /** The old key's last use after the new key was installed, when the in-use guard found one. */
+  readonly oldKeyInUse?: { readonly date: string; readonly serviceName?: string; readonly region?: string };
   /** A key found by reconciling that nobody holds the secret of (CreateAccessKey's answer was lost). */
   readonly orphanAccessKeyId?: string;
   readonly oldKeyState: "active" | "inactive" | "deleted" | "unknown";
@@ -200,6 +236,10 @@ export type Effect =
       readonly signer: Signer;
     }
   | { readonly type: "restoreStore"; readonly backup: StoreBackup }
+  | { readonly type: "listUserTags"; readonly userName: string; readonly signer: Signer }
+  | { readonly type: "tagUser"; readonly userName: string; readonly tags: readonly { readonly key: string; readonly value: string }[]; readonly signer: Signer }
+  | { readonly type: "untagUser"; readonly userName: string; readonly keys: readonly string[]; readonly signer: Signer }
+  | { readonly type: "getAccessKeyLastUsed"; readonly accessKeyId: string; readonly signer: Signer }
   | { readonly type: "wait"; readonly ms: number };
 
 /**
@@ -225,6 +265,10 @@ export type RotationEvent =
   | { readonly type: "keyUpdated"; readonly accessKeyId: string; readonly at: number }
   | { readonly type: "storeRestored"; readonly at: number }
   | { readonly type: "waited"; readonly at: number }
+  | { readonly type: "tagsListed"; readonly tags: Readonly<Record<string, string>>; readonly at: number }
+  | { readonly type: "userTagged"; readonly at: number }
+  | { readonly type: "userUntagged"; readonly at: number }
+  | { readonly type: "lastUsed"; readonly date?: string; readonly serviceName?: string; readonly region?: string; readonly at: number }
   | { readonly type: "effectFailed"; readonly effect: Effect["type"]; readonly failure: Failure; readonly at: number; readonly random: number }
   | { readonly type: "abort"; readonly at: number };
 

@@ -1,0 +1,102 @@
+import { realpath } from "node:fs/promises";
+import { resolve } from "node:path";
+import type { CredentialStore, StoreLock } from "../credential-store.js";
+import type { KeyupError } from "../errors.js";
+import { callStore } from "./options.js";
+
+/** Runs async work one piece at a time, in call order. */
+export interface Mutex {
+  run<T>(work: () => Promise<T>): Promise<T>;
+}
+
+/** An in-process mutex: a promise chain, each piece of work starting once the previous one settled. */
+export function createMutex(): Mutex {
+  let tail: Promise<unknown> = Promise.resolve();
+  return {
+    run<T>(work: () => Promise<T>): Promise<T> {
+      const result = tail.then(work);
+      tail = result.catch(() => undefined);
+      return result;
+    },
+  };
+}
+
+/** Stores that share one underlying lock (one file), with the lock once taken and the mutex their I/O goes through. */
+export interface LockDomain {
+  /** `file:<real path>` for stores that expose a `path`, else `store:<name>`. */
+  readonly key: string;
+  readonly members: readonly CredentialStore[];
+  readonly mutex: Mutex;
+  /** Set once the domain's lock is held. */
+  lock?: StoreLock;
+  /** Set when the lock could not be taken: every member fails with it. */
+  error?: KeyupError;
+}
+
+/**
+ * The lock domain of a store. The CredentialStore contract has no notion of "these stores share a
+ * lock", so the file stores' public `path` (IniStore, EnvStore) stands in for it, symlinks resolved,
+ * because their `lock()` locks the whole file; any other store is its own domain.
+ */
+async function domainKeyOf(store: CredentialStore): Promise<string> {
+  const path = (store as { readonly path?: unknown }).path;
+  if (typeof path !== "string" || path === "") return `store:${store.name}`;
+  const absolute = resolve(path);
+  return `file:${await realpath(absolute).catch(() => absolute)}`;
+}
+
+/** Groups `stores` by lock domain, domains sorted by key and members kept in the order given. */
+export async function lockDomains(stores: readonly CredentialStore[]): Promise<LockDomain[]> {
+  const byKey = new Map<string, CredentialStore[]>();
+  for (const store of stores) {
+    const key = await domainKeyOf(store);
+    const members = byKey.get(key);
+    if (members) members.push(store);
+    else byKey.set(key, [store]);
+  }
+  return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, members]) => ({ key, members, mutex: createMutex() }));
+}
+
+/**
+ * Takes each domain's lock once, through its first member (for a file store, `lock()` locks the whole
+ * file whichever profile asks). Locks fail at once when held, so taking them one after another in key
+ * order cannot deadlock and costs little.
+ */
+export async function lockAll(domains: readonly LockDomain[]): Promise<void> {
+  for (const domain of domains) {
+    const first = domain.members[0] as CredentialStore;
+    const taken = await callStore(first, "lock", () => first.lock());
+    if (taken.isOk()) domain.lock = taken.value;
+    else domain.error = taken.error;
+  }
+}
+
+/** Releases every lock taken, whatever happened; a failed release does not stop the others. */
+export async function releaseAll(domains: readonly LockDomain[]): Promise<void> {
+  for (const domain of domains) {
+    const lock = domain.lock;
+    domain.lock = undefined;
+    await lock?.release().catch(() => undefined);
+  }
+}
+
+/**
+ * `store` as one rotation of the fleet sees it: its lock is already held by the fleet, so `lock()`
+ * is a no-op; reads and writes go through the domain's mutex so that no two read-modify-writes of the
+ * same file interleave (each would otherwise write back the file it read, losing the other's change).
+ * Name, capabilities and journal path are the store's own, so journals and reports match a plain
+ * `rotate()` of the same store.
+ */
+export function heldStore(store: CredentialStore, mutex: Mutex): CredentialStore {
+  return {
+    ...store,
+    name: store.name,
+    capabilities: store.capabilities,
+    ...(store.journalPath !== undefined ? { journalPath: store.journalPath } : {}),
+    read: () => mutex.run(() => store.read()),
+    backup: () => mutex.run(() => store.backup()),
+    write: (key) => mutex.run(() => store.write(key)),
+    restore: (backup) => mutex.run(() => store.restore(backup)),
+    lock: async () => ({ release: async () => undefined }),
+  };
+}

@@ -1,0 +1,52 @@
+import { err, ok, type Result, ResultAsync } from "neverthrow";
+import { type AwsPort, createAwsPort, type SigningCredentials } from "../aws-port.js";
+import { type KeyupError, toAwsError } from "../errors.js";
+import type { ListKeysOptions } from "../list-keys.js";
+import { parseIdentityArn } from "../machine/arn.js";
+import { readStoreKey } from "./options.js";
+
+/** Runs one AWS call, its failure turned into a typed `aws` error. */
+export function call<T>(operation: string, fn: () => Promise<T>): ResultAsync<T, KeyupError> {
+  return ResultAsync.fromThrowable(fn, (e) => toAwsError(operation, e))();
+}
+
+/**
+ * Who is asking and about whom: the signing credentials (the store's key, caller credentials, or an MFA
+ * session opened with the store's key), the key the store holds, and the IAM user.
+ */
+export async function userContext(
+  options: ListKeysOptions,
+): Promise<Result<{ aws: AwsPort; signer: SigningCredentials; held: SigningCredentials | undefined; userName: string }, KeyupError>> {
+  const aws = options.aws ?? createAwsPort(options);
+  let held: SigningCredentials | undefined;
+  if (options.store) {
+    const read = await readStoreKey(options.store);
+    if (read.isErr()) return err(read.error);
+    held = read.value;
+  }
+  let signer = options.credentials ?? held;
+  if (!signer) return err({ kind: "config", message: "listKeys needs a store or credentials" });
+  if (options.mfa) {
+    let code: string;
+    try {
+      code = String(await options.mfa.tokenCode()).trim();
+    } catch (error) {
+      return err({ kind: "config", message: `no MFA code: ${error instanceof Error ? error.message : String(error)}`, cause: error });
+    }
+    if (!/^\d{6}$/.test(code)) return err({ kind: "config", message: "the MFA code must be the 6 digits your device shows" });
+    const base = signer;
+    const session = await call("GetSessionToken", () => aws.getSessionToken(base, { serialNumber: options.mfa?.serialNumber ?? "", tokenCode: code }, 900));
+    if (session.isErr()) return err(session.error);
+    signer = session.value;
+  }
+  let userName = options.userName;
+  if (!userName) {
+    const identity = await call("GetCallerIdentity", () => aws.getCallerIdentity(signer as SigningCredentials));
+    if (identity.isErr()) return err(identity.error);
+    const parsed = parseIdentityArn(identity.value.arn);
+    if (parsed.type !== "user")
+      return err({ kind: "config", message: `the key belongs to ${identity.value.arn}, not an IAM user: only IAM users have access keys` });
+    userName = parsed.name;
+  }
+  return ok({ aws, signer, held, userName });
+}
