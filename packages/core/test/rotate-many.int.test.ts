@@ -159,13 +159,15 @@ function byStore(report: FleetReport): Map<string, FleetResult> {
 
 const pad = (i: number) => String(i).padStart(2, "0");
 
+type TestUser = Awaited<ReturnType<typeof createUser>>;
+
 describe("rotateMany() against moto with authentication enforced", () => {
   test("20 profiles of one file, two sharing a key: 19 keys created, every profile works, other bytes unchanged, concurrency bounded", async () => {
-    const users = [];
+    const users: TestUser[] = [];
     for (let i = 1; i <= 19; i++) users.push(await createUser(`fleet-${pad(i)}`));
     // p20 holds the same key as p01: one user, one key, two profiles.
-    const profiles: (Profile & { user: (typeof users)[number] })[] = users.map((user, i) => ({ name: `p${pad(i + 1)}`, key: user.keys[0] as TestKey, user }));
-    profiles.push({ name: "p20", key: users[0]?.keys[0] as TestKey, user: users[0] as (typeof users)[number] });
+    const profiles: (Profile & { user: TestUser })[] = users.map((user, i) => ({ name: `p${pad(i + 1)}`, key: user.keys[0] as TestKey, user }));
+    profiles.push({ name: "p20", key: users[0]?.keys[0] as TestKey, user: users[0] as TestUser });
     const file = await credentialsFile(profiles);
     const stores = profiles.map((p) => iniStore({ profile: p.name, path: file.path }));
     await enforceAuth();
@@ -222,7 +224,7 @@ describe("rotateMany() against moto with authentication enforced", () => {
   });
 
   test("one lock per file, no two reads/writes of one file at once, yet profiles of one file rotate in parallel", async () => {
-    const users = [];
+    const users: TestUser[] = [];
     for (let i = 1; i <= 6; i++) users.push(await createUser(`serial-${i}`));
     const fileA = await credentialsFile(
       users.slice(0, 3).map((u, i) => ({ name: `a${i}`, key: u.keys[0] as TestKey })),
@@ -301,7 +303,7 @@ describe("rotateMany() against moto with authentication enforced", () => {
   });
 
   test("a user without iam:CreateAccessKey fails alone; every other profile rotates and its file values stay", async () => {
-    const users = [];
+    const users: TestUser[] = [];
     for (let i = 1; i <= 3; i++) users.push(await createUser(`able-${i}`));
     const unable = await createUser("unable", {
       policy: {
@@ -387,7 +389,7 @@ iniStore({ profile, path }).lock().then((lock) => {
     }
 
     test("that file's profiles fail with a lock error naming the holder; the other file's profiles rotate", async () => {
-      const users = [];
+      const users: TestUser[] = [];
       for (let i = 1; i <= 4; i++) users.push(await createUser(`locked-${i}`));
       const fileA = await credentialsFile(
         users.slice(0, 2).map((u, i) => ({ name: `a${i}`, key: u.keys[0] as TestKey })),
