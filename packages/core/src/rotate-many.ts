@@ -98,6 +98,8 @@ const DEFAULT_CONCURRENCY = 4;
  *   parallel without losing each other's edits. If the file is locked by someone else, every store of
  *   that file fails with a `lock` error; other files go ahead.
  * - Stores that hold the same key are rotated once, together: one new key installed into all of them.
+ *   A key also held by a store whose lock could not be taken is not rotated at all (that store would
+ *   be left holding a deleted key): its other stores fail with a `lock` error saying so.
  * - A store whose own earlier rotation was interrupted (its journal is still there) is finished or
  *   rolled back first, alone, before the other stores are read.
  * - One store failing never affects another. Every lock is released at the end, whatever happened.
@@ -211,9 +213,19 @@ async function runFleet(options: RotateManyOptions, config: FleetConfig): Promis
   try {
     await lockAll(domains);
     const ready: Member[] = [];
+    // Key ids held by stores that could not be locked: rotating such a key would delete it under them.
+    const unreachable = new Map<string, { readonly stores: CredentialStore[]; readonly domain: LockDomain }>();
     for (const domain of domains) {
       if (domain.error) {
-        for (const store of domain.members) record(lockFailure(store, domain));
+        for (const store of domain.members) {
+          record(lockFailure(store, domain));
+          // A read takes no lock, and file stores replace their files atomically: safe beside the holder.
+          const id = await readKeyId(store);
+          if (id === undefined) continue;
+          const found = unreachable.get(id);
+          if (found) found.stores.push(store);
+          else unreachable.set(id, { stores: [store], domain });
+        }
       } else {
         for (const store of domain.members) ready.push({ store, held: heldStore(store, domain.mutex) });
       }
@@ -229,8 +241,12 @@ async function runFleet(options: RotateManyOptions, config: FleetConfig): Promis
 
     const rest = ready.filter((m) => !interrupted.includes(m));
     const groups = await groupBySharedKey(rest);
+    for (const { keyId, members } of groups) {
+      const blocked = keyId === undefined ? undefined : unreachable.get(keyId);
+      if (blocked) for (const member of members) record(blockedBy(member, members, keyId as string, blocked));
+    }
     await runBounded(
-      groups.map((g) => () => rotateGroup(g)),
+      groups.filter((g) => g.keyId === undefined || !unreachable.has(g.keyId)).map((g) => () => rotateGroup(g.members)),
       config.concurrency,
     );
   } finally {
@@ -264,16 +280,27 @@ async function withPendingJournal(members: readonly Member[]): Promise<Member[]>
  * so its journal) is the same from one run to the next. A store that cannot be read, or holds no key,
  * is a group of its own: its rotation then fails with the store's own error.
  */
-async function groupBySharedKey(members: readonly Member[]): Promise<Member[][]> {
-  const groups = new Map<string, Member[]>();
+async function groupBySharedKey(members: readonly Member[]): Promise<{ keyId?: string; members: Member[] }[]> {
+  const groups = new Map<string, { keyId?: string; members: Member[] }>();
   for (const member of members) {
-    const key = await member.held.read().catch(() => undefined);
-    const id = key && typeof key.accessKeyId === "string" ? `key:${key.accessKeyId}` : `alone:${member.store.name}`;
+    const keyId = await readKeyId(member.held);
+    const id = keyId === undefined ? `alone:${member.store.name}` : `key:${keyId}`;
     const group = groups.get(id);
-    if (group) group.push(member);
-    else groups.set(id, [member]);
+    if (group) group.members.push(member);
+    else groups.set(id, { ...(keyId !== undefined ? { keyId } : {}), members: [member] });
   }
-  return [...groups.values()].map((g) => g.sort((a, b) => (a.store.name < b.store.name ? -1 : a.store.name > b.store.name ? 1 : 0)));
+  for (const group of groups.values()) group.members.sort((a, b) => (a.store.name < b.store.name ? -1 : a.store.name > b.store.name ? 1 : 0));
+  return [...groups.values()];
+}
+
+/** The access key id a store holds, or `undefined` when it holds none or cannot be read (its rotation will say why). */
+async function readKeyId(store: CredentialStore): Promise<string | undefined> {
+  try {
+    const key = await store.read();
+    return key && typeof key.accessKeyId === "string" ? key.accessKeyId : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function resultOf(member: Member, group: readonly Member[], outcome: Result<RotationReport, RotationError>, durationMs: number): FleetResult {
@@ -305,6 +332,30 @@ function lockFailure(store: CredentialStore, domain: LockDomain): FleetResult {
     sharedWith: [],
     outcome: "failed",
     error: { ...withoutCause(error), ...("store" in error ? { store: store.name } : {}), message },
+    durationMs: 0,
+  };
+}
+
+/** A member whose key is also held by a store the fleet could not lock: it is not rotated. */
+function blockedBy(
+  member: Member,
+  group: readonly Member[],
+  keyId: string,
+  blocked: { readonly stores: readonly CredentialStore[]; readonly domain: LockDomain },
+): FleetResult {
+  const others = blocked.stores.map((s) => s.name);
+  const cause = blocked.domain.error as KeyupError;
+  return {
+    store: member.store.name,
+    sharedWith: [...group.filter((m) => m !== member).map((m) => m.store.name), ...others],
+    outcome: "failed",
+    oldAccessKeyId: keyId,
+    error: {
+      kind: "lock",
+      store: member.store.name,
+      ...(cause.kind === "lock" && cause.holder !== undefined ? { holder: cause.holder } : {}),
+      message: `${member.store.name} holds the key ${keyId} that ${others.join(", ")} also holds, which could not be locked (${cause.message}): rotating it now would leave ${others.length > 1 ? "them" : "it"} holding a deleted key. Nothing was changed`,
+    },
     durationMs: 0,
   };
 }

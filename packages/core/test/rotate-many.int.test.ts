@@ -388,15 +388,16 @@ iniStore({ profile, path }).lock().then((lock) => {
       return child;
     }
 
-    test("that file's profiles fail with a lock error naming the holder; the other file's profiles rotate", async () => {
+    test("that file's profiles fail with a lock error naming the holder, and so does a key they share elsewhere; the other file's profiles rotate", async () => {
       const users: TestUser[] = [];
       for (let i = 1; i <= 4; i++) users.push(await createUser(`locked-${i}`));
       const fileA = await credentialsFile(
         users.slice(0, 2).map((u, i) => ({ name: `a${i}`, key: u.keys[0] as TestKey })),
         "credentials-a",
       );
+      // b2 holds the same key as a1, in the file nobody else has locked.
       const fileB = await credentialsFile(
-        users.slice(2).map((u, i) => ({ name: `b${i}`, key: u.keys[0] as TestKey })),
+        [...users.slice(2), users[1] as TestUser].map((u, i) => ({ name: `b${i}`, key: u.keys[0] as TestKey })),
         "credentials-b",
       );
       const stores = [
@@ -404,6 +405,7 @@ iniStore({ profile, path }).lock().then((lock) => {
         iniStore({ profile: "b0", path: fileB.path }),
         iniStore({ profile: "a1", path: fileA.path }),
         iniStore({ profile: "b1", path: fileB.path }),
+        iniStore({ profile: "b2", path: fileB.path }),
       ];
       const child = await holdLock(fileA.path, "a1");
       await enforceAuth();
@@ -412,24 +414,34 @@ iniStore({ profile, path }).lock().then((lock) => {
       const result = await rotateMany({ stores, endpoint: aws.url });
 
       const report = result._unsafeUnwrap();
-      expect(report.results.map((r) => [r.store, r.outcome])).toEqual(stores.map((s) => [s.name, s.path === fileA.path ? "failed" : "rotated"]));
-      for (const r of [report.results[0], report.results[2]]) {
+      expect(report.results.map((r) => [r.store, r.outcome])).toEqual(
+        stores.map((s) => [s.name, s.path === fileA.path || s.profile === "b2" ? "failed" : "rotated"]),
+      );
+      for (const r of [report.results[0], report.results[2], report.results[4]]) {
         expect(r?.error?.kind).toBe("lock");
         expect(r?.error?.kind === "lock" && r.error.store).toBe(r?.store);
         expect(r?.error?.kind === "lock" && r.error.holder).toContain(`pid ${child.pid} on host ${hostname()}`);
         expect(r?.error?.message).toContain(`${fileA.path}.lock`);
       }
       expect(report.results[2]?.error?.message).toContain(`${stores[2]?.name} shares its lock with ${stores[0]?.name}`);
-      // Nothing was asked of IAM for file A's users, and file A is byte-identical and still locked by its holder.
+      expect(report.results[4]?.error?.message).toContain(
+        `holds the key ${users[1]?.keys[0]?.accessKeyId} that ${stores[2]?.name} also holds, which could not be locked`,
+      );
+      expect(report.results[4]?.sharedWith).toEqual([stores[2]?.name]);
+      // Nothing was asked of IAM for file A's users, file A is byte-identical and still locked by its holder,
+      // and b2 still holds the key a1 holds.
       expect(aws.requests.filter((r) => r.accessKeyId === users[0]?.keys[0]?.accessKeyId || r.accessKeyId === users[1]?.keys[0]?.accessKeyId)).toEqual([]);
       expect(await readFile(fileA.path, "utf8")).toBe(fileA.text);
       expect(await exists(`${fileA.path}.lock`)).toBe(true);
       for (const user of users.slice(0, 2)) expect(await keysOf(admin, user.userName)).toEqual([{ id: user.keys[0]?.accessKeyId, status: "Active" }]);
+      let expectedB = fileB.text;
       for (const [i, user] of users.slice(2).entries()) {
         const held = await sdkKey(fileB.path, `b${i}`);
         expect(await whoAmI(held)).toBe(user.arn);
         expect(await keysOf(admin, user.userName)).toEqual([{ id: held.accessKeyId, status: "Active" }]);
+        expectedB = expectedB.replace(user.keys[0]?.accessKeyId ?? "", held.accessKeyId).replace(user.keys[0]?.secretAccessKey ?? "", held.secretAccessKey);
       }
+      expect(await readFile(fileB.path, "utf8")).toBe(expectedB);
       expect(await exists(`${fileB.path}.lock`)).toBe(false);
     });
   });
