@@ -55,7 +55,9 @@ export interface FleetResult {
   readonly outcome: RotationOutcome;
   /** The IAM user whose key rotated, once known. */
   readonly userName?: string;
+  /** The key the store held when its rotation started. */
   readonly oldAccessKeyId?: string;
+  /** The key its rotation created, if it got that far (on failure it was deleted again unless `report.leftovers` says otherwise). */
   readonly newAccessKeyId?: string;
   /** Why it did not rotate: the typed error, without its `cause`. */
   readonly error?: KeyupError;
@@ -75,6 +77,7 @@ export interface FleetResult {
  * ```
  */
 export interface FleetReport {
+  /** One per store, in the order given to {@link rotateMany}. */
   readonly results: readonly FleetResult[];
   /** Stores whose outcome is `rotated`. */
   readonly rotated: number;
