@@ -10,6 +10,8 @@ export interface ProxiedRequest {
   accessKeyId: string;
   /** Milliseconds since the proxy started. */
   at: number;
+  /** The request body (form-encoded parameters for IAM and STS). Never holds a secret key: those sign, they are not sent. */
+  body: string;
 }
 
 /** What the proxy does with a request: forward it (undefined), answer it, reset it, or never answer. */
@@ -36,7 +38,7 @@ export async function startAwsProxy(target: string, decide: (req: ProxiedRequest
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
-    const info: ProxiedRequest = { action: actionOf(req, body), accessKeyId: keyIdOf(req), at: Date.now() - started };
+    const info: ProxiedRequest = { action: actionOf(req, body), accessKeyId: keyIdOf(req), at: Date.now() - started, body: body.toString("utf8") };
     requests.push(info);
     const verdict = decide(info);
     if (verdict === "reset") return req.socket.destroy();

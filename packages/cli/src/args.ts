@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
  * ```
  */
 export interface CliArgs {
-  readonly operation: "list" | "up" | "status" | "recover" | "help" | "version";
+  readonly operation: "list" | "up" | "status" | "recover" | "cleanup" | "help" | "version";
   readonly profile: string;
   /** True when `--profile` (or `$AWS_PROFILE`) named the profile, rather than the `default` fallback. */
   readonly profileGiven: boolean;
@@ -28,6 +28,18 @@ export interface CliArgs {
   readonly journalFile?: string;
   readonly deleteInactive: boolean;
   readonly oldKey: "delete" | "deactivate" | "keep";
+  /** `--profile` given more than once, or `--all-profiles`: a fleet rotation. */
+  readonly profiles: readonly string[];
+  readonly allProfiles: boolean;
+  readonly concurrency: number;
+  readonly minAgeMs?: number;
+  readonly keepOldForMs?: number;
+  readonly force: boolean;
+  readonly description?: string;
+  readonly dryRun: boolean;
+  readonly mfaCode?: string;
+  readonly logLevel?: "debug" | "info" | "warn" | "error";
+  readonly quiet: boolean;
 }
 
 /**
@@ -65,54 +77,88 @@ export const HELP = `keyup — rotate an AWS IAM user's access key safely
 
 Usage:
   keyup --profile PROFILE --operation list [--output table|json]
-  keyup --profile PROFILE --operation up [--auto]
-  keyup --profile PROFILE --operation status|recover
-  keyup list|up|status|recover [options]   (the operation may also be given first)
+  keyup --profile PROFILE --operation up [--auto] [--if-older-than 90d] [--dry-run]
+  keyup --profile A --profile B … --operation up      (or --all-profiles: a fleet)
+  keyup --profile PROFILE --operation status|recover|cleanup
+  keyup list|up|status|recover|cleanup [options]   (the operation may also be given first)
 
 Operations:
-  list                 Show the profile's IAM user's keys: id, age, status, last use.
+  list                 Show the profile's IAM user's keys: id, age, status, last use, description.
   up                   Rotate the profile's key: create, install, verify, retire the old one.
                        (alias: keyup)
   status               Show an unfinished rotation of the profile, if one was interrupted.
   recover              Finish or roll back an interrupted rotation, whichever is safe.
                        (up does this too before rotating.)
+  cleanup              Delete the user's Inactive keys whose grace period (--keep-old-for) is over.
 
 Options:
   -p, --profile NAME         Profile in the credentials file (default: $AWS_PROFILE, else "default").
-  -o, --operation OP         list | up | keyup | status | recover.
+                             Repeat it to rotate several profiles (a fleet).
+      --all-profiles         Rotate every profile of the credentials file that holds a key.
+      --concurrency N        Profiles rotated at once in a fleet (default 4).
+  -o, --operation OP         list | up | keyup | status | recover | cleanup.
       --auto                 No prompt, nothing on stdout; append a timestamped log to the log file;
                              exit non-zero on any failure. For cron and CI.
-      --output FORMAT        table (default) or json.
-      --endpoint-url URL     IAM and STS endpoint (default: $AWS_ENDPOINT_URL, else AWS).
-      --region REGION        Signing region (default: $AWS_REGION, $AWS_DEFAULT_REGION, else us-east-1).
+      --if-older-than AGE    Rotate only if the key is older than AGE (units d, h, m: 90d, 12h);
+                             otherwise exit 6 (skipped).
+      --keep-old-for AGE     Deactivate the old key instead of deleting it, and record that it may be
+                             deleted after AGE (keyup cleanup deletes it then).
+      --old-key ACTION       delete (default), deactivate, or keep the old key after the new one works.
+      --force                Retire the old key even if it was used after the new key was installed
+                             (by default such a key is kept and a warning names where it was used).
+      --description TEXT     Describe the new key (a user tag named after the key id, as in the console).
+      --delete-inactive      At the 2-key limit, delete the other key if it is Inactive and no store holds it.
+      --dry-run              Print what would happen; change nothing in IAM or any store.
+      --mfa-code CODE        The current code of the profile's MFA device (mfa_serial); prompted for
+                             on a terminal when needed.
       --store KIND:WHERE     Also install the new key into another store; repeatable. KIND:WHERE is
                              ini:PROFILE, env:PATH (a .env file) or secretsmanager:SECRET_ID.
                              With --store, --profile is only used when given.
+      --output FORMAT        table (default) or json.
+      --endpoint-url URL     IAM and STS endpoint (default: $AWS_ENDPOINT_URL, else AWS).
+      --region REGION        Signing region (default: $AWS_REGION, $AWS_DEFAULT_REGION, else us-east-1).
       --credentials-file F   Credentials file (default: $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials).
       --user-name NAME       IAM user (default: the user STS names for the profile's key).
       --verify-timeout SEC   How long to wait for the new key to work (default 30).
-      --delete-inactive      At the 2-key limit, delete the other key if it is Inactive and no store holds it.
-      --old-key ACTION       delete (default), deactivate, or keep the old key after the new one works.
       --request-timeout SEC  Give up on one AWS request after this long, then retry (default 10).
       --journal FILE         Rotation journal (default: beside the credentials file,
                              <credentials>.keyup-journal.<profile>).
       --log-file FILE        Log file for --auto (default: $XDG_STATE_HOME/keyup/keyup.log,
                              else ~/.local/state/keyup/keyup.log).
+      --log-level LEVEL      debug, info (default), warn or error; without --auto, log lines go to stderr.
+  -q, --quiet                Print only errors and warnings.
   -h, --help                 Show this help.
   -v, --version              Show the version.
 
 Secrets are never accepted on the command line: keyup reads them from the credentials file.
+Colour and the progress spinner appear only on a terminal, and never with NO_COLOR set.
 
 Exit codes:
-  0  rotated, listed, or nothing to do
-  1  failed: nothing changed, or everything was rolled back
-  2  bad flags or configuration
-  3  rotated, but the old key could not be deactivated or deleted (see the warning)
+  0  rotated, listed, cleaned up, or a dry run
+  1  failed: nothing changed, or everything was rolled back (a fleet: any profile failed)
+  2  bad flags or configuration (including MFA needed but no code under --auto)
+  3  rotated, but the old key was not retired as asked (see the warning)
   4  another rotation holds the lock on the credentials file
   5  the rollback failed too: follow the printed steps to finish by hand
+  6  skipped: the key is younger than --if-older-than
 `;
 
-const OPERATIONS: Record<string, CliArgs["operation"]> = { list: "list", up: "up", keyup: "up", status: "status", recover: "recover" };
+const OPERATIONS: Record<string, CliArgs["operation"]> = { list: "list", up: "up", keyup: "up", status: "status", recover: "recover", cleanup: "cleanup" };
+
+/**
+ * Parses a duration such as `90d` or `12h` into milliseconds (`d` days, `h` hours, `m` minutes).
+ *
+ * @example
+ * ```ts
+ * parseDuration("90d"); // 7_776_000_000
+ * ```
+ */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)([dhm])$/.exec(text.trim());
+  if (!match) return undefined;
+  const unit = { d: 86_400_000, h: 3_600_000, m: 60_000 }[match[2] as "d" | "h" | "m"];
+  return Math.round(Number(match[1]) * unit);
+}
 
 /**
  * Parses and validates the command line with Node's own `util.parseArgs` (strict: unknown flags are
@@ -174,7 +220,28 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {
     if (!match) return { ok: false, error: `--store takes ini:PROFILE, env:PATH or secretsmanager:SECRET_ID, got "${spec.split(":")[0]}:…"` };
     stores.push({ kind: match[1] as StoreSpec["kind"], where: match[2] as string });
   }
-  const profile = values.profile ?? env.AWS_PROFILE ?? "default";
+  const durations: Record<string, number | undefined> = {};
+  for (const flag of ["if-older-than", "keep-old-for"] as const) {
+    const raw = values[flag];
+    if (raw === undefined) continue;
+    const ms = parseDuration(raw);
+    if (ms === undefined || ms <= 0) return { ok: false, error: `--${flag} takes a duration such as 90d or 12h, got "${raw}"` };
+    durations[flag] = ms;
+  }
+  if (durations["keep-old-for"] !== undefined && values["old-key"] !== undefined && values["old-key"] !== "deactivate") {
+    return { ok: false, error: "--keep-old-for keeps the old key deactivated; it cannot be combined with --old-key delete or keep" };
+  }
+  const concurrency = values.concurrency === undefined ? 4 : Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32)
+    return { ok: false, error: `--concurrency must be a whole number from 1 to 32, got "${values.concurrency}"` };
+  const logLevel = values["log-level"];
+  if (logLevel !== undefined && !["debug", "info", "warn", "error"].includes(logLevel))
+    return { ok: false, error: `--log-level must be debug, info, warn or error, got "${logLevel}"` };
+  // A one-time code is not a secret (it expires in seconds), but it must look like one.
+  if (values["mfa-code"] !== undefined && !/^\d{6}$/.test(values["mfa-code"]))
+    return { ok: false, error: "--mfa-code takes the 6 digits your MFA device shows" };
+  const profileList = values.profile ?? [];
+  const profile = profileList[0] ?? env.AWS_PROFILE ?? "default";
   if (profile.trim() === "" || /[\]\r\n]/.test(profile)) return { ok: false, error: `--profile "${profile}" is not a profile name` };
 
   const endpointUrl = values["endpoint-url"] ?? env.AWS_ENDPOINT_URL;
@@ -183,12 +250,23 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {
     args: {
       operation,
       profile,
-      profileGiven: values.profile !== undefined || env.AWS_PROFILE !== undefined,
+      profileGiven: profileList.length > 0 || env.AWS_PROFILE !== undefined,
+      profiles: profileList,
+      allProfiles: values["all-profiles"] ?? false,
+      concurrency,
+      force: values.force ?? false,
+      dryRun: values["dry-run"] ?? false,
+      quiet: values.quiet ?? false,
+      ...(durations["if-older-than"] !== undefined ? { minAgeMs: durations["if-older-than"] } : {}),
+      ...(durations["keep-old-for"] !== undefined ? { keepOldForMs: durations["keep-old-for"] } : {}),
+      ...(values.description !== undefined ? { description: values.description } : {}),
+      ...(values["mfa-code"] !== undefined ? { mfaCode: values["mfa-code"] } : {}),
+      ...(logLevel !== undefined ? { logLevel: logLevel as "debug" | "info" | "warn" | "error" } : {}),
       stores,
       auto: values.auto ?? false,
       output,
       deleteInactive: values["delete-inactive"] ?? false,
-      oldKey,
+      oldKey: durations["keep-old-for"] !== undefined ? "deactivate" : oldKey,
       ...(endpointUrl ? { endpointUrl } : {}),
       ...(values.region ? { region: values.region } : {}),
       ...(values["log-file"] ? { logFile: values["log-file"] } : {}),
@@ -207,7 +285,17 @@ function parseWithNode(argv: readonly string[]) {
     strict: true,
     allowPositionals: true,
     options: {
-      profile: { type: "string", short: "p" },
+      profile: { type: "string", short: "p", multiple: true },
+      "all-profiles": { type: "boolean" },
+      concurrency: { type: "string" },
+      "if-older-than": { type: "string" },
+      "keep-old-for": { type: "string" },
+      force: { type: "boolean" },
+      description: { type: "string" },
+      "dry-run": { type: "boolean" },
+      "mfa-code": { type: "string" },
+      "log-level": { type: "string" },
+      quiet: { type: "boolean", short: "q" },
       operation: { type: "string", short: "o" },
       auto: { type: "boolean" },
       output: { type: "string" },
@@ -234,6 +322,12 @@ function defaults(operation: CliArgs["operation"], env: NodeJS.ProcessEnv): CliA
     profile: env.AWS_PROFILE ?? "default",
     profileGiven: env.AWS_PROFILE !== undefined,
     stores: [],
+    profiles: [],
+    allProfiles: false,
+    concurrency: 4,
+    force: false,
+    dryRun: false,
+    quiet: false,
     auto: false,
     output: "table",
     deleteInactive: false,

@@ -29,6 +29,8 @@ runCli(process.argv.slice(2), {
   stderr: (text) => process.stderr.write(text),
   env: process.env,
   interactive,
+  // https://no-color.org: any non-empty NO_COLOR turns colour off.
+  color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
   ask,
   signal: controller.signal,
 }).then(

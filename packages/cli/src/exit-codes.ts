@@ -7,7 +7,7 @@
  * ```
  */
 export const ExitCode = {
-  /** Rotated, listed, or nothing to do. */
+  /** Rotated, listed, cleaned up, or a dry run. */
   Ok: 0,
   /** The rotation failed; nothing was changed, or everything was rolled back. */
   Failed: 1,
@@ -19,6 +19,8 @@ export const ExitCode = {
   LockHeld: 4,
   /** A failure and its rollback both failed: follow the printed steps to finish by hand. */
   RollbackFailed: 5,
+  /** Nothing to do: the key is younger than `--if-older-than`. */
+  Skipped: 6,
 } as const;
 
 /**

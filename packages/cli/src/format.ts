@@ -28,13 +28,14 @@ export function formatAge(ms: number): string {
  * ```
  */
 export function formatKeyTable(keys: readonly AccessKeyInfo[]): string {
-  const header = ["ACCESS KEY ID", "AGE", "STATUS", "LAST USED", "SERVICE", ""];
+  const header = ["ACCESS KEY ID", "AGE", "STATUS", "LAST USED", "SERVICE", "DESCRIPTION", ""];
   const rows = keys.map((k) => [
     k.accessKeyId,
     k.ageMs === undefined ? "-" : formatAge(k.ageMs),
     k.status,
     k.lastUsed?.date ? k.lastUsed.date.toISOString().replace(/\.\d{3}Z$/, "Z") : "never",
     k.lastUsed?.serviceName ?? "-",
+    k.description ?? (k.keepUntil ? `kept until ${k.keepUntil.toISOString().slice(0, 10)}` : "-"),
     k.inStore ? "(in profile)" : "",
   ]);
   const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => (r[i] ?? "").length)));
@@ -63,6 +64,8 @@ export function keysToJson(keys: readonly AccessKeyInfo[]): object[] {
     lastUsed: k.lastUsed
       ? { date: k.lastUsed.date?.toISOString() ?? null, serviceName: k.lastUsed.serviceName ?? null, region: k.lastUsed.region ?? null }
       : null,
+    description: k.description ?? null,
+    keepUntil: k.keepUntil?.toISOString() ?? null,
     inStore: k.inStore,
   }));
 }

@@ -51,3 +51,31 @@ export async function explainProfile(profile: string, env: NodeJS.ProcessEnv): P
   }
   return undefined;
 }
+
+/**
+ * The profile's `mfa_serial`, from the AWS config file (`[profile NAME]`, or `[default]`) or, failing
+ * that, from the profile's section of the credentials file. `undefined` when MFA is not configured.
+ *
+ * @example
+ * ```ts
+ * await mfaSerialFor("me", process.env, "/home/me/.aws/credentials"); // "arn:aws:iam::123456789012:mfa/me"
+ * ```
+ */
+export async function mfaSerialFor(profile: string, env: NodeJS.ProcessEnv, credentialsPath: string): Promise<string | undefined> {
+  const configPath = env.AWS_CONFIG_FILE ?? join(env.HOME ?? homedir(), ".aws", "config");
+  for (const [path, section] of [
+    [configPath, profile === "default" ? "default" : `profile ${profile}`],
+    [credentialsPath, profile],
+  ] as const) {
+    let sections: Record<string, unknown>;
+    try {
+      sections = parse(await readFile(path, "utf8"));
+    } catch {
+      continue;
+    }
+    const found = sections[section] as Record<string, unknown> | undefined;
+    const serial = found && Object.entries(found).find(([k]) => k.toLowerCase() === "mfa_serial")?.[1];
+    if (typeof serial === "string" && serial.trim() !== "") return serial.trim();
+  }
+  return undefined;
+}

@@ -1,25 +1,35 @@
+import { readFile } from "node:fs/promises";
 import {
   type CredentialStore,
+  cleanup,
   compositeStore,
   fileJournal,
+  formatFleetTable,
   type KeyupError,
+  type KeyupLogger,
   listKeys,
+  openMfaSession,
   type ProgressEvent,
   pendingRotations,
+  plan,
   type RotationError,
   type RotationReport,
   recover,
   redact,
   rotate,
+  rotateMany,
+  type SigningCredentials,
 } from "@keyup/core";
 import { envStore } from "@keyup/store-env";
 import { iniStore } from "@keyup/store-ini";
 import { secretsManagerStore } from "@keyup/store-secretsmanager";
+import { parse as parseIni } from "ini";
 import { type CliArgs, HELP, parseCliArgs, type StoreSpec } from "./args.js";
 import { autoLog, defaultLogFile } from "./auto-log.js";
 import { ExitCode, type ExitCodeValue } from "./exit-codes.js";
 import { formatKeyTable, keysToJson } from "./format.js";
-import { explainProfile } from "./profile-hints.js";
+import { explainProfile, mfaSerialFor } from "./profile-hints.js";
+import { createProgress } from "./progress.js";
 import { VERSION } from "./version.js";
 
 /**
@@ -38,6 +48,8 @@ export interface CliIo {
   readonly interactive: boolean;
   /** Asks a question and resolves with the answer line. */
   readonly ask?: (question: string) => Promise<string>;
+  /** True when stdout is a terminal and `NO_COLOR` is not set: colours the progress marks. */
+  readonly color?: boolean;
   /** Aborts a running rotation (Ctrl-C); the rotation then rolls back. */
   readonly signal?: AbortSignal;
   readonly now?: () => Date;
@@ -75,6 +87,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       return status(args, io);
     case "recover":
       return recoverCommand(args, io);
+    case "cleanup":
+      return cleanupCommand(args, io);
   }
 }
 
@@ -177,9 +191,12 @@ async function recoverCommand(args: CliArgs, io: CliIo): Promise<ExitCodeValue> 
   const say = (text: string) => {
     if (!args.auto && args.output === "table") io.stdout(text);
   };
+  const session = await mfaCredentials(args, io, store);
+  if ("exit" in session) return session.exit;
   const result = await recover({
     store,
     ...awsOptions(args),
+    ...(session.credentials ? { credentials: session.credentials } : {}),
     ...journalOption(args),
     ...(io.signal ? { signal: io.signal } : {}),
     onEvent: (event) => {
@@ -204,7 +221,14 @@ async function list(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
   const built = storeFor(args, io);
   if ("error" in built) return usage(io, built.error);
   const { store, label } = built;
-  const result = await listKeys({ store, ...awsOptions(args), now: io.now?.() ?? new Date() });
+  const session = await mfaCredentials(args, io, store);
+  if ("exit" in session) return session.exit;
+  const result = await listKeys({
+    store,
+    ...awsOptions(args),
+    ...(session.credentials ? { credentials: session.credentials } : {}),
+    now: io.now?.() ?? new Date(),
+  });
   if (result.isErr()) return failWith(io, await withProfileHint(args, io, result.error));
   if (args.output === "json") io.stdout(`${JSON.stringify(keysToJson(result.value), null, 2)}\n`);
   else io.stdout(`Access keys for ${label}:\n${formatKeyTable(result.value)}\n`);
@@ -212,29 +236,58 @@ async function list(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
 }
 
 async function up(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
+  if (args.allProfiles || args.profiles.length > 1) return fleet(args, io);
   const built = storeFor(args, io);
   if ("error" in built) return usage(io, built.error);
   const { store, label } = built;
   const now = io.now ?? (() => new Date());
-  const log = args.auto ? autoLog(args.logFile ?? defaultLogFile(io.env), now) : undefined;
+  const logger = cliLogger(args, io, now);
+  const show = !args.auto && !args.quiet && args.output === "table";
   const say = (text: string) => {
-    if (!args.auto && args.output === "table") io.stdout(text);
-  };
-  const note = async (line: string) => {
-    try {
-      await log?.write(`profile=${args.profile} ${line}`);
-    } catch (error) {
-      io.stderr(`keyup: cannot write the log file ${log?.path}: ${(error as Error).message}\n`);
-    }
+    if (show) io.stdout(text);
   };
 
+  // MFA: one session (one code) for the listing before, the rotation and the listing after.
+  const session = await mfaCredentials(args, io, store);
+  if ("exit" in session) return session.exit;
+  const signing = session.credentials ? { credentials: session.credentials } : {};
+  const rotateOptions = {
+    store,
+    ...awsOptions(args),
+    ...signing,
+    onLimit: args.deleteInactive ? ("delete-inactive" as const) : ("refuse" as const),
+    oldKey: args.oldKey,
+    inUseGuard: !args.force,
+    ...(args.minAgeMs !== undefined ? { minAgeMs: args.minAgeMs } : {}),
+    ...(args.keepOldForMs !== undefined ? { keepOldForMs: args.keepOldForMs } : {}),
+    ...(args.description !== undefined ? { description: args.description } : {}),
+    ...journalOption(args),
+    ...(args.verifyTimeoutSeconds !== undefined ? { verifyTimeoutMs: args.verifyTimeoutSeconds * 1000 } : {}),
+  };
+
+  if (args.dryRun) {
+    const planned = await plan(rotateOptions);
+    if (planned.isErr()) return failWith(io, await withProfileHint(args, io, planned.error));
+    if (args.output === "json") {
+      io.stdout(`${JSON.stringify(planned.value, null, 2)}\n`);
+    } else if (planned.value.outcome === "skipped") {
+      io.stdout(`Dry run for ${label}: nothing would change (the key is younger than --if-older-than).\n`);
+    } else {
+      io.stdout(`Dry run for ${label} (user ${planned.value.userName}, key ${planned.value.oldAccessKeyId}); nothing was changed. keyup would:\n`);
+      for (const action of planned.value.actions) io.stdout(`  - ${action}\n`);
+      for (const warning of planned.value.warnings) io.stdout(`  ! ${warning}\n`);
+    }
+    return ExitCode.Ok;
+  }
+
   if (!args.auto) {
-    const before = await listKeys({ store, ...awsOptions(args), now: now() });
+    const before = await listKeys({ store, ...awsOptions(args), ...signing, now: now() });
     if (before.isErr()) return failWith(io, await withProfileHint(args, io, before.error));
     say(`Keys before rotation (${label}):\n${formatKeyTable(before.value)}\n\n`);
     if (io.interactive && io.ask) {
       const held = before.value.find((k) => k.inStore)?.accessKeyId ?? "the profile's key";
-      const answer = (await io.ask(`Rotate ${held}? A new key is created and installed; the old one is deleted. [y/N] `)).trim().toLowerCase();
+      const fate = args.keepOldForMs !== undefined || args.oldKey === "deactivate" ? "deactivated" : args.oldKey === "keep" ? "kept" : "deleted";
+      const answer = (await io.ask(`Rotate ${held}? A new key is created and installed; the old one is ${fate}. [y/N] `)).trim().toLowerCase();
       if (answer !== "y" && answer !== "yes") {
         say("Nothing changed.\n");
         return ExitCode.Ok;
@@ -242,46 +295,165 @@ async function up(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
     }
   }
 
-  await note("rotation started");
-  const onEvent = (event: ProgressEvent) => {
-    // Finished steps are the progress; "started" lines only help a person watching a slow step.
-    if (event.type === "step-started") {
-      if (io.interactive) say(`  … ${event.step}\n`);
-      return;
-    }
-    const { step, status, detail } = event.step;
-    say(`  ${markOf(status)} ${step}${detail ? `: ${detail}` : ""}\n`);
-    void note(`step=${step} status=${status}${detail ? ` detail=${JSON.stringify(detail)}` : ""}`);
-  };
-  const result = await rotate({
-    store,
-    ...awsOptions(args),
-    onLimit: args.deleteInactive ? "delete-inactive" : "refuse",
-    oldKey: args.oldKey,
-    ...journalOption(args),
-    ...(args.verifyTimeoutSeconds !== undefined ? { verifyTimeoutMs: args.verifyTimeoutSeconds * 1000 } : {}),
-    ...(io.signal ? { signal: io.signal } : {}),
-    onEvent,
-  });
+  const progress = createProgress(say, { tty: io.interactive && show, color: io.color === true });
+  const result = await rotate({ ...rotateOptions, logger, ...(io.signal ? { signal: io.signal } : {}), onEvent: progress.onEvent });
+  progress.stop();
 
   if (result.isErr()) {
-    await note(`outcome=${result.error.report?.outcome ?? "failed"} error=${result.error.kind} message=${JSON.stringify(oneLine(result.error.message))}`);
+    logger.error(`outcome=${result.error.report?.outcome ?? "failed"} error=${result.error.kind} message=${JSON.stringify(oneLine(result.error.message))}`);
     if (args.output === "json" && !args.auto) io.stdout(`${JSON.stringify(result.error.report ?? null, null, 2)}\n`);
     return failWith(io, await withProfileHint(args, io, result.error));
   }
   const report = result.value;
-  await note(`outcome=${report.outcome} user=${report.userName} old=${report.oldAccessKeyId} new=${report.newAccessKeyId} old_key=${report.oldKey}`);
+  logger.info(`outcome=${report.outcome} user=${report.userName} old=${report.oldAccessKeyId} new=${report.newAccessKeyId ?? "-"} old_key=${report.oldKey}`);
   if (args.output === "json" && !args.auto) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+  if (report.outcome === "skipped") {
+    say(`Nothing to do: ${report.steps.at(-1)?.detail ?? "the key is younger than --if-older-than"}.\n`);
+    return ExitCode.Skipped;
+  }
   say(`\n${summary(report)}\n`);
   for (const warning of report.warnings) io.stderr(`keyup: warning: ${oneLine(warning)}\n`);
   for (const step of report.manualSteps) io.stderr(`keyup: to finish by hand: ${step}\n`);
 
-  if (!args.auto) {
-    const after = await listKeys({ store, ...awsOptions(args), now: now() });
+  if (show) {
+    const after = await listKeys({ store, ...awsOptions(args), ...signing, now: now() });
     if (after.isOk()) say(`\nKeys after rotation:\n${formatKeyTable(after.value)}\n`);
     else io.stderr(`keyup: rotated, but listing the keys afterwards failed: ${oneLine(after.error.message)}\n`);
   }
   return report.outcome === "completed-with-warnings" ? ExitCode.CompletedWithWarnings : ExitCode.Ok;
+}
+
+/**
+ * Several profiles of one credentials file (`--profile a --profile b`, or `--all-profiles`), rotated a
+ * few at a time by `rotateMany()`: one lock for the file, profiles sharing a key rotated once.
+ */
+async function fleet(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
+  if (args.stores.length > 0) return usage(io, "--store works with one profile; a fleet rotates profiles of the credentials file");
+  if (args.dryRun) return usage(io, "--dry-run works with one profile at a time");
+  const path = iniStore({ profile: "default", ...(args.credentialsFile ? { path: args.credentialsFile } : {}) }).path;
+  let profiles = [...new Set(args.profiles)];
+  if (args.allProfiles) {
+    let text: string;
+    try {
+      text = await readFile(path, "utf8");
+    } catch (error) {
+      return failWith(io, { kind: "store", store: `ini:${path}`, code: "ENOTFOUND", message: `cannot read ${path}: ${(error as Error).message}` });
+    }
+    // Profiles that hold a long-term key; temporary credentials (a session token) cannot be rotated.
+    profiles = Object.entries(parseIni(text.replace(/^\uFEFF/, "")) as Record<string, Record<string, unknown>>)
+      .filter(([, v]) => typeof v === "object" && v !== null && Object.keys(v).some((k) => k.toLowerCase() === "aws_access_key_id"))
+      .filter(([, v]) => !Object.keys(v).some((k) => k.toLowerCase() === "aws_session_token"))
+      .map(([name]) => name);
+    if (profiles.length === 0) return usage(io, `no profile in ${path} holds an access key`);
+  }
+  let stores: CredentialStore[];
+  try {
+    stores = profiles.map((profile) => iniStore({ profile, ...(args.credentialsFile ? { path: args.credentialsFile } : {}) }));
+  } catch (error) {
+    return usage(io, (error as Error).message);
+  }
+  const now = io.now ?? (() => new Date());
+  const logger = cliLogger(args, io, now);
+  const show = !args.auto && !args.quiet && args.output === "table";
+  const profileOf = (name: string) => name.slice(name.lastIndexOf("#") + 1);
+  if (show) io.stdout(`Rotating ${stores.length} profiles of ${path}, ${args.concurrency} at a time:\n`);
+  const result = await rotateMany({
+    stores,
+    concurrency: args.concurrency,
+    ...awsOptions(args),
+    onLimit: args.deleteInactive ? "delete-inactive" : "refuse",
+    oldKey: args.oldKey,
+    inUseGuard: !args.force,
+    ...(args.minAgeMs !== undefined ? { minAgeMs: args.minAgeMs } : {}),
+    ...(args.keepOldForMs !== undefined ? { keepOldForMs: args.keepOldForMs } : {}),
+    ...(args.description !== undefined ? { description: args.description } : {}),
+    ...(args.verifyTimeoutSeconds !== undefined ? { verifyTimeoutMs: args.verifyTimeoutSeconds * 1000 } : {}),
+    ...(io.signal ? { signal: io.signal } : {}),
+    logger,
+    onResult: (r) => {
+      if (show)
+        io.stdout(
+          `  ${r.outcome === "rotated" ? "✓" : r.outcome === "skipped" ? "-" : "✗"} ${profileOf(r.store)}: ${r.outcome}${r.error ? ` (${oneLine(r.error.message)})` : ""}\n`,
+        );
+    },
+  });
+  if (result.isErr()) return failWith(io, result.error);
+  const report = result.value;
+  if (args.output === "json" && !args.auto) io.stdout(`${JSON.stringify(report, (k, v) => (k === "cause" ? undefined : v), 2)}\n`);
+  else if (show) io.stdout(`\n${formatFleetTable(report)}\n`);
+  logger.info(`fleet profiles=${stores.length} rotated=${report.rotated} warnings=${report.warnings} skipped=${report.skipped} failed=${report.failed}`);
+  for (const r of report.results) {
+    if (r.error && (args.auto || args.quiet)) io.stderr(`keyup: ${profileOf(r.store)}: ${r.error.kind} error: ${oneLine(r.error.message)}\n`);
+    for (const warning of r.report?.warnings ?? []) io.stderr(`keyup: ${profileOf(r.store)}: warning: ${oneLine(warning)}\n`);
+  }
+  if (report.failed > 0) return ExitCode.Failed;
+  if (report.warnings > 0) return ExitCode.CompletedWithWarnings;
+  if (report.rotated === 0 && report.skipped > 0) return ExitCode.Skipped;
+  return ExitCode.Ok;
+}
+
+/**
+ * The MFA session for this run, when the profile has an `mfa_serial`: the code comes from --mfa-code
+ * or a prompt on a terminal. With --auto and no code, the run stops here, before anything is created.
+ */
+async function mfaCredentials(args: CliArgs, io: CliIo, store: CredentialStore): Promise<{ credentials?: SigningCredentials } | { exit: ExitCodeValue }> {
+  const path = iniStore({ profile: args.profile, ...(args.credentialsFile ? { path: args.credentialsFile } : {}) }).path;
+  const serialNumber = await mfaSerialFor(args.profile, io.env, path);
+  if (!serialNumber) return {};
+  let code = args.mfaCode;
+  if (!code) {
+    if (args.auto || !io.interactive || !io.ask) {
+      io.stderr(
+        `keyup: error: profile ${args.profile} requires MFA (mfa_serial ${serialNumber}): pass --mfa-code with the current code${args.auto ? " (--auto cannot prompt)" : ""}; nothing was changed\n`,
+      );
+      return { exit: ExitCode.Usage };
+    }
+    code = (await io.ask(`MFA code for ${serialNumber}: `)).trim();
+  }
+  const fixed = code;
+  const session = await openMfaSession({ store, ...awsOptions(args), mfa: { serialNumber, tokenCode: async () => fixed } });
+  if (session.isErr()) return { exit: failWith(io, session.error) };
+  return { credentials: session.value };
+}
+
+/** Log lines for --auto (the log file) and --log-level (stderr): timestamp, profile, rotation id, key ids. */
+function cliLogger(args: CliArgs, io: CliIo, now: () => Date): KeyupLogger {
+  const levels = { debug: 0, info: 1, warn: 2, error: 3 } as const;
+  const threshold = levels[args.logLevel ?? "info"];
+  const file = args.auto ? autoLog(args.logFile ?? defaultLogFile(io.env), now) : undefined;
+  const toStderr = !args.auto && args.logLevel !== undefined;
+  const emit = (level: keyof typeof levels) => (message: string) => {
+    if (levels[level] < threshold) return;
+    const line = `level=${level} profile=${args.profile} ${redact(message)}`;
+    if (file) file.write(line).catch((error: Error) => io.stderr(`keyup: cannot write the log file ${file.path}: ${error.message}\n`));
+    if (toStderr) io.stderr(`${now().toISOString()} ${line}\n`);
+  };
+  return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error") };
+}
+
+async function cleanupCommand(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
+  const built = storeFor(args, io);
+  if ("error" in built) return usage(io, built.error);
+  const session = await mfaCredentials(args, io, built.store);
+  if ("exit" in session) return session.exit;
+  const result = await cleanup({
+    store: built.store,
+    ...awsOptions(args),
+    ...(session.credentials ? { credentials: session.credentials } : {}),
+    now: io.now?.() ?? new Date(),
+  });
+  if (result.isErr()) return failWith(io, await withProfileHint(args, io, result.error));
+  const { deleted, kept, userName } = result.value;
+  if (args.output === "json") io.stdout(`${JSON.stringify(result.value, null, 2)}\n`);
+  else if (!args.quiet && !args.auto) {
+    io.stdout(
+      deleted.length
+        ? `Deleted ${userName}'s Inactive keys past their grace period: ${deleted.join(", ")}\n`
+        : `No key of ${userName} is past its grace period.\n`,
+    );
+    for (const k of kept) io.stdout(`Kept ${k.accessKeyId} (Inactive) until ${k.until.toISOString()}\n`);
+  }
+  return ExitCode.Ok;
 }
 
 function summary(report: RotationReport): string {
