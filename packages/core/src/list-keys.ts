@@ -114,3 +114,22 @@ function check(options: ListKeysOptions): Result<ListKeysOptions, KeyupError> {
   if (user.isErr()) return err(user.error);
   return ok(options);
 }
+
+/**
+ * Opens the MFA session keyup signs IAM calls with (STS GetSessionToken, 15 minutes), from the key a
+ * store holds. Useful to share one session (one MFA code) between `listKeys()` and `rotate()` by
+ * passing it as their `credentials`. Never throws.
+ *
+ * @example
+ * ```ts
+ * const session = await openMfaSession({ store, mfa: { serialNumber, tokenCode: async () => "123456" } });
+ * if (session.isOk()) await rotate({ store, credentials: session.value });
+ * ```
+ */
+export function openMfaSession(options: ListKeysOptions & { readonly mfa: NonNullable<ListKeysOptions["mfa"]> }): ResultAsync<SigningCredentials, KeyupError> {
+  const checked = check(options);
+  if (checked.isErr()) return errAsync(checked.error);
+  return new ResultAsync(
+    userContext({ ...options, userName: options.userName ?? "-" }).then((context) => (context.isErr() ? err(context.error) : ok(context.value.signer))),
+  );
+}

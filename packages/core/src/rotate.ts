@@ -3,7 +3,7 @@ import { err, errAsync, ok, type Result, ResultAsync } from "neverthrow";
 import { callStore, checkAwsOptions, checkStore, checkUserName } from "./_internal/options.js";
 import { type AwsOptions, type AwsPort, createAwsPort, type SigningCredentials } from "./aws-port.js";
 import { compositeStore } from "./composite-store.js";
-import type { CredentialStore } from "./credential-store.js";
+import type { AccessKeyPair, CredentialStore } from "./credential-store.js";
 import { awsErrorName, type ConfigError, type JournalError, type RotationError, toAwsError } from "./errors.js";
 import { defaultJournalPath, fileJournal, type JournalEntry, journalEntry, journalHolder, type RotationJournal } from "./journal.js";
 import { errorOf, reportOf } from "./machine/outcome.js";
@@ -574,14 +574,15 @@ export function plan(options: RotateOptions): ResultAsync<RotationPlan, Rotation
       actions.push(`remove tags ${keys.join(", ")} from ${u}`);
     },
   };
+  let written: AccessKeyPair | undefined;
   const dryStore: CredentialStore = {
     name: store.name,
     capabilities: store.capabilities,
-    read: () => store.read(),
+    read: async () => written ?? store.read(),
     backup: async () => ({ id: "planned" }),
     write: async (key) => {
       actions.push(`write the new key into ${store.name} (replacing ${(await store.read())?.accessKeyId ?? "nothing"})`);
-      void key;
+      written = key;
     },
     restore: async () => undefined,
     lock: async () => ({ release: async () => undefined }),

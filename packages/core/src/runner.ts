@@ -178,6 +178,14 @@ async function perform(
       if (!key || key.accessKeyId !== effect.accessKeyId)
         throw Object.assign(new Error(`the secret of ${effect.accessKeyId} is not in memory`), { code: "ENOSECRET" });
       await ctx.store.write(key);
+      // Read it back: a store that reports success but does not hold the key would otherwise be verified
+      // (STS checks the key, not the store) and left holding the old key once that key is deleted.
+      const held = await ctx.store.read();
+      if (held?.accessKeyId !== key.accessKeyId || held.secretAccessKey !== key.secretAccessKey) {
+        throw Object.assign(new Error(`${ctx.store.name} does not hold ${key.accessKeyId} after writing it (it holds ${held?.accessKeyId ?? "nothing"})`), {
+          code: "EIO",
+        });
+      }
       return { type: "installed", at: now() };
     }
     case "verify": {

@@ -258,3 +258,17 @@ describe("runner: retries", () => {
     expect(calls.filter((c) => c.action === "UpdateAccessKey").length).toBe(3);
   });
 });
+
+describe("runner: a store that says it wrote but did not", () => {
+  test("is caught by reading back after install, and the rotation rolls back", async () => {
+    const old = newPair();
+    iam.set(old.accessKeyId, { secret: old.secretAccessKey, status: "Active" });
+    const inner = memoryStore({ initial: old });
+    const liar: CredentialStore = { ...inner, write: async () => undefined };
+    const { state, error } = await run(liar, { userName: "alice" });
+    expect(state.outcome).toBe("rolled-back");
+    expect(error?.kind).toBe("store");
+    expect(error?.message).toContain(`does not hold`);
+    expect([...iam.keys()]).toEqual([old.accessKeyId]);
+  });
+});
