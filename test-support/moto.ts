@@ -24,6 +24,12 @@ export const ROTATION_POLICY = {
   ],
 };
 
+/** The rotation policy plus the tag actions that descriptions and grace periods use. */
+export const TAGGING_POLICY = {
+  ...ROTATION_POLICY,
+  Statement: [...ROTATION_POLICY.Statement, { Effect: "Allow", Action: ["iam:TagUser", "iam:UntagUser", "iam:ListUserTags"], Resource: "*" }],
+};
+
 const BOOTSTRAP = { accessKeyId: "AKIAKEYUPBOOTSTRAP01", secretAccessKey: "bootstrap-only-while-auth-is-off" };
 
 /** The URL of the moto server the global setup started. */

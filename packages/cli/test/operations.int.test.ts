@@ -15,16 +15,12 @@ import {
   motoUrl,
   ROTATION_POLICY,
   resetEmulator,
+  TAGGING_POLICY,
   type TestKey,
   tempDir,
   whoAmI,
 } from "../../../test-support/moto.js";
 import { captureOutput } from "../../../test-support/secrets.js";
-
-const TAGGING_POLICY = {
-  ...ROTATION_POLICY,
-  Statement: [...ROTATION_POLICY.Statement, { Effect: "Allow", Action: ["iam:TagUser", "iam:UntagUser", "iam:ListUserTags"], Resource: "*" }],
-};
 
 let admin: TestKey;
 beforeEach(async () => {

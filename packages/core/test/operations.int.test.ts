@@ -11,17 +11,12 @@ import {
   motoUrl,
   ROTATION_POLICY,
   resetEmulator,
+  TAGGING_POLICY,
   type TestKey,
   whoAmI,
 } from "../../../test-support/moto.js";
 import { listKeys, rotate } from "../../../test-support/observed.js";
 import { captureValue } from "../../../test-support/secrets.js";
-
-/** The rotation policy plus the tag actions the grace period and descriptions use. */
-const TAGGING_POLICY = {
-  ...ROTATION_POLICY,
-  Statement: [...ROTATION_POLICY.Statement, { Effect: "Allow", Action: ["iam:TagUser", "iam:UntagUser", "iam:ListUserTags"], Resource: "*" }],
-};
 
 let admin: TestKey;
 const closers: (() => Promise<void>)[] = [];
