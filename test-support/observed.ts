@@ -17,13 +17,25 @@ import { captureValue } from "./secrets.js";
  * produce is captured for the suite-wide secret check.
  */
 export async function rotate(options: RotateOptions): Promise<Result<RotationReport, RotationError>> {
-  const result = await coreRotate({ ...options, onEvent: (e) => (captureValue("rotate event", e), options.onEvent?.(e)) });
+  const result = await coreRotate({
+    ...options,
+    onEvent: (e) => {
+      captureValue("rotate event", e);
+      options.onEvent?.(e);
+    },
+  });
   captureValue("rotate result", result.isOk() ? result.value : result.error);
   return result;
 }
 
 export async function recover(options: RecoverOptions): Promise<Result<RotationReport | null, RotationError>> {
-  const result = await coreRecover({ ...options, onEvent: (e) => (captureValue("recover event", e), options.onEvent?.(e)) });
+  const result = await coreRecover({
+    ...options,
+    onEvent: (e) => {
+      captureValue("recover event", e);
+      options.onEvent?.(e);
+    },
+  });
   captureValue("recover result", result.isOk() ? result.value : result.error);
   return result;
 }

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { beforeEach, expect, test } from "vitest";
-import { type TestKey, createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, tempDir } from "../../test-support/moto.js";
+import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, tempDir } from "../../test-support/moto.js";
 
 const run = promisify(execFile);
 const examples = fileURLToPath(new URL("..", import.meta.url));
@@ -22,7 +22,15 @@ test("the CI example rotates a profile's key against the emulator", async () => 
 
   const { stdout, stderr } = await run(join(examples, "node_modules", ".bin", "tsx"), ["ci-rotate/rotate.ts"], {
     cwd: examples,
-    env: { PATH: process.env.PATH, HOME: dir, KEYUP_PROFILE: "ci", AWS_SHARED_CREDENTIALS_FILE: file, AWS_ENDPOINT_URL: motoUrl(), AWS_REGION: "us-east-1", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+    env: {
+      PATH: process.env.PATH,
+      HOME: dir,
+      KEYUP_PROFILE: "ci",
+      AWS_SHARED_CREDENTIALS_FILE: file,
+      AWS_ENDPOINT_URL: motoUrl(),
+      AWS_REGION: "us-east-1",
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    },
   });
 
   const keys = await keysOf(admin, "ci-example");

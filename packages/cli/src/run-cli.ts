@@ -9,7 +9,6 @@ import {
   type KeyupLogger,
   listKeys,
   openMfaSession,
-  type ProgressEvent,
   pendingRotations,
   plan,
   type RotationError,

@@ -18,7 +18,7 @@ test("every flag in --help is documented in docs/cli.md, and no other", async ()
 
 test("every exit code in --help is documented, with the same codes", async () => {
   const helpCodes = [...(HELP.split("Exit codes:")[1] ?? "").matchAll(/^\s+(\d+)\s/gm)].map((m) => m[1]);
-  const docCodes = [...((await docs).split("## Exit codes")[1] ?? "").matchAll(/^\| (\d+) \|/gm)].map((m) => m[1]);
+  const docCodes = [...((await docs).split("## Exit codes")[1] ?? "").matchAll(/^\| (\d+)\s+\|/gm)].map((m) => m[1]);
   expect(docCodes).toEqual(helpCodes);
   expect(helpCodes).toEqual(["0", "1", "2", "3", "4", "5", "6"]);
 });

@@ -77,16 +77,31 @@ const up = (profile = "p") => ["--profile", profile, "--operation", "up", "--aut
 
 const ERROR_CASES: ErrorCase[] = [
   { name: "missing credentials file", setup: async () => undefined, code: 2, stderr: /does not exist/ },
-  { name: "empty credentials file", setup: async (e) => (await writeFile(e.file, "", { mode: 0o600 }), undefined), code: 2, stderr: /p/ },
+  {
+    name: "empty credentials file",
+    setup: async (e) => {
+      await writeFile(e.file, "", { mode: 0o600 });
+      return undefined;
+    },
+    code: 2,
+    stderr: /p/,
+  },
   {
     name: "credentials path is a folder",
-    setup: async (e) => (await mkdir(e.file), undefined),
+    setup: async (e) => {
+      await mkdir(e.file);
+      return undefined;
+    },
     code: 1,
     stderr: /keyup: store error: .*credentials/,
   },
   {
     name: "unreadable credentials file (other owner, 0600)",
-    setup: async (e) => (await writeFile(e.file, profileOf(e.key), { mode: 0o600 }), await chmod(e.dir, 0o755), undefined),
+    setup: async (e) => {
+      await writeFile(e.file, profileOf(e.key), { mode: 0o600 });
+      await chmod(e.dir, 0o755);
+      return undefined;
+    },
     asNobody: true,
     code: 1,
     stderr: /permission denied \(EACCES\)/,
@@ -106,46 +121,64 @@ const ERROR_CASES: ErrorCase[] = [
   },
   {
     name: "malformed section header",
-    setup: async (e) => (await writeFile(e.file, `[p\n${profileOf(e.key).split("\n").slice(1).join("\n")}`), undefined),
+    setup: async (e) => {
+      await writeFile(e.file, `[p\n${profileOf(e.key).split("\n").slice(1).join("\n")}`);
+      return undefined;
+    },
     code: 2,
     stderr: /p/,
   },
   {
     name: "duplicate profile sections",
-    setup: async (e) => (await writeFile(e.file, `${profileOf(e.key)}\n${profileOf(e.key)}`, { mode: 0o600 }), undefined),
+    setup: async (e) => {
+      await writeFile(e.file, `${profileOf(e.key)}\n${profileOf(e.key)}`, { mode: 0o600 });
+      return undefined;
+    },
     code: 2,
     stderr: /appears 2 times/,
   },
   {
     name: "profile absent (lists the ones that exist)",
-    setup: async (e) => (await writeFile(e.file, profileOf(e.key, "other"), { mode: 0o600 }), undefined),
+    setup: async (e) => {
+      await writeFile(e.file, profileOf(e.key, "other"), { mode: 0o600 });
+      return undefined;
+    },
     code: 2,
     stderr: /other/,
   },
   {
     name: "profile without keys",
-    setup: async (e) => (await writeFile(e.file, "[p]\nregion = us-east-1\n", { mode: 0o600 }), undefined),
+    setup: async (e) => {
+      await writeFile(e.file, "[p]\nregion = us-east-1\n", { mode: 0o600 });
+      return undefined;
+    },
     code: 2,
     stderr: /holds no access key/,
   },
   {
     name: "key id without secret",
-    setup: async (e) => (await writeFile(e.file, `[p]\naws_access_key_id = ${e.key.accessKeyId}\n`, { mode: 0o600 }), undefined),
+    setup: async (e) => {
+      await writeFile(e.file, `[p]\naws_access_key_id = ${e.key.accessKeyId}\n`, { mode: 0o600 });
+      return undefined;
+    },
     code: 2,
     stderr: /aws_secret_access_key/,
   },
   {
     name: "aws_session_token present (temporary credentials)",
-    setup: async (e) => (await writeFile(e.file, `${profileOf(e.key)}aws_session_token = FQoGZXIvYXdzEXAMPLETOKEN\n`, { mode: 0o600 }), undefined),
+    setup: async (e) => {
+      await writeFile(e.file, `${profileOf(e.key)}aws_session_token = FQoGZXIvYXdzEXAMPLETOKEN\n`, { mode: 0o600 });
+      return undefined;
+    },
     code: 2,
     stderr: /temporary/,
   },
   {
     name: "role profile with source_profile in the credentials file",
-    setup: async (e) => (
-      await writeFile(e.file, `${profileOf(e.key, "base")}[p]\nrole_arn = arn:aws:iam::123456789012:role/deploy\nsource_profile = base\n`, { mode: 0o600 }),
-      undefined
-    ),
+    setup: async (e) => {
+      await writeFile(e.file, `${profileOf(e.key, "base")}[p]\nrole_arn = arn:aws:iam::123456789012:role/deploy\nsource_profile = base\n`, { mode: 0o600 });
+      return undefined;
+    },
     code: 2,
     stderr: /base/,
   },
@@ -183,9 +216,10 @@ const ERROR_CASES: ErrorCase[] = [
   },
   {
     name: "a key of no user (unknown or deleted)",
-    setup: async (e) => (
-      await writeFile(e.file, profileOf({ accessKeyId: "AKIAUNKNOWNUNKNOWN01", secretAccessKey: "u".repeat(40) }), { mode: 0o600 }), undefined
-    ),
+    setup: async (e) => {
+      await writeFile(e.file, profileOf({ accessKeyId: "AKIAUNKNOWNUNKNOWN01", secretAccessKey: "u".repeat(40) }), { mode: 0o600 });
+      return undefined;
+    },
     code: 1,
     stderr: /InvalidClientTokenId/,
   },
@@ -204,13 +238,19 @@ const ERROR_CASES: ErrorCase[] = [
   },
   {
     name: "network down (nothing listening)",
-    setup: async (e) => (await writeFile(e.file, profileOf(e.key), { mode: 0o600 }), [...up(), "--endpoint-url", "http://127.0.0.1:9"]),
+    setup: async (e) => {
+      await writeFile(e.file, profileOf(e.key), { mode: 0o600 });
+      return [...up(), "--endpoint-url", "http://127.0.0.1:9"];
+    },
     code: 1,
     stderr: /NetworkError/,
   },
   {
     name: "bad endpoint URL",
-    setup: async (e) => (await writeFile(e.file, profileOf(e.key), { mode: 0o600 }), [...up(), "--endpoint-url", "127.0.0.1:5000"]),
+    setup: async (e) => {
+      await writeFile(e.file, profileOf(e.key), { mode: 0o600 });
+      return [...up(), "--endpoint-url", "127.0.0.1:5000"];
+    },
     code: 2,
     stderr: /not an http\(s\) URL/,
   },
@@ -226,37 +266,55 @@ const ERROR_CASES: ErrorCase[] = [
   },
   {
     name: "unknown flag carrying a secret is refused without echoing it",
-    setup: async (e) => (await writeFile(e.file, profileOf(e.key), { mode: 0o600 }), [...up(), `--aws-secret-access-key=${e.key.secretAccessKey}`]),
+    setup: async (e) => {
+      await writeFile(e.file, profileOf(e.key), { mode: 0o600 });
+      return [...up(), `--aws-secret-access-key=${e.key.secretAccessKey}`];
+    },
     code: 2,
     stderr: /Unknown option '--aws-secret-access-key'/,
   },
   {
     name: "unknown operation",
-    setup: async (e) => (await writeFile(e.file, profileOf(e.key), { mode: 0o600 }), ["--profile", "p", "--operation", "rotate-all"]),
+    setup: async (e) => {
+      await writeFile(e.file, profileOf(e.key), { mode: 0o600 });
+      return ["--profile", "p", "--operation", "rotate-all"];
+    },
     code: 2,
     stderr: /unknown operation/,
   },
   {
     name: "bad --output",
-    setup: async (e) => (await writeFile(e.file, profileOf(e.key), { mode: 0o600 }), ["--profile", "p", "--operation", "list", "--output", "xml"]),
+    setup: async (e) => {
+      await writeFile(e.file, profileOf(e.key), { mode: 0o600 });
+      return ["--profile", "p", "--operation", "list", "--output", "xml"];
+    },
     code: 2,
     stderr: /--output/,
   },
   {
     name: "bad --verify-timeout",
-    setup: async (e) => (await writeFile(e.file, profileOf(e.key), { mode: 0o600 }), [...up(), "--verify-timeout", "-1"]),
+    setup: async (e) => {
+      await writeFile(e.file, profileOf(e.key), { mode: 0o600 });
+      return [...up(), "--verify-timeout", "-1"];
+    },
     code: 2,
     stderr: /--verify-timeout/,
   },
   {
     name: "profile name with a bracket",
-    setup: async (e) => (await writeFile(e.file, profileOf(e.key), { mode: 0o600 }), up("p]x")),
+    setup: async (e) => {
+      await writeFile(e.file, profileOf(e.key), { mode: 0o600 });
+      return up("p]x");
+    },
     code: 2,
     stderr: /not a profile name/,
   },
   {
     name: "binary (non-UTF-8) credentials file",
-    setup: async (e) => (await writeFile(e.file, Buffer.from([0x5b, 0x70, 0x5d, 0x0a, 0xff, 0xfe, 0x00, 0x81, 0x0a]), { mode: 0o600 }), undefined),
+    setup: async (e) => {
+      await writeFile(e.file, Buffer.from([0x5b, 0x70, 0x5d, 0x0a, 0xff, 0xfe, 0x00, 0x81, 0x0a]), { mode: 0o600 });
+      return undefined;
+    },
     code: 2,
     stderr: /UTF-8|text/i,
   },

@@ -1,9 +1,9 @@
-import { err, errAsync, ok, okAsync, type Result, ResultAsync } from "neverthrow";
+import { err, errAsync, ok, type Result, ResultAsync } from "neverthrow";
 import { checkAwsOptions, checkStore, checkUserName } from "./_internal/options.js";
 import { call, userContext } from "./_internal/user-context.js";
 import { type AwsOptions, type AwsPort, createAwsPort, type SigningCredentials } from "./aws-port.js";
 import type { CredentialStore } from "./credential-store.js";
-import { type KeyupError, toAwsError } from "./errors.js";
+import type { KeyupError } from "./errors.js";
 import { graceTagKey } from "./machine/types.js";
 
 /**

@@ -9,7 +9,6 @@ import {
   iamClient,
   keysOf,
   motoUrl,
-  ROTATION_POLICY,
   resetEmulator,
   TAGGING_POLICY,
   type TestKey,
