@@ -2,5 +2,6 @@ export { type CliArgs, HELP, type ParsedCliArgs, parseCliArgs } from "./args.js"
 export { autoLog, defaultLogFile } from "./auto-log.js";
 export { ExitCode, type ExitCodeValue } from "./exit-codes.js";
 export { formatAge, formatKeyTable, keysToJson } from "./format.js";
+export { createProgress } from "./progress.js";
 export { type CliIo, runCli } from "./run-cli.js";
 export { VERSION } from "./version.js";

@@ -225,3 +225,36 @@ describe("fleet", () => {
     expect(await readFile(file, "utf8")).toMatch(/^# fleet\n/);
   });
 });
+
+describe("on a terminal", () => {
+  async function upInTerminal(env: Record<string, string>): Promise<string> {
+    const command = [process.execPath, KEYUP_BIN, "--profile", "p", "--operation", "up", "--endpoint-url", motoUrl()].map((a) => `'${a}'`).join(" ");
+    const child = spawn("script", ["-qec", command, "/dev/null"], { env: cleanEnv(env), stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    let answered = false;
+    child.stdout.on("data", (c: Buffer) => {
+      out += c.toString();
+      if (!answered && out.includes("[y/N]")) {
+        answered = true;
+        child.stdin.write("y\n");
+      }
+    });
+    await new Promise((resolve) => child.on("close", resolve));
+    captureOutput("terminal output", out);
+    return out;
+  }
+
+  test("asks before rotating, shows a spinner and coloured marks; NO_COLOR turns the colour off", async () => {
+    const { env } = await oneProfile("tty");
+    await enforceAuth();
+    const coloured = await upInTerminal(env);
+    expect(coloured).toMatch(/Rotate AKIA\w+\? A new key is created and installed; the old one is deleted\. \[y\/N\]/);
+    expect(coloured).toContain("\x1b[32m✓\x1b[0m verify");
+    expect(coloured).toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] \w[\w-]*…/);
+    expect(coloured).toContain("Keys after rotation");
+
+    const plain = await upInTerminal({ ...env, NO_COLOR: "1" });
+    expect(plain).toContain("✓ verify");
+    expect(plain).not.toMatch(/\x1b\[3\dm/);
+  });
+});
