@@ -131,7 +131,7 @@ describe("keyup CLI, end to end against moto", () => {
     const log = await readFile(logFile, "utf8");
     expect((await stat(logFile)).mode & 0o777).toBe(0o600);
     const lines = log.trim().split("\n");
-    for (const line of lines) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z profile=cron /);
+    for (const line of lines) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z level=(debug|info|warn|error) profile=cron /);
     expect(log).toContain("outcome=rotated");
     expect(log).toContain(old.accessKeyId);
     expect(log).not.toContain(old.secretAccessKey);
