@@ -25,7 +25,9 @@ test("NO_COLOR (color: false) on a terminal: the spinner stays, the escape codes
   progress.onEvent(started);
   progress.onEvent(finished);
   progress.stop();
-  expect(out.join("")).not.toContain("\x1b[");
+  // The line-clearing code (ESC [K) stays; colour codes (ESC [3xm, ESC [0m) must not appear.
+  expect(out.join("")).not.toContain("\x1b[3");
+  expect(out.join("")).not.toContain("\x1b[0m");
   expect(out.join("")).toContain("  ✓ verify: 2 consecutive successes\n");
 });
 
