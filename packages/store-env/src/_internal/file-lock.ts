@@ -52,7 +52,9 @@ export async function lockFile(target: string, name: string): Promise<StoreLock>
       release = await tryLock(target, lockDir, name);
     }
     if (!release) {
-      const current = holder ?? (await readHolder(lockDir));
+      // The holder writes its file a moment after taking the lock: give it that moment, so the
+      // error can name who holds the lock rather than "unknown".
+      const current = holder ?? (await waitForHolder(lockDir));
       const who = current ? describe(current) : "an unknown process (no holder file yet)";
       throw createStoreError("ELOCKED", `${name} is locked by ${who} (lock folder ${lockDir})`, {
         holder: current ? describe(current) : "unknown",
@@ -171,4 +173,14 @@ function reasonOf(cause: unknown): string {
     ENOSPC: "no space left",
   };
   return typeof code === "string" ? `: ${reasons[code] ?? "failed"} (${code})` : "";
+}
+
+/** The holder file, waiting up to 500 ms for a holder that has just taken the lock to write it. */
+async function waitForHolder(lockDir: string): Promise<Awaited<ReturnType<typeof readHolder>>> {
+  for (let i = 0; i < 25; i++) {
+    const holder = await readHolder(lockDir);
+    if (holder) return holder;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return undefined;
 }
