@@ -1,4 +1,14 @@
-import { CreateAccessKeyCommand, DeleteAccessKeyCommand, IAMClient, ListAccessKeysCommand, UpdateAccessKeyCommand } from "@aws-sdk/client-iam";
+import {
+  CreateAccessKeyCommand,
+  DeleteAccessKeyCommand,
+  GetAccessKeyLastUsedCommand,
+  IAMClient,
+  ListAccessKeysCommand,
+  ListUserTagsCommand,
+  TagUserCommand,
+  UntagUserCommand,
+  UpdateAccessKeyCommand,
+} from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import {
   type AccessKeyPair,
@@ -10,6 +20,7 @@ import {
   initialRotationState,
   memoryStore,
   type ProgressEvent,
+  type RotationConfig,
   reportOf,
   runRotation,
 } from "@keyup/core";
@@ -30,6 +41,7 @@ interface SimKey {
   status: "Active" | "Inactive";
 }
 let iam: Map<string, SimKey>;
+let tags: Record<string, string>;
 let calls: { action: string; signer: string; target?: string }[];
 let counter = 0;
 
@@ -84,6 +96,24 @@ function install(): void {
     if (!iam.delete(input.AccessKeyId ?? "")) throw boom("NoSuchEntity");
     return {};
   });
+  iamMock.on(ListUserTagsCommand).callsFake(async (_input, getClient) => {
+    await guard("ListUserTags", getClient);
+    return { Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) };
+  });
+  iamMock.on(TagUserCommand).callsFake(async (input, getClient) => {
+    await guard("TagUser", getClient);
+    for (const t of input.Tags ?? []) tags[t.Key ?? ""] = t.Value ?? "";
+    return {};
+  });
+  iamMock.on(UntagUserCommand).callsFake(async (input, getClient) => {
+    await guard("UntagUser", getClient);
+    for (const k of input.TagKeys ?? []) delete tags[k];
+    return {};
+  });
+  iamMock.on(GetAccessKeyLastUsedCommand).callsFake(async (_input, getClient) => {
+    await guard("GetAccessKeyLastUsed", getClient);
+    return { AccessKeyLastUsed: { ServiceName: "N/A", Region: "N/A" } };
+  });
   stsMock.on(GetCallerIdentityCommand).callsFake(async (_input, getClient) => {
     await guard("GetCallerIdentity", getClient);
     return { Arn: USER_ARN, Account: "123456789012", UserId: "AIDA" };
@@ -94,6 +124,7 @@ beforeEach(() => {
   iamMock.reset();
   stsMock.reset();
   iam = new Map();
+  tags = {};
   calls = [];
   faults = {};
   install();
@@ -122,10 +153,10 @@ function faultyStore(initial: AccessKeyPair, fail: Partial<Record<"read" | "back
   return { store, current: inner.current };
 }
 
-async function run(store: CredentialStore, options: { userName?: string } = {}) {
+async function run(store: CredentialStore, options: { userName?: string; config?: Partial<RotationConfig> } = {}) {
   let clock = 1_000_000;
   const events: ProgressEvent[] = [];
-  const config = { ...defaultRotationConfig, verifyTimeoutMs: 5_000, ...(options.userName ? { userName: options.userName } : {}) };
+  const config = { ...defaultRotationConfig, verifyTimeoutMs: 5_000, ...(options.userName ? { userName: options.userName } : {}), ...options.config };
   const state = await runRotation(initialRotationState(store.name, config), {
     store,
     aws: createAwsPort({ region: "us-east-1", maxAttempts: 1 }),
@@ -139,7 +170,37 @@ async function run(store: CredentialStore, options: { userName?: string } = {}) 
   return { state, events, report: reportOf(state), error: errorOf(state) };
 }
 
-const cases: { name: string; fault: Fault; store?: Partial<Record<"read" | "backup" | "write" | "restore", boolean>>; outcome: string; kind?: string }[] = [
+const cases: {
+  name: string;
+  fault: Fault;
+  store?: Partial<Record<"read" | "backup" | "write" | "restore", boolean>>;
+  config?: Partial<RotationConfig>;
+  otherInactive?: boolean;
+  outcome: string;
+  kind?: string;
+}[] = [
+  // The effects of the operations features: every one of them faulted too.
+  { name: "listUserTags (at the limit)", fault: { ListUserTags: () => boom("AccessDenied") }, otherInactive: true, outcome: "failed", kind: "limit" },
+  {
+    name: "untagUser (tags of a deleted Inactive key)",
+    fault: { UntagUser: () => boom("AccessDenied") },
+    otherInactive: true,
+    config: { onLimit: "delete-inactive" },
+    outcome: "completed-with-warnings",
+  },
+  { name: "tagUser (description)", fault: { TagUser: () => boom("AccessDenied") }, config: { description: "ci" }, outcome: "completed-with-warnings" },
+  {
+    name: "getAccessKeyLastUsed (in-use guard)",
+    fault: { GetAccessKeyLastUsed: () => boom("AccessDenied") },
+    config: { inUseGuard: true },
+    outcome: "completed-with-warnings",
+  },
+  {
+    name: "tagUser (grace period)",
+    fault: { TagUser: () => boom("AccessDenied") },
+    config: { oldKey: "deactivate", gracePeriodMs: 86_400_000 },
+    outcome: "completed-with-warnings",
+  },
   { name: "readStore", fault: {}, store: { read: true }, outcome: "failed", kind: "store" },
   { name: "getCallerIdentity (identity)", fault: { GetCallerIdentity: () => boom("AccessDenied") }, outcome: "failed", kind: "aws" },
   { name: "listAccessKeys", fault: { ListAccessKeys: () => boom("AccessDenied") }, outcome: "failed", kind: "aws" },
@@ -195,10 +256,15 @@ describe("runner: a fault at every effect keeps the invariants", () => {
       const old = newPair();
       firstKey = old.accessKeyId;
       iam.set(old.accessKeyId, { secret: old.secretAccessKey, status: "Active" });
+      const inactive = c.otherInactive ? newPair() : undefined;
+      if (inactive) {
+        iam.set(inactive.accessKeyId, { secret: inactive.secretAccessKey, status: "Inactive" });
+        tags[inactive.accessKeyId] = "old laptop";
+      }
       faults = c.fault;
       const { store, current } = faultyStore(old, c.store ?? {});
 
-      const { state, events, report, error } = await run(store);
+      const { state, events, report, error } = await run(store, c.config ? { config: c.config } : {});
 
       expect(state.outcome).toBe(c.outcome);
       if (c.kind) expect(error?.kind).toBe(c.kind);
@@ -213,6 +279,7 @@ describe("runner: a fault at every effect keeps the invariants", () => {
       //    ended with warnings or a failed rollback (its manual steps say what to do with it).
       for (const id of iam.keys()) {
         const known =
+          (id === inactive?.accessKeyId && state.outcome === "failed") ||
           id === held?.accessKeyId ||
           report.leftovers.accessKeyIds.includes(id) ||
           ((state.outcome === "completed-with-warnings" || state.outcome === "rollback-failed") && id === report.oldAccessKeyId);
@@ -229,6 +296,7 @@ describe("runner: a fault at every effect keeps the invariants", () => {
       const secrets = [old.secretAccessKey, ...[...iam.values()].map((k) => k.secret), held?.secretAccessKey ?? "old"];
       for (const secret of secrets) expect(seen).not.toContain(secret);
       if (state.outcome === "rollback-failed") expect(report.manualSteps.length).toBeGreaterThan(0);
+      if (state.outcome === "completed-with-warnings") expect(report.warnings.length).toBeGreaterThan(0);
     });
   }
 });
