@@ -22,10 +22,10 @@ export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 /** Starts `keyup` as a child process; `done` resolves when it exits, with everything it printed. */
-export function spawnKeyup(args: string[], env: Record<string, string>): { child: ChildProcess; done: Promise<KeyupRun> } {
+export function spawnKeyup(args: string[], env: Record<string, string>, as?: { uid: number; gid: number }): { child: ChildProcess; done: Promise<KeyupRun> } {
   if (!existsSync(KEYUP_BIN)) throw new Error(`${KEYUP_BIN} is missing: run \`pnpm build\` first (\`pnpm test\` does)`);
   const started = Date.now();
-  const child = spawn(process.execPath, [KEYUP_BIN, ...args], { env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [KEYUP_BIN, ...args], { env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"], ...as });
   let stdout = "";
   let stderr = "";
   child.stdout?.on("data", (c: Buffer) => {
@@ -44,7 +44,7 @@ export function spawnKeyup(args: string[], env: Record<string, string>): { child
   return { child, done };
 }
 
-/** Runs `keyup` to completion. */
-export function keyup(args: string[], env: Record<string, string>): Promise<KeyupRun> {
-  return spawnKeyup(args, env).done;
+/** Runs `keyup` to completion, optionally as another OS user (the suite runs as root; uid 65534 is `nobody`). */
+export function keyup(args: string[], env: Record<string, string>, as?: { uid: number; gid: number }): Promise<KeyupRun> {
+  return spawnKeyup(args, env, as).done;
 }

@@ -112,8 +112,10 @@ function storeFor(args: CliArgs, io: CliIo): { store: CredentialStore; label: st
         files.push(store);
         parts.push(store);
       } else {
-        const signer = files[0] ?? specs.some((s) => s.kind !== "secretsmanager");
-        if (!signer) return { error: "a secretsmanager store needs an ini or env store in the same rotation: their key signs the Secrets Manager calls" };
+        // The file store may come later in the list: the provider below reads it only when called.
+        if (!specs.some((s) => s.kind !== "secretsmanager")) {
+          return { error: "a secretsmanager store needs an ini or env store in the same rotation: their key signs the Secrets Manager calls" };
+        }
         const source = () => files[0] as CredentialStore;
         parts.push(
           secretsManagerStore({
@@ -144,6 +146,21 @@ function awsOptions(args: CliArgs) {
     ...(args.region ? { region: args.region } : {}),
     ...(args.userName ? { userName: args.userName } : {}),
     ...(args.requestTimeoutSeconds !== undefined ? { requestTimeoutMs: Math.round(args.requestTimeoutSeconds * 1000) } : {}),
+  };
+}
+
+/** The rotation settings the flags ask for, shared by a single rotation and a fleet. */
+function rotationFlags(args: CliArgs) {
+  return {
+    ...awsOptions(args),
+    onLimit: args.deleteInactive ? ("delete-inactive" as const) : ("refuse" as const),
+    oldKey: args.oldKey,
+    // The CLI guards against retiring a key something still uses; --force skips the check.
+    inUseGuard: !args.force,
+    ...(args.minAgeMs !== undefined ? { minAgeMs: args.minAgeMs } : {}),
+    ...(args.keepOldForMs !== undefined ? { keepOldForMs: args.keepOldForMs } : {}),
+    ...(args.description !== undefined ? { description: args.description } : {}),
+    ...(args.verifyTimeoutSeconds !== undefined ? { verifyTimeoutMs: args.verifyTimeoutSeconds * 1000 } : {}),
   };
 }
 
@@ -250,19 +267,7 @@ async function up(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
   const session = await mfaCredentials(args, io, store);
   if ("exit" in session) return session.exit;
   const signing = session.credentials ? { credentials: session.credentials } : {};
-  const rotateOptions = {
-    store,
-    ...awsOptions(args),
-    ...signing,
-    onLimit: args.deleteInactive ? ("delete-inactive" as const) : ("refuse" as const),
-    oldKey: args.oldKey,
-    inUseGuard: !args.force,
-    ...(args.minAgeMs !== undefined ? { minAgeMs: args.minAgeMs } : {}),
-    ...(args.keepOldForMs !== undefined ? { keepOldForMs: args.keepOldForMs } : {}),
-    ...(args.description !== undefined ? { description: args.description } : {}),
-    ...journalOption(args),
-    ...(args.verifyTimeoutSeconds !== undefined ? { verifyTimeoutMs: args.verifyTimeoutSeconds * 1000 } : {}),
-  };
+  const rotateOptions = { store, ...rotationFlags(args), ...signing, ...journalOption(args) };
 
   if (args.dryRun) {
     const planned = await plan(rotateOptions);
@@ -359,14 +364,7 @@ async function fleet(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
   const result = await rotateMany({
     stores,
     concurrency: args.concurrency,
-    ...awsOptions(args),
-    onLimit: args.deleteInactive ? "delete-inactive" : "refuse",
-    oldKey: args.oldKey,
-    inUseGuard: !args.force,
-    ...(args.minAgeMs !== undefined ? { minAgeMs: args.minAgeMs } : {}),
-    ...(args.keepOldForMs !== undefined ? { keepOldForMs: args.keepOldForMs } : {}),
-    ...(args.description !== undefined ? { description: args.description } : {}),
-    ...(args.verifyTimeoutSeconds !== undefined ? { verifyTimeoutMs: args.verifyTimeoutSeconds * 1000 } : {}),
+    ...rotationFlags(args),
     ...(io.signal ? { signal: io.signal } : {}),
     logger,
     onResult: (r) => {

@@ -1,12 +1,10 @@
-import { spawn } from "node:child_process";
 import { chmod, chown, lstat, mkdir, readdir, readFile, readlink, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UpdateAccessKeyCommand } from "@aws-sdk/client-iam";
 import { beforeEach, describe, expect, test } from "vitest";
 import { startAwsProxy } from "../../../test-support/aws-proxy.js";
-import { cleanEnv, KEYUP_BIN, type KeyupRun, keyup } from "../../../test-support/cli.js";
+import { keyup } from "../../../test-support/cli.js";
 import { createUser, enforceAuth, iamClient, keysOf, motoUrl, resetEmulator, type TestKey, tempDir } from "../../../test-support/moto.js";
-import { captureOutput } from "../../../test-support/secrets.js";
 
 /**
  * Hostile and unusual input, through the real CLI. Every case ends with a clear error (and every file
@@ -34,26 +32,6 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
     else out[name] = `${(info.mode & 0o777).toString(8)}:${(await readFile(path)).toString("base64")}`;
   }
   return out;
-}
-
-/** Runs keyup as the unprivileged user `nobody`, so that file permissions apply (the suite runs as root). */
-function keyupAsNobody(args: string[], env: Record<string, string>): Promise<KeyupRun> {
-  return new Promise((resolve) => {
-    const started = Date.now();
-    const child = spawn(process.execPath, [KEYUP_BIN, ...args], { env: cleanEnv(env), uid: 65534, gid: 65534 });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on("data", (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.on("close", (code, signal) => {
-      captureOutput("keyup as nobody", stdout + stderr);
-      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
-    });
-  });
 }
 
 interface Env {
@@ -359,7 +337,8 @@ describe("hostile input: a clear error, every file byte-identical, IAM untouched
       const before = await snapshot(e.dir);
       const keysBefore = await keysOf(admin, "hostile");
 
-      const result = c.asNobody ? await keyupAsNobody(finalArgs, e.env) : await keyup(finalArgs, e.env);
+      // Run as `nobody` where file permissions must apply (root ignores them).
+      const result = await keyup(finalArgs, e.env, c.asNobody ? { uid: 65534, gid: 65534 } : undefined);
 
       expect(result.stderr).toMatch(c.stderr);
       expect(result.stderr.trim().split("\n"), "one line on stderr").toHaveLength(1);

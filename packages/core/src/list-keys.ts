@@ -129,7 +129,5 @@ function check(options: ListKeysOptions): Result<ListKeysOptions, KeyupError> {
 export function openMfaSession(options: ListKeysOptions & { readonly mfa: NonNullable<ListKeysOptions["mfa"]> }): ResultAsync<SigningCredentials, KeyupError> {
   const checked = check(options);
   if (checked.isErr()) return errAsync(checked.error);
-  return new ResultAsync(
-    userContext({ ...options, userName: options.userName ?? "-" }).then((context) => (context.isErr() ? err(context.error) : ok(context.value.signer))),
-  );
+  return new ResultAsync(userContext(options, false).then((context) => (context.isErr() ? err(context.error) : ok(context.value.signer))));
 }

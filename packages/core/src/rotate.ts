@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { err, errAsync, ok, type Result, ResultAsync } from "neverthrow";
 import { callStore, checkAwsOptions, checkStore, checkUserName } from "./_internal/options.js";
+import { openSession } from "./_internal/user-context.js";
 import { type AwsOptions, type AwsPort, createAwsPort, type SigningCredentials } from "./aws-port.js";
 import { compositeStore } from "./composite-store.js";
 import type { AccessKeyPair, CredentialStore } from "./credential-store.js";
@@ -372,18 +373,7 @@ async function mfaSession(store: CredentialStore, aws: AwsPort, mfa: MfaOptions,
     if (!read.value) return err({ kind: "config", message: `${store.name} holds no access key: there is nothing to rotate` });
     key = read.value;
   }
-  let code: string;
-  try {
-    code = String(await mfa.tokenCode()).trim();
-  } catch (error) {
-    return err({ kind: "config", message: `no MFA code: ${error instanceof Error ? error.message : String(error)}`, cause: error });
-  }
-  if (!/^\d{6}$/.test(code)) return err({ kind: "config", message: "the MFA code must be the 6 digits your device shows" });
-  try {
-    return ok(await aws.getSessionToken(key, { serialNumber: mfa.serialNumber, tokenCode: code }, 900));
-  } catch (error) {
-    return err(toAwsError("GetSessionToken", error));
-  }
+  return openSession(aws, key, mfa);
 }
 
 function toOutcome(state: RotationState): Result<RotationReport, RotationError> {

@@ -105,7 +105,8 @@ export async function runRotation(initial: RotationState, ctx: RunnerContext): P
       event = { type: "abort", at: now() };
     } else {
       try {
-        await ctx.persist?.(state, secrets);
+        // A wait changes nothing outside; the state before the next real effect is what a resume needs.
+        if (effect.type !== "wait") await ctx.persist?.(state, secrets);
       } catch (error) {
         // Without a durable record we must not go on creating or installing keys; a rollback, though,
         // is better finished than stopped for want of a journal.

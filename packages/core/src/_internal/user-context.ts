@@ -5,6 +5,25 @@ import type { ListKeysOptions } from "../list-keys.js";
 import { parseIdentityArn } from "../machine/arn.js";
 import { readStoreKey } from "./options.js";
 
+/**
+ * Opens a 15-minute GetSessionToken session signed by `key` with the device's current code: the one
+ * place MFA codes are read and checked, for rotate(), listKeys(), cleanup() and openMfaSession().
+ */
+export async function openSession(
+  aws: AwsPort,
+  key: SigningCredentials,
+  mfa: { readonly serialNumber: string; readonly tokenCode: () => Promise<string> },
+): Promise<Result<SigningCredentials, KeyupError>> {
+  let code: string;
+  try {
+    code = String(await mfa.tokenCode()).trim();
+  } catch (error) {
+    return err({ kind: "config", message: `no MFA code: ${error instanceof Error ? error.message : String(error)}`, cause: error });
+  }
+  if (!/^\d{6}$/.test(code)) return err({ kind: "config", message: "the MFA code must be the 6 digits your device shows" });
+  return call("GetSessionToken", () => aws.getSessionToken(key, { serialNumber: mfa.serialNumber, tokenCode: code }, 900));
+}
+
 /** Runs one AWS call, its failure turned into a typed `aws` error. */
 export function call<T>(operation: string, fn: () => Promise<T>): ResultAsync<T, KeyupError> {
   return ResultAsync.fromThrowable(fn, (e) => toAwsError(operation, e))();
@@ -16,6 +35,7 @@ export function call<T>(operation: string, fn: () => Promise<T>): ResultAsync<T,
  */
 export async function userContext(
   options: ListKeysOptions,
+  resolveUser = true,
 ): Promise<Result<{ aws: AwsPort; signer: SigningCredentials; held: SigningCredentials | undefined; userName: string }, KeyupError>> {
   const aws = options.aws ?? createAwsPort(options);
   let held: SigningCredentials | undefined;
@@ -27,18 +47,11 @@ export async function userContext(
   let signer = options.credentials ?? held;
   if (!signer) return err({ kind: "config", message: "listKeys needs a store or credentials" });
   if (options.mfa) {
-    let code: string;
-    try {
-      code = String(await options.mfa.tokenCode()).trim();
-    } catch (error) {
-      return err({ kind: "config", message: `no MFA code: ${error instanceof Error ? error.message : String(error)}`, cause: error });
-    }
-    if (!/^\d{6}$/.test(code)) return err({ kind: "config", message: "the MFA code must be the 6 digits your device shows" });
-    const base = signer;
-    const session = await call("GetSessionToken", () => aws.getSessionToken(base, { serialNumber: options.mfa?.serialNumber ?? "", tokenCode: code }, 900));
+    const session = await openSession(aws, signer, options.mfa);
     if (session.isErr()) return err(session.error);
     signer = session.value;
   }
+  if (!resolveUser) return ok({ aws, signer, held, userName: options.userName ?? "" });
   let userName = options.userName;
   if (!userName) {
     const identity = await call("GetCallerIdentity", () => aws.getCallerIdentity(signer as SigningCredentials));
