@@ -5,7 +5,10 @@ const packages = fileURLToPath(new URL("./packages/", import.meta.url));
 
 // Tests import every @keyup/* package from source (no build needed); the CLI end-to-end tests spawn
 // the built bin instead.
-const alias = [{ find: /^@keyup\/([a-z-]+)$/, replacement: `${packages}$1/src/index.ts` }];
+const alias = [
+  { find: /^@keyup\/core\/files$/, replacement: `${packages}core/src/files/index.ts` },
+  { find: /^@keyup\/([a-z-]+)$/, replacement: `${packages}$1/src/index.ts` },
+];
 
 export default defineConfig({
   resolve: { alias },

@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 pnpm test
 pnpm lint
-pnpm docs >/dev/null
+# `pnpm docs` is pnpm's own command (it opens a package's homepage): the script needs `run`.
+pnpm run docs >/dev/null
 echo "lint and docs: ok"

@@ -1,4 +1,4 @@
-export { type CliArgs, HELP, type ParsedCliArgs, parseCliArgs } from "./args.js";
+export { type CliArgs, HELP, type ParsedCliArgs, parseCliArgs, parseDuration, type StoreSpec } from "./args.js";
 export { autoLog, defaultLogFile } from "./auto-log.js";
 export { ExitCode, type ExitCodeValue } from "./exit-codes.js";
 export { formatAge, formatKeyTable, keysToJson } from "./format.js";

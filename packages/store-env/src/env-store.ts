@@ -1,7 +1,6 @@
 import { resolve } from "node:path";
 import { type AccessKeyPair, type CredentialStore, createStoreError, isAccessKeyPair, type StoreBackup, type StoreLock } from "@keyup/core";
-import { lockFile } from "./_internal/file-lock.js";
-import { decodeUtf8, fingerprint, readBytes, removeFile, resolveTarget, writeAtomic } from "./_internal/files.js";
+import { decodeUtf8, fingerprint, lockFile, readBytes, removeFile, resolveTarget, writeAtomic } from "@keyup/core/files";
 import { type EnvAssignment, editEnv, parseEnv } from "./env-editor.js";
 
 /**
@@ -141,7 +140,7 @@ export function envStore(options: EnvStoreOptions): EnvStore {
   const backup = async (): Promise<StoreBackup> => {
     const bytes = await readBytes(path, "the .env file");
     if (bytes === undefined) return { id: ABSENT };
-    await writeAtomic(backupPath, bytes, "the backup", 0o600);
+    await writeAtomic(backupPath, bytes, "the backup", { mode: 0o600 });
     return { id: fingerprint(bytes), location: backupPath };
   };
 

@@ -1,9 +1,6 @@
-import { createHash } from "node:crypto";
-import { unlink } from "node:fs/promises";
 import { type AccessKeyPair, type CredentialStore, createStoreError, isAccessKeyPair, type StoreBackup, type StoreLock } from "@keyup/core";
-import { decode, readBytes, writeAtomic } from "./_internal/file-io.js";
-import { lockFile } from "./_internal/file-lock.js";
-import { besidePath, credentialsPath, isMissing, resolveTarget } from "./_internal/paths.js";
+import { decodeUtf8, fingerprint, lockFile, readBytes, removeFile, resolveTarget, writeAtomic } from "@keyup/core/files";
+import { besidePath, credentialsPath } from "./_internal/paths.js";
 import { ACCESS_KEY_ID, heldKey, type ProfileView, quote, SECRET_ACCESS_KEY, viewProfile } from "./_internal/profile.js";
 import { checkProfileName, keyIn, removeKeyLines, setValues } from "./_internal/profile-edit.js";
 
@@ -96,7 +93,7 @@ export function iniStore(options: IniStoreOptions): IniStore {
 
   const load = async (): Promise<{ bytes: Buffer; text: string } | undefined> => {
     const bytes = await readBytes(path, "the credentials file");
-    return bytes === undefined ? undefined : { bytes, text: decode(bytes, path) };
+    return bytes === undefined ? undefined : { bytes, text: decodeUtf8(bytes, path) };
   };
 
   const read = async (): Promise<AccessKeyPair | undefined> => {
@@ -115,13 +112,13 @@ export function iniStore(options: IniStoreOptions): IniStore {
       const held = heldKey(view, profile, where);
       if (held?.accessKeyId === key.accessKeyId && held.secretAccessKey === key.secretAccessKey) return;
     }
-    await writeAtomic(await target(), setValues(view, profile, key), "the credentials file");
+    await writeAtomic(await target(), setValues(view, profile, key), "the credentials file", { createFolder: true });
   };
 
   const backup = async (): Promise<StoreBackup> => {
     const bytes = await readBytes(path, "the credentials file");
     if (bytes === undefined) return { id: ABSENT };
-    await writeAtomic(backupPath, bytes, "the backup", 0o600);
+    await writeAtomic(backupPath, bytes, "the backup", { mode: 0o600, createFolder: true });
     return { id: fingerprint(bytes), location: backupPath };
   };
 
@@ -132,14 +129,10 @@ export function iniStore(options: IniStoreOptions): IniStore {
 
     const next = mergedRestore(current, saved);
     if (next === EXACT) {
-      if (saved) await writeAtomic(await target(), saved.bytes, "the credentials file");
-      else {
-        await unlink(await target()).catch((cause: unknown) => {
-          if (!isMissing(cause)) throw createStoreError("EIO", `${name}: cannot remove ${path}`, { cause });
-        });
-      }
+      if (saved) await writeAtomic(await target(), saved.bytes, "the credentials file", { createFolder: true });
+      else await removeFile(await target(), "the credentials file");
     } else if (current === undefined || !Buffer.from(next).equals(current)) {
-      await writeAtomic(await target(), next, "the credentials file");
+      await writeAtomic(await target(), next, "the credentials file", { createFolder: true });
     }
   };
 
@@ -204,7 +197,7 @@ export function iniStore(options: IniStoreOptions): IniStore {
       throw createStoreError("EIO", `${name}: cannot resolve ${path}`, { cause });
     });
 
-  const lock = async (): Promise<StoreLock> => lockFile(await target(), name);
+  const lock = async (): Promise<StoreLock> => lockFile(await target(), name, { createFolder: true });
 
   return {
     name,
@@ -224,14 +217,10 @@ export function iniStore(options: IniStoreOptions): IniStore {
 
 function tryDecode(bytes: Buffer): string | undefined {
   try {
-    return decode(bytes, "");
+    return decodeUtf8(bytes, "");
   } catch {
     return undefined;
   }
-}
-
-function fingerprint(bytes: Buffer): string {
-  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 }
 
 /**

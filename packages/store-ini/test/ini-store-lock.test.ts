@@ -35,7 +35,10 @@ beforeAll(async () => {
     target: "node20",
     outfile: bundle,
     // The store uses only the contract part of core.
-    alias: { "@keyup/core": join(packageRoot, "..", "core", "src", "credential-store.ts") },
+    alias: {
+      "@keyup/core/files": join(packageRoot, "..", "core", "src", "files", "index.ts"),
+      "@keyup/core": join(packageRoot, "..", "core", "src", "credential-store.ts"),
+    },
     logLevel: "silent",
   });
   childScript = join(dir, "child.cjs");

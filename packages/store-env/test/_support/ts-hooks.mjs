@@ -9,6 +9,7 @@ import ts from "typescript";
 const packages = new URL("../../../", import.meta.url);
 
 export async function resolve(specifier, context, next) {
+  if (specifier === "@keyup/core/files") return { url: new URL("core/src/files/index.ts", packages).href, shortCircuit: true };
   const workspace = /^@keyup\/([a-z-]+)$/.exec(specifier);
   if (workspace) return { url: new URL(`${workspace[1]}/src/index.ts`, packages).href, shortCircuit: true };
   if (context.parentURL?.endsWith(".ts") && specifier.startsWith(".") && specifier.endsWith(".js")) {

@@ -1,6 +1,5 @@
-import { lstat, readlink, realpath } from "node:fs/promises";
 import { homedir } from "node:os";
-import { basename, dirname, join, resolve, sep } from "node:path";
+import { join, resolve, sep } from "node:path";
 
 /**
  * The credentials file the AWS CLI and SDKs would use: `AWS_SHARED_CREDENTIALS_FILE`, else
@@ -29,36 +28,4 @@ export function besidePath(path: string, kind: "backup" | "journal", profile: st
     return /[A-Za-z0-9._-]/.test(char) ? char : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
   }).join("");
   return `${path}.keyup-${kind}.${safe}`;
-}
-
-const MAX_LINKS = 40;
-
-/**
- * The real file behind `path`, following symlinks even when the last one dangles, so that a write
- * replaces the target and keeps the link, and every alias of one file shares one lock.
- */
-export async function resolveTarget(path: string): Promise<string> {
-  let current = resolve(path);
-  for (let hops = 0; hops < MAX_LINKS; hops++) {
-    try {
-      return await realpath(current);
-    } catch (error) {
-      if (!isMissing(error)) throw error;
-    }
-    const stat = await lstat(current).catch((error: unknown) => {
-      if (isMissing(error)) return undefined;
-      throw error;
-    });
-    if (!stat?.isSymbolicLink()) {
-      const folder = await realpath(dirname(current)).catch(() => dirname(current));
-      return join(folder, basename(current));
-    }
-    current = resolve(dirname(current), await readlink(current));
-  }
-  return current;
-}
-
-export function isMissing(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code === "ENOENT" || code === "ENOTDIR";
 }

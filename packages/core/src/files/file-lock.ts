@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
-import { readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import { join } from "node:path";
-import { createStoreError, type StoreLock } from "@keyup/core";
+import { dirname, join } from "node:path";
 import { lock as lockPath } from "proper-lockfile";
-import { isMissing } from "./files.js";
+import { createStoreError, type StoreLock } from "../credential-store.js";
+import { isMissing, reasonOf } from "./files.js";
 
 /** Who holds a lock. Written inside the lock folder; holds no secret. */
 interface Holder {
@@ -38,13 +38,37 @@ const lockFs = {
 const heldHere = new Set<string>();
 
 /**
- * Takes the cross-process lock on `target` (a file that may not exist yet): the folder
- * `<target>.lock`, made atomically by proper-lockfile. Fails at once with ELOCKED naming the holder.
- * A lock left by a dead process on this host is broken at once; any other abandoned lock once its
- * mtime is older than the stale threshold (proper-lockfile's own recovery).
+ * Options for {@link lockFile}.
+ *
+ * @example
+ * ```ts
+ * const options: LockFileOptions = { createFolder: true };
+ * ```
  */
-export async function lockFile(target: string, name: string): Promise<StoreLock> {
+export interface LockFileOptions {
+  /** Create the file's folder (0700) when it is missing, instead of failing with ENOTFOUND. */
+  readonly createFolder?: boolean;
+}
+
+/**
+ * Takes the cross-process lock on `target` (a file that may not exist yet): the folder
+ * `<target>.lock`, made atomically by proper-lockfile, with a holder file naming the process. Fails at
+ * once with ELOCKED naming the holder. A lock left by a dead process on this host is broken at once;
+ * any other abandoned lock once its mtime is older than 10 s (proper-lockfile's own recovery).
+ *
+ * @example
+ * ```ts
+ * const lock = await lockFile("/home/me/.aws/credentials", "ini:/home/me/.aws/credentials#ci");
+ * try { … } finally { await lock.release(); }
+ * ```
+ */
+export async function lockFile(target: string, name: string, options: LockFileOptions = {}): Promise<StoreLock> {
   const lockDir = `${target}.lock`;
+  if (options.createFolder) {
+    await mkdir(dirname(target), { recursive: true, mode: 0o700 }).catch((cause: unknown) => {
+      throw createStoreError("EIO", `${name}: cannot create the folder for the lock ${lockDir}${reasonOf(cause)}`, { cause });
+    });
+  }
   let release = await tryLock(target, lockDir, name);
   if (!release) {
     const holder = await readHolder(lockDir);
@@ -161,18 +185,6 @@ async function breakAbandoned(lockDir: string, dead: Holder): Promise<boolean> {
   }
   await rename(aside, lockDir).catch(() => undefined);
   return false;
-}
-
-/** The OS's reason for a failed file operation, for messages people can act on (`: permission denied (EACCES)`). */
-function reasonOf(cause: unknown): string {
-  const code = (cause as { code?: unknown })?.code;
-  const reasons: Record<string, string> = {
-    EACCES: "permission denied",
-    EPERM: "operation not permitted",
-    EROFS: "read-only file system",
-    ENOSPC: "no space left",
-  };
-  return typeof code === "string" ? `: ${reasons[code] ?? "failed"} (${code})` : "";
 }
 
 /** The holder file, waiting up to 500 ms for a holder that has just taken the lock to write it. */

@@ -1,0 +1,177 @@
+import { createHash } from "node:crypto";
+import { lstat, mkdir, readFile, readlink, realpath, stat, unlink } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import writeFileAtomic from "write-file-atomic";
+import { createStoreError } from "../credential-store.js";
+
+/**
+ * True for the errors that mean "no such file" (ENOENT, or ENOTDIR for a path through a file).
+ *
+ * @example
+ * ```ts
+ * await readFile(path).catch((e) => (isMissing(e) ? undefined : Promise.reject(e)));
+ * ```
+ */
+export function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}
+
+/**
+ * The `sha256:<hex>` id of some bytes: the backup handle id file stores use.
+ *
+ * @example
+ * ```ts
+ * fingerprint(Buffer.from("")); // "sha256:e3b0c442…"
+ * ```
+ */
+export function fingerprint(bytes: Uint8Array): string {
+  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+}
+
+/**
+ * The file's exact bytes, or `undefined` when it does not exist; other failures are EIO store errors
+ * that say why (`permission denied (EACCES)`).
+ *
+ * @example
+ * ```ts
+ * const bytes = await readBytes("/home/me/.aws/credentials", "the credentials file");
+ * ```
+ */
+export async function readBytes(path: string, what: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(path);
+  } catch (cause) {
+    if (isMissing(cause)) return undefined;
+    throw createStoreError("EIO", `cannot read ${what} ${path}${reasonOf(cause)}`, { cause });
+  }
+}
+
+// fatal: a byte that is not UTF-8 would come back as U+FFFD and change on write; ignoreBOM keeps a
+// BOM in the text so that it is written back.
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * The bytes as UTF-8 text, BOM kept, or an EINVALID store error: a byte that is not UTF-8 would
+ * otherwise change on the way back to disk.
+ *
+ * @example
+ * ```ts
+ * const text = decodeUtf8(bytes, path);
+ * ```
+ */
+export function decodeUtf8(bytes: Uint8Array, path: string): string {
+  try {
+    return decoder.decode(bytes);
+  } catch (cause) {
+    throw createStoreError("EINVALID", `${path} is not valid UTF-8 text`, { cause });
+  }
+}
+
+/**
+ * Options for {@link writeAtomic}.
+ *
+ * @example
+ * ```ts
+ * const options: WriteAtomicOptions = { mode: 0o600, createFolder: true };
+ * ```
+ */
+export interface WriteAtomicOptions {
+  /** The file's mode. Default: an existing file keeps its own, a new one gets 0600. */
+  readonly mode?: number;
+  /** Create a missing folder (0700) instead of failing with ENOTFOUND. */
+  readonly createFolder?: boolean;
+}
+
+/**
+ * Replaces `target` atomically (write-file-atomic: temp file in the same folder, fsync, rename).
+ * Write through symlinks by passing the {@link resolveTarget} of a path.
+ *
+ * @example
+ * ```ts
+ * await writeAtomic(await resolveTarget(path), text, "the credentials file");
+ * ```
+ */
+export async function writeAtomic(target: string, data: string | Buffer, what: string, options: WriteAtomicOptions = {}): Promise<void> {
+  const { mode } = options;
+  try {
+    if (options.createFolder) await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+    const exists = await stat(target).then(
+      () => true,
+      () => false,
+    );
+    const chosen = mode ?? (exists ? undefined : 0o600);
+    await writeFileAtomic(target, data, chosen === undefined ? {} : { mode: chosen });
+  } catch (cause) {
+    if (isMissing(cause)) {
+      throw createStoreError("ENOTFOUND", `cannot write ${what} ${target}: its folder does not exist`, { cause });
+    }
+    throw createStoreError("EIO", `cannot write ${what} ${target}${reasonOf(cause)}`, { cause });
+  }
+}
+
+/**
+ * Removes a file; a file already gone is fine.
+ *
+ * @example
+ * ```ts
+ * await removeFile(path, "the credentials file");
+ * ```
+ */
+export async function removeFile(target: string, what: string): Promise<void> {
+  await unlink(target).catch((cause: unknown) => {
+    if (!isMissing(cause)) throw createStoreError("EIO", `cannot remove ${what} ${target}${reasonOf(cause)}`, { cause });
+  });
+}
+
+const MAX_LINKS = 40;
+
+/**
+ * The real file behind `path`, following symlinks even when the last one dangles, so that a write
+ * replaces the target and keeps the link, and every alias of one file shares one lock.
+ *
+ * @example
+ * ```ts
+ * await resolveTarget("/home/me/.aws/credentials"); // "/home/me/dotfiles/aws-credentials"
+ * ```
+ */
+export async function resolveTarget(path: string): Promise<string> {
+  let current = resolve(path);
+  for (let hops = 0; hops < MAX_LINKS; hops++) {
+    try {
+      return await realpath(current);
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+    }
+    const info = await lstat(current).catch((error: unknown) => {
+      if (isMissing(error)) return undefined;
+      throw error;
+    });
+    if (!info?.isSymbolicLink()) {
+      const folder = await realpath(dirname(current)).catch(() => dirname(current));
+      return join(folder, basename(current));
+    }
+    current = resolve(dirname(current), await readlink(current));
+  }
+  return current;
+}
+
+/**
+ * The OS's reason for a failed file operation, for messages people can act on.
+ *
+ * @example
+ * ```ts
+ * reasonOf({ code: "EACCES" }); // ": permission denied (EACCES)"
+ * ```
+ */
+export function reasonOf(cause: unknown): string {
+  const code = (cause as { code?: unknown })?.code;
+  const reasons: Record<string, string> = {
+    EACCES: "permission denied",
+    EPERM: "operation not permitted",
+    EROFS: "read-only file system",
+    ENOSPC: "no space left",
+    EISDIR: "it is a folder",
+  };
+  return typeof code === "string" ? `: ${reasons[code] ?? "failed"} (${code})` : "";
+}
