@@ -24,7 +24,9 @@ if (existsSync(scan)) {
 if (existsSync(results)) {
   const r = JSON.parse(readFileSync(results, "utf8"));
   const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
-  console.log(`\nvitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ""}`);
+  // A file that fails before its tests run (a failing beforeAll) counts as a failure too, not as skipped tests.
+  const failed = r.numFailedTests + (r.numFailedTestSuites ?? 0);
+  console.log(`\nvitest: ${r.numPassedTests} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
 } else {
   console.log("\nvitest: 0 passed, 1 failed (no results were written)");
 }

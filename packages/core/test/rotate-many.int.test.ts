@@ -359,7 +359,10 @@ describe("rotateMany() against moto with authentication enforced", () => {
         format: "cjs",
         target: "node20",
         outfile: bundle,
-        alias: { "@keyup/core": join(packages, "core", "src", "credential-store.ts") },
+        alias: {
+          "@keyup/core/files": join(packages, "core", "src", "files", "index.ts"),
+          "@keyup/core": join(packages, "core", "src", "credential-store.ts"),
+        },
         logLevel: "silent",
       });
       childScript = join(dir, "hold.cjs");
