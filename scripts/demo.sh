@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 pnpm -s build >/dev/null
-node scripts/demo.mjs
+pnpm exec tsx scripts/demo.ts

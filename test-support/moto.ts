@@ -1,10 +1,13 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, ListAccessKeysCommand, PutUserPolicyCommand } from "@aws-sdk/client-iam";
+import { IAMClient, ListAccessKeysCommand } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { inject } from "vitest";
+import { bootstrapIam, enforceMotoAuth, ROTATION_POLICY, resetMoto, seedUser } from "./emulator.js";
 import { rememberSecret, watchFolder } from "./secrets.js";
+
+export { ROTATION_POLICY };
 
 /** A key pair as the tests handle it. */
 export interface TestKey {
@@ -12,49 +15,30 @@ export interface TestKey {
   secretAccessKey: string;
 }
 
-/** The least-privilege policy a user needs to rotate its own key (docs/security.md shows the same). */
-export const ROTATION_POLICY = {
-  Version: "2012-10-17",
-  Statement: [
-    {
-      Effect: "Allow",
-      Action: ["iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:UpdateAccessKey", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed", "iam:GetUser"],
-      Resource: "*",
-    },
-  ],
-};
-
 /** The rotation policy plus the tag actions that descriptions and grace periods use. */
 export const TAGGING_POLICY = {
   ...ROTATION_POLICY,
   Statement: [...ROTATION_POLICY.Statement, { Effect: "Allow", Action: ["iam:TagUser", "iam:UntagUser", "iam:ListUserTags"], Resource: "*" }],
 };
 
-const BOOTSTRAP = { accessKeyId: "AKIAKEYUPBOOTSTRAP01", secretAccessKey: "bootstrap-only-while-auth-is-off" };
-
 /** The URL of the moto server the global setup started. */
 export function motoUrl(): string {
   return inject("motoUrl");
 }
 
-async function post(path: string, body?: string): Promise<void> {
-  const res = await fetch(`${motoUrl()}${path}`, { method: "POST", ...(body !== undefined ? { body, headers: { "content-type": "text/plain" } } : {}) });
-  if (!res.ok) throw new Error(`moto ${path} answered ${res.status}`);
-}
-
 /** Wipes moto's state and turns authentication off, ready for bootstrapping a test's users. */
 export async function resetEmulator(): Promise<void> {
-  await post("/moto-api/reset-auth", "inf");
-  await post("/moto-api/reset");
+  await resetMoto(motoUrl());
 }
 
 /** From now on moto checks signatures and IAM policies, as AWS does. */
 export async function enforceAuth(): Promise<void> {
-  await post("/moto-api/reset-auth", "0");
+  await enforceMotoAuth(motoUrl());
 }
 
 /** An IAM client against moto signed by `credentials` (bootstrap credentials while auth is off). */
-export function iamClient(credentials: TestKey = BOOTSTRAP): IAMClient {
+export function iamClient(credentials?: TestKey): IAMClient {
+  if (!credentials) return bootstrapIam(motoUrl());
   return new IAMClient({ region: "us-east-1", endpoint: motoUrl(), credentials, maxAttempts: 1 });
 }
 
@@ -68,18 +52,9 @@ export async function createUser(
   userName: string,
   options: { keys?: number; policy?: object } = {},
 ): Promise<{ userName: string; arn: string; keys: TestKey[] }> {
-  const iam = iamClient();
-  const out = await iam.send(new CreateUserCommand({ UserName: userName }));
-  await iam.send(
-    new PutUserPolicyCommand({ UserName: userName, PolicyName: "keyup-rotation", PolicyDocument: JSON.stringify(options.policy ?? ROTATION_POLICY) }),
-  );
-  const keys: TestKey[] = [];
-  for (let i = 0; i < (options.keys ?? 1); i++) {
-    const k = await iam.send(new CreateAccessKeyCommand({ UserName: userName }));
-    keys.push({ accessKeyId: k.AccessKey?.AccessKeyId ?? "", secretAccessKey: k.AccessKey?.SecretAccessKey ?? "" });
-    rememberSecret(k.AccessKey?.SecretAccessKey);
-  }
-  return { userName, arn: out.User?.Arn ?? "", keys };
+  const user = await seedUser(motoUrl(), userName, options);
+  for (const key of user.keys) rememberSecret(key.secretAccessKey);
+  return user;
 }
 
 /** Creates an administrator the tests use to look at IAM once auth is enforced. */

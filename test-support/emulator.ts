@@ -1,0 +1,114 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from "@aws-sdk/client-iam";
+
+/**
+ * The local AWS emulator (moto) outside vitest: the test run's global setup, the demo, the examples
+ * runner and the benchmarks all start and seed it through these functions.
+ */
+
+/** A key pair as the emulator hands it out. */
+export interface EmulatorKey {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/** A running moto server on 127.0.0.1. */
+export interface Emulator {
+  readonly url: string;
+  stop(): void;
+}
+
+/** The least-privilege policy a user needs to rotate its own key (docs/security.md shows the same). */
+export const ROTATION_POLICY = {
+  Version: "2012-10-17",
+  Statement: [
+    {
+      Effect: "Allow",
+      Action: ["iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:UpdateAccessKey", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed", "iam:GetUser"],
+      Resource: "*",
+    },
+  ],
+};
+
+/** Any request is accepted while auth is off; these sign the bootstrap calls. */
+const BOOTSTRAP: EmulatorKey = { accessKeyId: "AKIAKEYUPBOOTSTRAP01", secretAccessKey: "bootstrap-only-while-auth-is-off" };
+
+/** Starts `python3 -m moto.server` on a free port and waits until it answers. */
+export async function startMoto(): Promise<Emulator> {
+  const child: ChildProcess = spawn("python3", ["-m", "moto.server", "-H", "127.0.0.1", "-p", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+  const stop = () => {
+    child.kill("SIGTERM");
+  };
+  const url = await new Promise<string>((resolve, reject) => {
+    let output = "";
+    const timer = setTimeout(() => reject(new Error(`moto did not start within 30 s:\n${output}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /Running on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stderr?.on("data", onData);
+    child.stdout?.on("data", onData);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`moto exited with ${code} before it was ready (is moto[server] installed for python3?):\n${output}`));
+    });
+  });
+  // Drain output so a full pipe never blocks the server.
+  child.stderr?.resume();
+  child.stdout?.resume();
+  for (let i = 0; i < 100; i++) {
+    const ready = await fetch(`${url}/moto-api/data.json`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) return { url, stop };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  stop();
+  throw new Error(`moto at ${url} never answered /moto-api/data.json`);
+}
+
+async function post(url: string, path: string, body?: string): Promise<void> {
+  // moto reads reset-auth's body only when it is sent as text/plain.
+  const res = await fetch(`${url}${path}`, { method: "POST", ...(body !== undefined ? { body, headers: { "content-type": "text/plain" } } : {}) });
+  if (!res.ok) throw new Error(`moto ${path} answered ${res.status}`);
+}
+
+/** Wipes moto's state and turns authentication off, ready for bootstrapping users. */
+export async function resetMoto(url: string): Promise<void> {
+  await post(url, "/moto-api/reset-auth", "inf");
+  await post(url, "/moto-api/reset");
+}
+
+/** From now on moto checks signatures and IAM policies, as AWS does. */
+export async function enforceMotoAuth(url: string): Promise<void> {
+  await post(url, "/moto-api/reset-auth", "0");
+}
+
+/** An IAM client signed by the bootstrap key: use it while auth is off. */
+export function bootstrapIam(url: string): IAMClient {
+  return new IAMClient({ region: "us-east-1", endpoint: url, credentials: BOOTSTRAP, maxAttempts: 1 });
+}
+
+/** Creates a user with an inline policy and `keys` access keys. Call while auth is off. */
+export async function seedUser(
+  url: string,
+  userName: string,
+  options: { keys?: number; policy?: object; iam?: IAMClient } = {},
+): Promise<{ userName: string; arn: string; keys: EmulatorKey[] }> {
+  const iam = options.iam ?? bootstrapIam(url);
+  const out = await iam.send(new CreateUserCommand({ UserName: userName }));
+  await iam.send(
+    new PutUserPolicyCommand({ UserName: userName, PolicyName: "keyup-rotation", PolicyDocument: JSON.stringify(options.policy ?? ROTATION_POLICY) }),
+  );
+  const keys: EmulatorKey[] = [];
+  for (let i = 0; i < (options.keys ?? 1); i++) {
+    const k = await iam.send(new CreateAccessKeyCommand({ UserName: userName }));
+    keys.push({ accessKeyId: k.AccessKey?.AccessKeyId ?? "", secretAccessKey: k.AccessKey?.SecretAccessKey ?? "" });
+  }
+  return { userName, arn: out.User?.Arn ?? "", keys };
+}
