@@ -22,9 +22,9 @@ export interface ScriptRun {
  * Runs a TypeScript file of examples/ with tsx, as a user would: pointed at the test run's emulator,
  * with no ambient AWS credentials, only the settings given. Its output is captured for the secret scan.
  */
-export async function runExampleScript(script: string, settings: Record<string, string>): Promise<ScriptRun> {
+export async function runExampleScript(script: string, settings: Record<string, string>, args: readonly string[] = []): Promise<ScriptRun> {
   const env = cleanEnv({ AWS_ENDPOINT_URL: motoUrl(), AWS_REGION: "us-east-1", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...settings });
-  const outcome = await run(TSX, [script], { cwd: EXAMPLES_DIR, env }).then(
+  const outcome = await run(TSX, [script, ...args], { cwd: EXAMPLES_DIR, env }).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
     (error: { code?: number; stdout?: string; stderr?: string; message: string }) => ({
       code: typeof error.code === "number" ? error.code : 1,
@@ -32,7 +32,7 @@ export async function runExampleScript(script: string, settings: Record<string, 
       stderr: error.stderr ?? error.message,
     }),
   );
-  captureOutput(`${script} stdout`, outcome.stdout);
-  captureOutput(`${script} stderr`, outcome.stderr);
+  captureOutput(`${[script, ...args].join(" ")} stdout`, outcome.stdout);
+  captureOutput(`${[script, ...args].join(" ")} stderr`, outcome.stderr);
   return outcome;
 }

@@ -2,18 +2,8 @@ import { randomUUID } from "node:crypto";
 import { CreateSecretCommand, GetSecretValueCommand, ListSecretVersionIdsCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { afterEach, beforeEach, expect, test, vi } from "vitest";
 import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, whoAmI } from "../../test-support/moto.js";
-
 // The same permissions template.yaml grants the function's role: Secrets Manager on the secret, no IAM.
-const LAMBDA_ROLE_POLICY = {
-  Version: "2012-10-17",
-  Statement: [
-    {
-      Effect: "Allow",
-      Action: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
-      Resource: "*",
-    },
-  ],
-};
+import { LAMBDA_ROLE_POLICY } from "../local-runs.js";
 
 beforeEach(resetEmulator);
 afterEach(() => {
