@@ -214,14 +214,14 @@ export const LOCAL_RUNS: Readonly<Record<string, LocalRun>> = {
 
   "custom-store": {
     summary: "a JSON-file CredentialStore proven by the conformance suite, and rotate() through it (its vitest files)",
-    async prepare() {
-      // The tests seed their own users and files; the global setup uses this emulator instead of starting one.
+    async prepare({ url }) {
       return {
         seeded: ["nothing: the tests create their own users and files"],
         command: join(ROOT, "node_modules", ".bin", "vitest"),
         args: ["run", "examples/custom-store"],
         cwd: ROOT,
-        env: {},
+        // The tests seed their own users and files; the test run's global setup uses this emulator instead of starting one.
+        env: { KEYUP_TEST_MOTO_URL: url },
         users: [],
         holders: [],
       };

@@ -62,8 +62,6 @@ async function runExample(name: string, run: LocalRun): Promise<number> {
       AWS_SHARED_CREDENTIALS_FILE: credentialsFile(dir),
       AWS_CONFIG_FILE: join(dir, "config"),
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-      // custom-store's vitest run uses this emulator instead of starting its own.
-      KEYUP_TEST_MOTO_URL: url,
     };
     const shown = Object.entries(prepared.env).map(([k, v]) => `${k}=${v} `);
     console.log(

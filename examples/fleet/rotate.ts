@@ -11,7 +11,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { formatFleetTable, type RotationOutcome, rotateMany } from "@keyup/core";
-import { iniStore } from "@keyup/store-ini";
+import { type IniStore, iniStore } from "@keyup/store-ini";
 import { parse as parseIni } from "ini";
 
 const env = process.env;
@@ -30,14 +30,16 @@ function profilesWithKeys(text: string): string[] {
     .map(([name]) => name);
 }
 
-let profiles: string[];
+let stores: IniStore[];
 try {
-  profiles = env.KEYUP_PROFILES ? env.KEYUP_PROFILES.split(",").map((p) => p.trim()) : profilesWithKeys(await readFile(path, "utf8"));
+  const profiles = env.KEYUP_PROFILES ? env.KEYUP_PROFILES.split(",").map((p) => p.trim()) : profilesWithKeys(await readFile(path, "utf8"));
+  // iniStore refuses a profile name that cannot be a section of the file (empty, brackets, newlines).
+  stores = profiles.map((profile) => iniStore({ profile, path }));
 } catch (error) {
-  console.error(`cannot read ${path}: ${(error as Error).message}`);
+  console.error(`cannot start: ${(error as Error).message}`);
   process.exit(1);
 }
-if (profiles.length === 0) {
+if (stores.length === 0) {
   console.error(`no profile in ${path} holds an access key`);
   process.exit(1);
 }
@@ -46,9 +48,9 @@ if (profiles.length === 0) {
 const MARKS: Partial<Record<RotationOutcome, string>> = { rotated: "ok  ", skipped: "skip", "completed-with-warnings": "warn" };
 
 const concurrency = Number(env.KEYUP_CONCURRENCY ?? 4);
-console.log(`rotating ${profiles.length} profiles of ${path}, ${concurrency} at a time`);
+console.log(`rotating ${stores.length} profiles of ${path}, ${concurrency} at a time`);
 const result = await rotateMany({
-  stores: profiles.map((profile) => iniStore({ profile, path })),
+  stores,
   concurrency,
   ...(env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {}),
   // A line as each profile finishes, so a long fleet shows progress before the table.
