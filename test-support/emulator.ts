@@ -1,4 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from "@aws-sdk/client-iam";
 
 /**
@@ -33,33 +36,41 @@ export const ROTATION_POLICY = {
 /** Any request is accepted while auth is off; these sign the bootstrap calls. */
 const BOOTSTRAP: EmulatorKey = { accessKeyId: "AKIAKEYUPBOOTSTRAP01", secretAccessKey: "bootstrap-only-while-auth-is-off" };
 
-/** Starts `python3 -m moto.server` on a free port and waits until it answers. */
+/**
+ * Starts `python3 -m moto.server` on a free port and waits until it answers. moto logs every request;
+ * its output goes to a temp file rather than a pipe, because a pipe nobody drains (a parent blocked in
+ * spawnSync, say) fills up and freezes the emulator mid-request.
+ */
 export async function startMoto(): Promise<Emulator> {
-  const child: ChildProcess = spawn("python3", ["-m", "moto.server", "-H", "127.0.0.1", "-p", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+  const logDir = mkdtempSync(join(tmpdir(), "keyup-moto-"));
+  const logFile = join(logDir, "moto.log");
+  const log = openSync(logFile, "w");
+  const child: ChildProcess = spawn("python3", ["-m", "moto.server", "-H", "127.0.0.1", "-p", "0"], { stdio: ["ignore", log, log] });
+  closeSync(log);
+  let exited: number | null | undefined;
+  child.on("exit", (code) => {
+    exited = code;
+  });
   const stop = () => {
     child.kill("SIGTERM");
+    rmSync(logDir, { recursive: true, force: true });
   };
-  const url = await new Promise<string>((resolve, reject) => {
-    let output = "";
-    const timer = setTimeout(() => reject(new Error(`moto did not start within 30 s:\n${output}`)), 30_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /Running on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    };
-    child.stderr?.on("data", onData);
-    child.stdout?.on("data", onData);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`moto exited with ${code} before it was ready (is moto[server] installed for python3?):\n${output}`));
-    });
-  });
-  // Drain output so a full pipe never blocks the server.
-  child.stderr?.resume();
-  child.stdout?.resume();
+  const deadline = Date.now() + 30_000;
+  let url: string | undefined;
+  while (!url) {
+    const output = readFileSync(logFile, "utf8");
+    url = /Running on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+    if (url) break;
+    if (exited !== undefined || Date.now() > deadline) {
+      stop();
+      throw new Error(
+        exited !== undefined
+          ? `moto exited with ${exited} before it was ready (is moto[server] installed for python3?):\n${output}`
+          : `moto did not start within 30 s:\n${output}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
   for (let i = 0; i < 100; i++) {
     const ready = await fetch(`${url}/moto-api/data.json`).then(
       (r) => r.ok,

@@ -1,0 +1,111 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { iniStore } from "@keyup/store-ini";
+import { parse, stringify } from "ini";
+import { benchDir } from "./fixtures.js";
+import type { Progress } from "./progress.js";
+import { changedBytes, differingBytes, median, seededRandom } from "./stats.js";
+
+/** Benchmark 4's figures for one file size. */
+export interface IniStoreResult {
+  readonly profiles: number;
+  readonly fileBytes: number;
+  /** `write()` alone: the surgical edit, written atomically (temp file, fsync, rename). */
+  readonly writeMs: number;
+  /** What a rotation does to the store: lock, read, backup, write, release. */
+  readonly cycleMs: number;
+  readonly differingBytes: number;
+  readonly changedRegionBytes: number;
+  /** The same update done with `ini.parse` + `ini.stringify` (what most tools do). */
+  readonly iniRewriteMs: number;
+  readonly iniChangedRegionBytes: number;
+  readonly commentLines: number;
+  readonly iniCommentLinesKept: number;
+}
+
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+const SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+function fakeKey(n: number): { accessKeyId: string; secretAccessKey: string } {
+  // Deterministic, key-shaped, and not the secret of anything.
+  const random = seededRandom(n);
+  const pick = (alphabet: string, length: number) => Array.from({ length }, () => alphabet[Math.floor(random() * alphabet.length)]).join("");
+  return { accessKeyId: `AKIA${pick(ALPHABET, 16)}`, secretAccessKey: pick(SECRET_ALPHABET, 40) };
+}
+
+/** A credentials file of `profiles` profiles, each with a comment line, a key and a region. */
+export function credentialsText(profiles: number): string {
+  let text = "# generated for the keyup INI benchmark\n";
+  for (let i = 1; i <= profiles; i++) {
+    const key = fakeKey(i);
+    text += `\n# team ${i % 17}, owner ${i}\n[p${i}]\naws_access_key_id = ${key.accessKeyId}\naws_secret_access_key = ${key.secretAccessKey}\nregion = eu-west-1\n`;
+  }
+  return text;
+}
+
+/**
+ * Updates the key of the middle profile of files of each size, `runs` times each (the file rewritten
+ * to its original bytes before every run), with `iniStore` and with an `ini.parse`/`ini.stringify`
+ * rewrite, and compares the bytes that changed.
+ */
+export async function benchIniStore(sizes: readonly number[], runs: number, progress: Progress): Promise<IniStoreResult[]> {
+  const out: IniStoreResult[] = [];
+  for (const profiles of sizes) {
+    const dir = await benchDir();
+    const path = join(dir, "credentials");
+    const original = Buffer.from(credentialsText(profiles));
+    const profile = `p${Math.ceil(profiles / 2)}`;
+    const fresh = fakeKey(profiles + 1);
+    const writes: number[] = [];
+    const cycles: number[] = [];
+    const rewrites: number[] = [];
+    let after = original;
+    let iniAfter = original;
+    for (let i = 0; i < runs; i++) {
+      await writeFile(path, original, { mode: 0o600 });
+      const store = iniStore({ profile, path });
+      let started = performance.now();
+      await store.write(fresh);
+      writes.push(performance.now() - started);
+      after = await readFile(path);
+
+      await writeFile(path, original, { mode: 0o600 });
+      started = performance.now();
+      const lock = await store.lock();
+      await store.read();
+      await store.backup();
+      await store.write(fresh);
+      await lock.release();
+      cycles.push(performance.now() - started);
+
+      await writeFile(path, original, { mode: 0o600 });
+      started = performance.now();
+      const parsed = parse(await readFile(path, "utf8"));
+      parsed[profile] = { ...parsed[profile], aws_access_key_id: fresh.accessKeyId, aws_secret_access_key: fresh.secretAccessKey };
+      await writeFile(path, stringify(parsed), { mode: 0o600 });
+      rewrites.push(performance.now() - started);
+      iniAfter = await readFile(path);
+    }
+    const comments = (text: Buffer) =>
+      text
+        .toString("utf8")
+        .split("\n")
+        .filter((l) => l.startsWith("#")).length;
+    const result: IniStoreResult = {
+      profiles,
+      fileBytes: original.length,
+      writeMs: median(writes),
+      cycleMs: median(cycles),
+      differingBytes: differingBytes(original, after),
+      changedRegionBytes: changedBytes(original, after),
+      iniRewriteMs: median(rewrites),
+      iniChangedRegionBytes: changedBytes(original, iniAfter),
+      commentLines: comments(original),
+      iniCommentLinesKept: comments(iniAfter),
+    };
+    out.push(result);
+    progress.tick(`${profiles} profiles: write ${result.writeMs.toFixed(2)} ms, ${result.differingBytes} bytes changed`);
+  }
+  return out;
+}
