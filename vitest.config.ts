@@ -22,7 +22,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: "unit",
-          include: ["packages/*/test/**/*.test.ts", "examples/**/*.test.ts"],
+          include: ["packages/*/test/**/*.test.ts", "examples/**/*.test.ts", "bench/**/*.test.ts"],
           exclude: ["**/*.int.test.ts", "**/node_modules/**"],
         },
       },
@@ -32,7 +32,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: "integration",
-          include: ["packages/*/test/**/*.int.test.ts", "examples/**/*.int.test.ts"],
+          include: ["packages/*/test/**/*.int.test.ts", "examples/**/*.int.test.ts", "bench/**/*.int.test.ts"],
           globalSetup: ["./test-support/moto-global-setup.ts"],
           fileParallelism: false,
           testTimeout: 60_000,

@@ -1,6 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { CreateAccessKeyCommand, DeleteAccessKeyCommand, IAMClient, ListAccessKeysCommand, UpdateAccessKeyCommand } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { defaultRotationConfig } from "@keyup/core";
 import { parse } from "ini";
 
 /**
@@ -56,7 +57,7 @@ export async function rotateByHand(options: HandWrittenOptions): Promise<{ oldAc
   const check = () => sts.send(new GetCallerIdentityCommand({}));
   if (options.verify === "same-as-keyup") {
     await check();
-    await sleep(250);
+    await sleep(defaultRotationConfig.confirmIntervalMs);
     await check();
   } else if (options.verify === "fixed-sleep") {
     await sleep(10_000);

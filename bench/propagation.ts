@@ -23,11 +23,17 @@ export interface PropagationRun {
  * `InvalidClientTokenId` until `delayMs` after CreateAccessKey (what AWS does while a key propagates),
  * once per strategy, `runs` times per delay, strategies interleaved.
  */
-export async function benchPropagation(url: string, delaysMs: readonly number[], runs: number, progress: Progress): Promise<PropagationRun[]> {
+export async function benchPropagation(
+  url: string,
+  delaysMs: readonly number[],
+  runs: number,
+  progress: Progress,
+  strategies: readonly Strategy[] = STRATEGIES,
+): Promise<PropagationRun[]> {
   const out: PropagationRun[] = [];
   for (const delayMs of delaysMs) {
     for (let i = 0; i < runs; i++) {
-      for (const strategy of STRATEGIES) {
+      for (const strategy of strategies) {
         const totalMs = await rotateUnderDelay(url, strategy, delayMs);
         out.push({ strategy, delayMs, totalMs });
         progress.tick(`D = ${delayMs / 1000} s, run ${i + 1}/${runs}, ${strategy}: ${(totalMs / 1000).toFixed(2)} s`);

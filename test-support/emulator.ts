@@ -18,6 +18,8 @@ export interface EmulatorKey {
 /** A running moto server on 127.0.0.1. */
 export interface Emulator {
   readonly url: string;
+  /** The moto process's id (the benchmarks read its CPU time). */
+  readonly pid: number;
   stop(): void;
 }
 
@@ -27,7 +29,7 @@ export const ROTATION_POLICY = {
   Statement: [
     {
       Effect: "Allow",
-      Action: ["iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:UpdateAccessKey", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed", "iam:GetUser"],
+      Action: ["iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:UpdateAccessKey", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed"],
       Resource: "*",
     },
   ],
@@ -76,7 +78,7 @@ export async function startMoto(): Promise<Emulator> {
       (r) => r.ok,
       () => false,
     );
-    if (ready) return { url, stop };
+    if (ready) return { url, pid: child.pid ?? 0, stop };
     await new Promise((r) => setTimeout(r, 100));
   }
   stop();

@@ -1,0 +1,68 @@
+import { beforeEach, expect, test } from "vitest";
+import { motoUrl, resetEmulator } from "../test-support/moto.js";
+import { benchCliCold } from "./cli-cold.js";
+import { benchFleet } from "./fleet.js";
+import { benchIniStore, credentialsText } from "./ini-store.js";
+import type { Progress } from "./progress.js";
+import { benchPropagation } from "./propagation.js";
+import { benchVersusHandWritten } from "./versus-hand-written.js";
+
+// The benchmarks themselves, each at its smallest size: they must measure what they claim (the same
+// calls on both sides, a delay the proxy really imposes, throttling that really happens). Their
+// figures are not checked here: timings belong in `pnpm bench`, not in tests.
+const ticks: string[] = [];
+const progress: Progress = { tick: (detail) => ticks.push(detail) };
+
+beforeEach(async () => {
+  ticks.length = 0;
+  await resetEmulator();
+});
+
+test("rotate() and the hand-written script make the same AWS calls", async () => {
+  const result = await benchVersusHandWritten(motoUrl(), 2, progress);
+  expect(result.keyupMs).toHaveLength(2);
+  expect(result.handMs).toHaveLength(2);
+  expect(result.keyupRequests).toEqual({ GetCallerIdentity: 3, ListAccessKeys: 1, CreateAccessKey: 1, UpdateAccessKey: 1, DeleteAccessKey: 1 });
+  expect(result.handRequests).toEqual(result.keyupRequests);
+  expect(ticks).toEqual(["run 1/2", "run 2/2"]);
+});
+
+test("under a propagation delay no strategy finishes before the key becomes valid", async () => {
+  const runs = await benchPropagation(motoUrl(), [1500], 1, progress, ["keyup", "poll-2s"]);
+  expect(runs.map((r) => r.strategy)).toEqual(["keyup", "poll-2s"]);
+  for (const run of runs) expect(run.totalMs).toBeGreaterThanOrEqual(1500);
+  // Polling every 2 s cannot succeed before its second attempt, 2 s after the first.
+  expect(runs[1]?.totalMs).toBeGreaterThanOrEqual(2000);
+});
+
+test("a throttled fleet through the CLI: every profile rotated, throttled requests counted", async () => {
+  const runs = await benchFleet(motoUrl(), { profiles: 6, concurrencies: [3], runs: 1, throttleRate: 0.15 }, progress);
+  expect(runs).toHaveLength(1);
+  expect(runs[0]).toMatchObject({ concurrency: 3, rotated: 6, failed: 0, warnings: 0 });
+  expect(runs[0]?.throttled).toBeGreaterThan(0);
+  expect(runs[0]?.requests).toBeGreaterThan(6 * 8);
+});
+
+test("the INI benchmark changes only the key's bytes, where an ini rewrite loses every comment", async () => {
+  const [small] = await benchIniStore([10], 2, progress);
+  expect(small?.fileBytes).toBe(Buffer.byteLength(credentialsText(10)));
+  expect(small?.differingBytes).toBeGreaterThan(40);
+  expect(small?.differingBytes).toBeLessThanOrEqual(56);
+  expect(small?.commentLines).toBe(11);
+  expect(small?.iniCommentLinesKept).toBe(0);
+  expect(small?.iniChangedRegionBytes).toBeGreaterThan(small?.changedRegionBytes ?? 0);
+});
+
+test("the CLI benchmark runs keyup --help and keyup list as new processes", async () => {
+  const result = await benchCliCold(motoUrl(), 2, progress);
+  expect(result.help).toHaveLength(2);
+  expect(result.list).toHaveLength(2);
+  expect(ticks).toEqual(["run 1/2", "run 2/2"]);
+});
+
+test("generated credentials are key-shaped and distinct per profile", () => {
+  const text = credentialsText(3);
+  const ids = [...text.matchAll(/aws_access_key_id = (\S+)/g)].map((m) => m[1]);
+  expect(new Set(ids).size).toBe(3);
+  for (const id of ids) expect(id).toMatch(/^AKIA[A-Z2-7]{16}$/);
+});

@@ -1,0 +1,95 @@
+import { expect, test } from "vitest";
+import type { PropagationRun } from "./propagation.js";
+import { type BenchResults, propagationMedians, renderMarkdown, renderPropagationChart } from "./report.js";
+
+const machine = { cpu: "Test CPU", cores: 2, node: "v20.0.0", moto: "5.2.1", os: "Linux", date: "2026-11-22" };
+
+const propagation: PropagationRun[] = [0, 3000, 8000].flatMap((delayMs) => [
+  { strategy: "keyup" as const, delayMs, totalMs: delayMs + 600 },
+  { strategy: "keyup" as const, delayMs, totalMs: delayMs + 800 },
+  { strategy: "keyup" as const, delayMs, totalMs: delayMs + 5000 },
+  { strategy: "poll-2s" as const, delayMs, totalMs: delayMs + 1500 },
+  { strategy: "fixed-sleep" as const, delayMs, totalMs: 10_100 },
+]);
+
+const results: BenchResults = {
+  machine,
+  command: "pnpm bench",
+  versus: {
+    runs: 3,
+    keyupMs: [330, 310, 320],
+    handMs: [290, 280, 300],
+    keyupRequests: { GetCallerIdentity: 3, ListAccessKeys: 1 },
+    handRequests: { GetCallerIdentity: 3, ListAccessKeys: 1 },
+  },
+  propagation,
+  fleet: {
+    profiles: 100,
+    throttleRate: 0.05,
+    runs: [
+      { concurrency: 1, wallMs: 40_000, rotated: 100, failed: 0, warnings: 0, requests: 850, throttled: 40 },
+      { concurrency: 8, wallMs: 9_000, rotated: 99, failed: 1, warnings: 0, requests: 850, throttled: 40 },
+    ],
+  },
+  ini: [
+    {
+      profiles: 10,
+      fileBytes: 1500,
+      writeMs: 2,
+      cycleMs: 5,
+      differingBytes: 54,
+      changedRegionBytes: 80,
+      iniRewriteMs: 1,
+      iniChangedRegionBytes: 1400,
+      commentLines: 11,
+      iniCommentLinesKept: 0,
+    },
+  ],
+  cli: { help: [170, 160, 200], list: [230, 220, 240] },
+};
+
+test("medians per strategy and delay, in strategy order", () => {
+  const medians = propagationMedians(propagation);
+  expect(medians.filter((m) => m.strategy === "keyup").map((m) => m.medianMs)).toEqual([800, 3800, 8800]);
+  expect(medians.map((m) => m.strategy)).toEqual(["keyup", "keyup", "keyup", "poll-2s", "poll-2s", "poll-2s", "fixed-sleep", "fixed-sleep", "fixed-sleep"]);
+});
+
+test("the Markdown has a section per benchmark and judges each goal from the figures", () => {
+  const md = renderMarkdown(results, "chart.svg");
+  for (const heading of ["## 1.", "## 2.", "## 3.", "## 4.", "## 5."]) expect(md).toContain(heading);
+  // 320 / 290 = 1.10: within 1.2.
+  expect(md).toContain("Goal: keyup within 1.2× of the script: met (1.10×)");
+  // The worst keyup median beyond D is 800 ms.
+  expect(md).toContain("met (at most 800 ms after D)");
+  expect(md).toContain("| keyup (backoff 200 ms → 1 s cap, 2 successes) | 800 ms (+800 ms) | 3.80 s (+800 ms) | 8.80 s (+800 ms) |");
+  // 40 s at concurrency 1 misses 10 s; at 8 the time is met but one profile failed, so the goal is missed too.
+  expect(md).toContain("| 1 | 40.00 s | 1.00× | 100/100 | 0 | 40/850 | **missed** |");
+  expect(md).toContain("| 8 | 9.00 s | 4.44× | 99/100 | 1 | 40/850 | **missed** |");
+  expect(md).toContain("| 10 | 1.5 KiB | 2 ms | 5 ms | 54 | 80 B | 1 ms | 1.4 KiB | 0 of 11 |");
+  expect(md).toContain("| `keyup --help` | 170 ms | 160 ms | 200 ms |");
+  expect(md).toContain("![Rotation time against propagation delay D](chart.svg)");
+});
+
+test("a goal the figures miss is reported as missed", () => {
+  const slow = renderMarkdown({ machine, command: "pnpm bench", versus: { ...results.versus!, keyupMs: [400] } });
+  expect(slow).toContain("Goal: keyup within 1.2× of the script: **missed** (1.38×)");
+  expect(slow).not.toContain("## 2.");
+});
+
+test("the chart plots one line per strategy through its medians", () => {
+  const svg = renderPropagationChart(propagation);
+  expect(svg.startsWith("<svg")).toBe(true);
+  expect(svg.trimEnd().endsWith("</svg>")).toBe(true);
+  const lines = [...svg.matchAll(/<polyline [^>]*points="([^"]+)"/g)].map((m) => (m[1] ?? "").split(" ").map((p) => p.split(",").map(Number)));
+  expect(lines).toHaveLength(3);
+  for (const points of lines) {
+    expect(points).toHaveLength(3);
+    // x grows with D.
+    expect(points.map(([x]) => x)).toEqual([...points.map(([x]) => x)].sort((a, b) => (a ?? 0) - (b ?? 0)));
+  }
+  // keyup's line rises with D (SVG y decreases upwards); the fixed sleep's is flat.
+  const [keyup, , fixed] = lines;
+  expect((keyup?.[2]?.[1] ?? 0) < (keyup?.[0]?.[1] ?? 0)).toBe(true);
+  expect(new Set(fixed?.map(([, y]) => y)).size).toBe(1);
+  for (const label of ["keyup", "poll every 2 s", "fixed 10 s sleep"]) expect(svg).toContain(`>${label}</text>`);
+});
