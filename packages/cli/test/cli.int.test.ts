@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
@@ -62,6 +62,8 @@ describe("keyup CLI, end to end against moto", () => {
     expect(secret).not.toBe("");
     expect(written).toBe(original.replace(old.accessKeyId, newId).replace(old.secretAccessKey, secret));
     expect((await stat(file)).mode & 0o777).toBe(0o600);
+    // Nothing else is left beside the file: no journal, no lock, and no backup (a copy of old secrets).
+    expect(await readdir(dir)).toEqual(["credentials"]);
 
     const viaAwsCli = await run(
       "aws",

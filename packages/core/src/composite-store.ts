@@ -10,6 +10,7 @@ import { type AccessKeyPair, type CredentialStore, createStoreError, type StoreB
  * - `write()` writes the parts in order and stops at the first failure; the rotation then restores
  *   every part from the composite backup (parts not yet written are restored to what they already
  *   hold) before deleting the new key.
+ * - `discard()` hands each part its own backup to discard, if the part can.
  * - `lock()` takes every part's lock in a fixed order (by name) so two composites over the same stores
  *   cannot deadlock, and releases what it took if one is held.
  *
@@ -28,6 +29,18 @@ export function compositeStore(stores: readonly CredentialStore[]): CredentialSt
   const name = `composite(${names.join(", ")})`;
   const first = stores[0] as CredentialStore;
   const digest = createHash("sha256").update(name).digest("hex").slice(0, 12);
+
+  const partsOf = (backup: StoreBackup): StoreBackup[] => {
+    let parts: StoreBackup[];
+    try {
+      parts = JSON.parse(backup.id) as StoreBackup[];
+    } catch {
+      throw createStoreError("EBACKUP", `${name}: the backup handle is not a composite backup`);
+    }
+    if (!Array.isArray(parts) || parts.length !== stores.length)
+      throw createStoreError("EBACKUP", `${name}: the backup handle has ${parts?.length} parts for ${stores.length} stores`);
+    return parts;
+  };
 
   return {
     name,
@@ -80,14 +93,7 @@ export function compositeStore(stores: readonly CredentialStore[]): CredentialSt
     },
 
     restore: async (backup) => {
-      let parts: StoreBackup[];
-      try {
-        parts = JSON.parse(backup.id) as StoreBackup[];
-      } catch {
-        throw createStoreError("EBACKUP", `${name}: the backup handle is not a composite backup`);
-      }
-      if (!Array.isArray(parts) || parts.length !== stores.length)
-        throw createStoreError("EBACKUP", `${name}: the backup handle has ${parts?.length} parts for ${stores.length} stores`);
+      const parts = partsOf(backup);
       // Restore every part even if one fails, then report all failures together.
       const failures: string[] = [];
       for (const [i, store] of stores.entries()) {
@@ -98,6 +104,18 @@ export function compositeStore(stores: readonly CredentialStore[]): CredentialSt
         }
       }
       if (failures.length) throw createStoreError("EIO", `restoring failed for ${failures.join("; ")}`);
+    },
+
+    discard: async (backup) => {
+      const parts = partsOf(backup);
+      // Every part's copy goes even if one part fails, like restore.
+      const failures: string[] = [];
+      for (const [i, store] of stores.entries()) {
+        await store.discard?.(parts[i] as StoreBackup).catch((error: unknown) => {
+          failures.push(`${store.name}: ${error instanceof Error ? error.message : String(error)}`);
+        });
+      }
+      if (failures.length) throw createStoreError("EIO", `discarding backups failed for ${failures.join("; ")}`);
     },
 
     lock: async (): Promise<StoreLock> => {

@@ -117,6 +117,13 @@ export interface CredentialStore {
   restore(backup: StoreBackup): Promise<void>;
   /** Takes an exclusive lock, or throws an `ELOCKED` store error at once if another holder has it. */
   lock(): Promise<StoreLock>;
+  /**
+   * Optional. Deletes what `backup` captured, once the rotation that took it is over and nothing can
+   * need it (not after a failed rollback, whose manual steps point at it). Stores whose backups are
+   * copies of secrets (a file store's copy of the whole file) should implement it, so that old
+   * secrets do not linger. A failure is logged as a warning; the rotation's outcome stands.
+   */
+  discard?(backup: StoreBackup): Promise<void>;
 }
 
 /**

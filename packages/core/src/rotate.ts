@@ -309,6 +309,16 @@ async function runLocked(
   });
   // A failed rollback keeps its journal: the next run (or `keyup recover`) tries the rollback again.
   if (journal && state.outcome !== "rollback-failed") await journal.clear().catch(() => undefined);
+  // The same goes for the backup, which its manual steps point at; otherwise nothing can need it, and
+  // for a file store it is a copy of old secrets.
+  if (state.backup && state.outcome !== "rollback-failed" && store.discard) {
+    const backup = state.backup;
+    await store.discard(backup).catch((error: unknown) => {
+      log?.warn(
+        `rotation=${id} store=${store.name} could not delete the backup ${backup.location ?? backup.id}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    });
+  }
   return ok(state);
 }
 

@@ -52,3 +52,30 @@ test("the same store twice, or none, is refused", () => {
   expect(() => compositeStore([a, a])).toThrow(/same store twice/);
   expect(() => compositeStore([])).toThrow(/at least one/);
 });
+
+test("discard hands each part its own backup, goes on past a part that fails, then names it", async () => {
+  const seen: { part: string; id: string }[] = [];
+  const recording = (name: string, fail = false) => {
+    const base = memoryStore({ name, initial: key(1) });
+    return {
+      ...base,
+      discard: async (backup: { id: string }) => {
+        if (fail) throw createStoreError("EIO", "read-only folder");
+        seen.push({ part: name, id: backup.id });
+      },
+    };
+  };
+  const a = recording("memory:a");
+  const b = recording("memory:b", true);
+  const plain = memoryStore({ name: "memory:c", initial: key(1) });
+  const d = recording("memory:d");
+  const store = compositeStore([a, b, plain, d]);
+  const backup = await store.backup();
+  const parts = JSON.parse(backup.id) as { id: string }[];
+  await expect(store.discard?.(backup)).rejects.toThrow("discarding backups failed for memory:b: read-only folder");
+  expect(seen).toEqual([
+    { part: "memory:a", id: parts[0]?.id },
+    { part: "memory:d", id: parts[3]?.id },
+  ]);
+  await expect(store.discard?.({ id: "not json" })).rejects.toMatchObject({ code: "EBACKUP" });
+});

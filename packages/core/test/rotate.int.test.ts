@@ -1,4 +1,4 @@
-import { type CredentialStore, createStoreError, memoryStore, type ProgressEvent } from "@keyup/core";
+import { type CredentialStore, createStoreError, memoryStore, type ProgressEvent, type StoreBackup } from "@keyup/core";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { awsErrorXml, startAwsProxy } from "../../../test-support/aws-proxy.js";
 import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, whoAmI } from "../../../test-support/moto.js";
@@ -323,5 +323,73 @@ describe("propagation: the new key is rejected for a while, or flaps", () => {
     expect(update?.at).toBeGreaterThan(stable);
     expect((update?.at ?? 0) - stable).toBeLessThan(2_000);
     expect(result._unsafeUnwrap().verifyAttempts).toBe(verifies.length);
+  });
+});
+
+describe("the store's backup is discarded once nothing can need it", () => {
+  /** A memory store that records what it is asked to discard, or fails to. */
+  function discardingStore(initial: TestKey, fail = false) {
+    const discarded: StoreBackup[] = [];
+    const base = memoryStore({ initial });
+    const store: CredentialStore = {
+      ...base,
+      discard: async (backup) => {
+        if (fail) throw createStoreError("EIO", "cannot remove the backup /srv/backup: permission denied");
+        discarded.push(backup);
+      },
+    };
+    return { store, discarded, current: base.current };
+  }
+  test("after a rotation: the backup taken before CreateAccessKey, once", async () => {
+    const user = await createUser("gina");
+    const { store, discarded } = discardingStore(user.keys[0] as TestKey);
+    await enforceAuth();
+
+    const result = await rotate({ store, endpoint: motoUrl() });
+
+    expect(result.isOk()).toBe(true);
+    expect(discarded).toHaveLength(1);
+    expect(discarded[0]?.id).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+
+  test("after a rollback too, but not after a failed rollback, whose manual steps point at it", async () => {
+    const rolled = await createUser("hank");
+    const oldRolled = rolled.keys[0] as TestKey;
+    const failing = await createUser("iris");
+    const oldFailing = failing.keys[0] as TestKey;
+    const a = discardingStore(oldRolled);
+    const b = discardingStore(oldFailing);
+    await enforceAuth();
+    // New keys never verify; iris may not delete keys, so her rollback cannot delete the new one.
+    const oldKeys = new Set([oldRolled.accessKeyId, oldFailing.accessKeyId]);
+    const p = await proxy((r) => {
+      if (r.action === "DeleteAccessKey" && r.body.includes("UserName=iris")) return { status: 403, body: awsErrorXml("AccessDenied", "not allowed") };
+      if (r.action === "GetCallerIdentity" && !oldKeys.has(r.accessKeyId)) return { status: 403, body: awsErrorXml("InvalidClientTokenId") };
+      return undefined;
+    });
+
+    const rolledBack = await rotate({ store: a.store, endpoint: p.url, verifyTimeoutMs: 800 });
+    const rollbackFailed = await rotate({ store: b.store, endpoint: p.url, verifyTimeoutMs: 800 });
+
+    expect(rolledBack._unsafeUnwrapErr().report?.outcome).toBe("rolled-back");
+    expect(a.discarded).toHaveLength(1);
+    expect(a.current()).toEqual(oldRolled);
+    expect(rollbackFailed._unsafeUnwrapErr().report?.outcome).toBe("rollback-failed");
+    expect(b.discarded).toEqual([]);
+  });
+
+  test("a backup that cannot be discarded is a logged warning; the rotation still succeeded", async () => {
+    const user = await createUser("jack");
+    const { store, current } = discardingStore(user.keys[0] as TestKey, true);
+    await enforceAuth();
+    const warnings: string[] = [];
+    const logger = { debug: () => undefined, info: () => undefined, warn: (line: string) => warnings.push(line), error: () => undefined };
+
+    const result = await rotate({ store, endpoint: motoUrl(), logger });
+
+    expect(result._unsafeUnwrap().outcome).toBe("rotated");
+    expect(current()?.accessKeyId).toBe(result._unsafeUnwrap().newAccessKeyId);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/could not delete the backup sha256:[0-9a-f]{64}: cannot remove the backup \/srv\/backup: permission denied$/);
   });
 });

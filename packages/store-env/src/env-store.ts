@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { type AccessKeyPair, type CredentialStore, createStoreError, isAccessKeyPair, type StoreBackup, type StoreLock } from "@keyup/core";
-import { decodeUtf8, fingerprint, lockFile, readBytes, removeFile, resolveTarget, writeAtomic } from "@keyup/core/files";
+import { decodeUtf8, discardBackupFile, fingerprint, lockFile, readBytes, removeFile, resolveTarget, writeAtomic } from "@keyup/core/files";
 import { type EnvAssignment, editEnv, parseEnv } from "./env-editor.js";
 
 /**
@@ -75,7 +75,8 @@ const VARIABLE_NAME = /^[\w.-]+$/;
  *   written and the link kept. Writing the key the file holds does not touch it.
  * - `backup()` copies the file's exact bytes to {@link EnvStore.backupPath} (mode 0600) and returns
  *   `sha256:<hex>` of them (`absent` for a missing file); `restore()` checks the copy against that
- *   hash (`EBACKUP`) and puts those bytes back (or removes the file).
+ *   hash (`EBACKUP`) and puts those bytes back (or removes the file); `discard()` deletes the copy
+ *   once the rotation is over (if it is still that rotation's copy).
  * - `lock()` takes a cross-process lock (`<file>.lock`, proper-lockfile) or fails at once with
  *   `ELOCKED` naming the holder's pid and host; a lock left by a dead process is recovered.
  *
@@ -187,6 +188,8 @@ export function envStore(options: EnvStoreOptions): EnvStore {
     backup,
     restore,
     lock,
+    // The backup is a copy of the whole file, other keys included: it goes once the rotation is over.
+    discard: (handle: StoreBackup) => discardBackupFile(backupPath, typeof handle?.id === "string" ? handle.id : ""),
   };
 }
 

@@ -239,6 +239,24 @@ describe("backup() and restore()", () => {
     expect(findSecretLeaks(backup, [OLD.secretAccessKey])).toEqual([]);
   });
 
+  test("discard() deletes this backup once the rotation is over, and leaves one a later backup replaced", async () => {
+    const path = await envFile(RICH);
+    const store = envStore({ path });
+    const first = await store.backup();
+    await store.write(fakeAccessKeyPair());
+    const written = await readFile(path);
+    await store.discard?.(first);
+    expect(existsSync(`${path}.keyup-backup`)).toBe(false);
+    expect(await readFile(path)).toEqual(written);
+    await store.discard?.(first);
+    const second = await store.backup();
+    await store.write(fakeAccessKeyPair());
+    await store.discard?.(first);
+    expect(sha256(await readFile(`${path}.keyup-backup`))).toBe(second.id);
+    await store.discard?.(second);
+    expect((await readdir(join(path, ".."))).sort()).toEqual([".env"]);
+  });
+
   test("restore() puts the exact bytes back, keeping the file's mode, from a new store object", async () => {
     const path = await envFile(RICH, 0o640);
     const backup = JSON.parse(JSON.stringify(await envStore({ path }).backup()));

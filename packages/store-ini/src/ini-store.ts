@@ -1,5 +1,5 @@
 import { type AccessKeyPair, type CredentialStore, createStoreError, isAccessKeyPair, type StoreBackup, type StoreLock } from "@keyup/core";
-import { decodeUtf8, fingerprint, lockFile, readBytes, removeFile, resolveTarget, writeAtomic } from "@keyup/core/files";
+import { decodeUtf8, discardBackupFile, fingerprint, lockFile, readBytes, removeFile, resolveTarget, writeAtomic } from "@keyup/core/files";
 import { besidePath, credentialsPath } from "./_internal/paths.js";
 import { ACCESS_KEY_ID, heldKey, type ProfileView, quote, SECRET_ACCESS_KEY, viewProfile } from "./_internal/profile.js";
 import { checkProfileName, keyIn, removeKeyLines, setValues } from "./_internal/profile-edit.js";
@@ -61,7 +61,8 @@ interface SavedBackup {
  * - `write(key)` changes only the two values (see {@link editProfile}), atomically, keeping the file's
  *   mode (0600 for a new file); through a symlink it writes the target and keeps the link.
  * - `backup()` copies the file's exact bytes to {@link IniStore.backupPath} (mode 0600);
- *   `restore()` puts them back, or, if other profiles changed meanwhile, only this profile's values.
+ *   `restore()` puts them back, or, if other profiles changed meanwhile, only this profile's values;
+ *   `discard()` deletes the copy once the rotation is over (if it is still that rotation's copy).
  * - `lock()` takes a cross-process lock (`<file>.lock`, proper-lockfile) or fails at once with
  *   `ELOCKED` naming the holder's pid and host.
  *
@@ -212,6 +213,8 @@ export function iniStore(options: IniStoreOptions): IniStore {
     backup,
     restore,
     lock,
+    // The backup is a copy of the whole file, other keys included: it goes once the rotation is over.
+    discard: (handle: StoreBackup) => discardBackupFile(backupPath, typeof handle?.id === "string" ? handle.id : ""),
   };
 }
 

@@ -236,3 +236,33 @@ describe("restore", () => {
     expect((await bytesOf(path)).equals(original)).toBe(true);
   });
 });
+
+describe("discard", () => {
+  it("deletes this rotation's copy once it is over, leaving the credentials file as it is", async () => {
+    const path = await fileWith(TWO_PROFILES);
+    const store = iniStore({ profile: "a", path });
+    const backup = await store.backup();
+    await store.write(fakeKey());
+    const written = await bytesOf(path);
+    await store.discard?.(backup);
+    expect(await exists(store.backupPath)).toBe(false);
+    expect((await bytesOf(path)).equals(written)).toBe(true);
+    // Twice is harmless, and so is a backup of a file that did not exist.
+    await store.discard?.(backup);
+    await store.discard?.({ id: "absent" });
+    expect(await readdir(join(path, ".."))).toEqual(["credentials"]);
+  });
+
+  it("leaves a copy that a later backup replaced, and other profiles' copies", async () => {
+    const path = await fileWith(TWO_PROFILES);
+    const a = iniStore({ profile: "a", path });
+    const first = await a.backup();
+    await a.write(fakeKey());
+    const second = await a.backup();
+    await iniStore({ profile: "b", path }).backup();
+    await a.discard?.(first);
+    expect((await bytesOf(a.backupPath)).equals(await bytesOf(path))).toBe(true);
+    expect(sha256(await bytesOf(a.backupPath))).toBe(second.id);
+    expect(await exists(`${path}.keyup-backup.b`)).toBe(true);
+  });
+});

@@ -239,6 +239,22 @@ export function credentialStoreTestCases(
     });
   });
 
+  add("restore", "discard(), where the store has it, leaves what the store holds as it was, and a second discard is harmless", async ({ expect }) => {
+    const [initial, next] = [fakeAccessKeyPair(), fakeAccessKeyPair()];
+    await session(initial, async ({ store, fixture }) => {
+      expect(["undefined", "function"], "store.discard is optional, and a function when present").toContain(typeof store.discard);
+      if (!store.discard) return;
+      const backup = await store.backup();
+      await store.write(next);
+      const written = await observe(fixture);
+      await store.discard(backup);
+      await store.discard(backup);
+      expect(await observe(fixture), "discard() must not touch the store's content").toEqual(written);
+      expect(await store.read()).toEqual(next);
+      expect(await (await fixture.reopen()).read()).toEqual(next);
+    });
+  });
+
   add("restore", "a backup handle the store never made is rejected with EBACKUP and changes nothing", async ({ expect }) => {
     const key = fakeAccessKeyPair();
     await session(key, async ({ store, fixture }) => {

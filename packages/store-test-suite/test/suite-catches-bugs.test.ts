@@ -20,6 +20,7 @@ type Bug =
   | "restoreOnce"
   | "identityBackups"
   | "restoreAcceptsUnknown"
+  | "discardRestores"
   | "perHandleBackups"
   | "lockNotExclusive"
   | "lockWaits"
@@ -115,6 +116,11 @@ function textStore(disk: Disk, bug: Bug | undefined, name: string): CredentialSt
       const key = parse(text);
       disk.text = bug === "restoreReserializes" && key ? `id = ${key.accessKeyId}\nsecret = ${key.secretAccessKey}\n` : text;
     },
+    discard: async (backup) => {
+      // The bug: a discard that puts the backup back, as if it were restore().
+      if (bug === "discardRestores" && backupHome.backups.has(backup.id)) disk.text = backupHome.backups.get(backup.id);
+      backupHome.backups.delete(backup.id);
+    },
     lock: async () => {
       if (lockHome.lockToken && bug !== "lockNotExclusive") {
         if (bug === "lockWaits") await new Promise((resolve) => setTimeout(resolve, 200));
@@ -183,6 +189,7 @@ const mustFail: Record<Bug, string[]> = {
   restoreOnce: ["restore: is idempotent, and restoring unchanged content changes nothing"],
   identityBackups: ["restore: a backup handle survives a JSON round trip and restores from the copy"],
   restoreAcceptsUnknown: ["restore: a backup handle the store never made is rejected with EBACKUP and changes nothing"],
+  discardRestores: ["restore: discard(), where the store has it, leaves what the store holds as it was, and a second discard is harmless"],
   perHandleBackups: ["durable backup: a second handle restores, exactly, a backup the first one took"],
   lockNotExclusive: ["lock: a second lock() throws ELOCKED at once while the first is held"],
   lockWaits: ["lock: a second lock() throws ELOCKED at once while the first is held"],

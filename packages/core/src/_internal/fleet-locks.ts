@@ -1,6 +1,6 @@
 import { realpath } from "node:fs/promises";
 import { resolve } from "node:path";
-import type { CredentialStore, StoreLock } from "../credential-store.js";
+import type { CredentialStore, StoreBackup, StoreLock } from "../credential-store.js";
 import type { KeyupError } from "../errors.js";
 import { callStore } from "./options.js";
 
@@ -88,6 +88,7 @@ export async function releaseAll(domains: readonly LockDomain[]): Promise<void> 
  * `rotate()` of the same store.
  */
 export function heldStore(store: CredentialStore, mutex: Mutex): CredentialStore {
+  const discard = store.discard?.bind(store);
   return {
     ...store,
     name: store.name,
@@ -97,6 +98,7 @@ export function heldStore(store: CredentialStore, mutex: Mutex): CredentialStore
     backup: () => mutex.run(() => store.backup()),
     write: (key) => mutex.run(() => store.write(key)),
     restore: (backup) => mutex.run(() => store.restore(backup)),
+    ...(discard ? { discard: (backup: StoreBackup) => mutex.run(() => discard(backup)) } : {}),
     lock: async () => ({ release: async () => undefined }),
   };
 }

@@ -124,6 +124,22 @@ export async function removeFile(target: string, what: string): Promise<void> {
   });
 }
 
+/**
+ * Deletes a backup file once its rotation is over, but only if it still holds the bytes `id` names:
+ * a backup replaced since (by a later rotation) is not this rotation's to delete. A missing file, or
+ * an `id` that is not a {@link fingerprint}, is left alone.
+ *
+ * @example
+ * ```ts
+ * const discard = (handle: StoreBackup) => discardBackupFile(backupPath, handle.id);
+ * ```
+ */
+export async function discardBackupFile(backupPath: string, id: string): Promise<void> {
+  if (!id.startsWith("sha256:")) return;
+  const bytes = await readBytes(backupPath, "the backup");
+  if (bytes !== undefined && fingerprint(bytes) === id) await removeFile(backupPath, "the backup");
+}
+
 const MAX_LINKS = 40;
 
 /**

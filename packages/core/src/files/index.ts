@@ -6,4 +6,15 @@
  * @module
  */
 export { type LockFileOptions, lockFile } from "./file-lock.js";
-export { decodeUtf8, fingerprint, isMissing, readBytes, reasonOf, removeFile, resolveTarget, type WriteAtomicOptions, writeAtomic } from "./files.js";
+export {
+  decodeUtf8,
+  discardBackupFile,
+  fingerprint,
+  isMissing,
+  readBytes,
+  reasonOf,
+  removeFile,
+  resolveTarget,
+  type WriteAtomicOptions,
+  writeAtomic,
+} from "./files.js";
