@@ -33,14 +33,15 @@ export type ProfileView =
 export function viewProfile(text: string, profile: string, where: string): ProfileView {
   const ini = tokenize(text);
   const headers: number[] = [];
-  const names: string[] = [];
+  // A Set keeps first-seen order without a quadratic search: files with 20,000 profiles exist.
+  const names = new Set<string>();
   ini.lines.forEach((line, index) => {
     if (line.kind !== "section") return;
     if (line.name === profile) headers.push(index);
-    if (!names.includes(line.name)) names.push(line.name);
+    names.add(line.name);
   });
   const [headerIndex, second] = headers;
-  if (headerIndex === undefined) return { kind: "missing", ini, profiles: names };
+  if (headerIndex === undefined) return { kind: "missing", ini, profiles: [...names] };
   if (second !== undefined) {
     throw createStoreError(
       "EINVALID",
