@@ -117,7 +117,7 @@ export function renderMarkdown(results: BenchResults, chartFile?: string): strin
       ),
       ...(chartFile ? ["", `![Rotation time against propagation delay D](${chartFile})`] : []),
       "",
-      "The fixed sleep is never faster than 10 s and fails outright once D exceeds it; polling every 2 s overshoots by up to 2 s. keyup retries after 200 ms, doubling to a 1 s cap with jitter, and then needs a second success 250 ms later.",
+      "The fixed sleep is never faster than 10 s and fails outright once D exceeds it. Polling every 2 s overshoots by anything from 0 to 2 s (1 s on average), depending on where D falls between two polls: a D just under a multiple of 2 s, as 8 s is here, is its lucky case. keyup retries after 200 ms, doubling to a 1 s cap with jitter, so it overshoots by at most about 1 s whatever D is, then needs a second success 250 ms later.",
     );
   }
 
@@ -156,7 +156,7 @@ export function renderMarkdown(results: BenchResults, chartFile?: string): strin
         ]),
       ),
       "",
-      "Each rotation includes the CLI's in-use check of the old key (GetAccessKeyLastUsed). Throttled requests are retried by the SDK with its backoff; CreateAccessKey is never retried blindly (a lost answer could hide a second key), keyup reconciles instead.",
+      "Each rotation includes the CLI's in-use check of the old key (GetAccessKeyLastUsed). Throttled requests are retried by the SDK with its backoff (random, up to 500 ms on the first retry for throttling); CreateAccessKey is never retried blindly (a lost answer could hide a second key), keyup reconciles instead. A rotation spends most of its time waiting (the 250 ms between the two verify calls, the emulator's answers, throttling backoff), which is why more lanes help. The default stays 4: against AWS each rotation also waits seconds for its key to propagate, and fewer lanes keep a fleet's rate of IAM calls low; pass `--concurrency 8` for a large file.",
     );
   }
 
@@ -230,7 +230,7 @@ const COLOURS: Record<Strategy, string> = { keyup: "#1d4ed8", "poll-2s": "#d9770
  */
 export function renderPropagationChart(runs: readonly PropagationRun[]): string {
   const medians = propagationMedians(runs);
-  const width = 680;
+  const width = 720;
   const height = 380;
   const left = 60;
   const right = 230;
