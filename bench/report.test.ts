@@ -61,7 +61,7 @@ test("the Markdown has a section per benchmark and judges each goal from the fig
   expect(md).toContain("Goal: keyup within 1.2× of the script: met (1.10×)");
   // The worst keyup median beyond D is 800 ms.
   expect(md).toContain("met (at most 800 ms after D)");
-  expect(md).toContain("| keyup (backoff 200 ms → 1 s cap, 2 successes) | 800 ms (+800 ms) | 3.80 s (+800 ms) | 8.80 s (+800 ms) |");
+  expect(md).toContain("| keyup (backoff 200 ms → 500 ms cap, 2 successes) | 800 ms (+800 ms) | 3.80 s (+800 ms) | 8.80 s (+800 ms) |");
   // 40 s at concurrency 1 misses 10 s; at 8 the time is met but one profile failed, so the goal is missed too.
   expect(md).toContain("| 1 | 40.00 s | 1.00× | 100/100 | 0 | 40/850 | **missed** |");
   expect(md).toContain("| 8 | 9.00 s | 4.44× | 99/100 | 1 | 40/850 | **missed** |");

@@ -29,7 +29,7 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 }
 
 const LABEL: Record<Strategy, string> = {
-  keyup: "keyup (backoff 200 ms → 1 s cap, 2 successes)",
+  keyup: `keyup (backoff ${defaultRotationConfig.initialBackoffMs} ms → ${defaultRotationConfig.maxBackoffMs} ms cap, ${defaultRotationConfig.requiredSuccesses} successes)`,
   "poll-2s": "poll every 2 s",
   "fixed-sleep": "fixed 10 s sleep",
 };
@@ -117,7 +117,7 @@ export function renderMarkdown(results: BenchResults, chartFile?: string): strin
       ),
       ...(chartFile ? ["", `![Rotation time against propagation delay D](${chartFile})`] : []),
       "",
-      "The fixed sleep is never faster than 10 s and fails outright once D exceeds it. Polling every 2 s overshoots by anything from 0 to 2 s (1 s on average), depending on where D falls between two polls: a D just under a multiple of 2 s, as 8 s is here, is its lucky case. keyup retries after 200 ms, doubling to a 1 s cap with jitter, so it overshoots by at most about 1 s whatever D is, then needs a second success 250 ms later.",
+      `The fixed sleep is never faster than 10 s and fails outright once D exceeds it. Polling every 2 s overshoots by anything from 0 to 2 s (1 s on average), depending on where D falls between two polls: a D just under a multiple of 2 s, as 8 s is here, is its lucky case. keyup retries after ${defaultRotationConfig.initialBackoffMs} ms, doubling to a ${defaultRotationConfig.maxBackoffMs} ms cap with equal jitter, so whatever D is it notices the key at most ${defaultRotationConfig.maxBackoffMs} ms late, then needs a second success ${defaultRotationConfig.confirmIntervalMs} ms later.`,
     );
   }
 

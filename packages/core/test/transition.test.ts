@@ -518,9 +518,10 @@ describe("transition: paths", () => {
 });
 
 describe("backoff and ARNs", () => {
-  test("backoff doubles from 200 ms to a 1 s cap, with equal jitter", () => {
-    expect([1, 2, 3, 4, 5].map((n) => backoffDelay(defaultRotationConfig, n, 1))).toEqual([200, 400, 800, 1000, 1000]);
-    expect([1, 2, 3, 4, 5].map((n) => backoffDelay(defaultRotationConfig, n, 0))).toEqual([100, 200, 400, 500, 500]);
+  test("backoff doubles from 200 ms to a 500 ms cap, with equal jitter", () => {
+    expect([1, 2, 3, 4, 5].map((n) => backoffDelay(defaultRotationConfig, n, 1))).toEqual([200, 400, 500, 500, 500]);
+    expect([1, 2, 3, 4, 5].map((n) => backoffDelay(defaultRotationConfig, n, 0))).toEqual([100, 200, 250, 250, 250]);
+    expect(backoffDelay({ ...defaultRotationConfig, maxBackoffMs: 1_000 }, 4, 1)).toBe(1_000);
   });
 
   test.each([
