@@ -259,6 +259,9 @@ function hintFor(code: string, operation: string): string {
   switch (code) {
     case "AccessDenied":
     case "AccessDeniedException":
+      // STS calls need no permission: GetSessionToken is denied when AWS refuses the MFA code itself.
+      if (operation === "GetSessionToken") return " (the MFA code was refused: mistyped, already used, or mfa_serial names another device; try the next code)";
+      if (operation === "GetCallerIdentity") return "";
       return ` (the signing identity needs iam:${operation} on itself; see docs/security.md)`;
     case "InvalidClientTokenId":
       return " (the access key is not valid: deleted, mistyped, or not yet propagated)";

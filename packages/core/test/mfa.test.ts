@@ -130,3 +130,19 @@ test("a malformed or missing code is refused before any call", async () => {
   expect(none.isErr() && none.error.message).toContain("no terminal to ask on");
   expect(signed).toEqual([]);
 });
+
+test("a code AWS refuses is reported as a refused code, not as a missing permission, before any IAM call", async () => {
+  sts
+    .on(GetSessionTokenCommand)
+    .rejects(Object.assign(new Error("MultiFactorAuthentication failed with invalid MFA one time pass code."), { name: "AccessDenied", $metadata: {} }));
+  const result = await rotate({
+    store: memoryStore({ initial: OLD }),
+    mfa: { serialNumber: "arn:aws:iam::123456789012:mfa/me", tokenCode: async () => "000000" },
+  });
+  expect(result.isErr()).toBe(true);
+  const message = result._unsafeUnwrapErr().message;
+  expect(message).toContain("GetSessionToken failed: AccessDenied: MultiFactorAuthentication failed with invalid MFA one time pass code.");
+  expect(message).toContain("(the MFA code was refused: mistyped, already used, or mfa_serial names another device; try the next code)");
+  expect(message).not.toContain("needs iam:");
+  expect(signed).toEqual([]);
+});
