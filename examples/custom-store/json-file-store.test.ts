@@ -149,4 +149,19 @@ describe("writes", () => {
     expect(await prod.read()).toEqual(a);
     expect(await staging.read()).toEqual(b);
   });
+
+  test("the backup is a 0600 copy of the file; discard() deletes it, but not a copy a later backup made", async () => {
+    const original = `{ "deploy": { ${pair(fakeAccessKeyPair())} } }\n`;
+    const path = await fileWith(original, 0o644);
+    const store = jsonFileStore({ path, pointer: "/deploy" });
+    const first = await store.backup();
+    expect(await readFile(store.backupPath, "utf8")).toBe(original);
+    expect((await stat(store.backupPath)).mode & 0o777).toBe(0o600);
+    await store.write(fakeAccessKeyPair());
+    const second = await store.backup();
+    await store.discard?.(first);
+    expect(await readFile(store.backupPath, "utf8")).toBe(await readFile(path, "utf8"));
+    await store.discard?.(second);
+    await expect(stat(store.backupPath)).rejects.toMatchObject({ code: "ENOENT" });
+  });
 });

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { resolve } from "node:path";
 import { type AccessKeyPair, type CredentialStore, createStoreError, isAccessKeyPair, type StoreBackup, type StoreLock } from "@keyup/core";
 import { lock as lockPath } from "proper-lockfile";
@@ -60,6 +60,8 @@ const BACKUP_ID = /^sha256:[0-9a-f]{64}$/;
  * - `backup()`: copies the file's exact bytes to {@link JsonFileStore.backupPath} (0600) and returns
  *   their `sha256:` hash; `restore()` checks the copy against the hash (`EBACKUP` otherwise) and puts
  *   those bytes back. A later `backup()` replaces the copy, so only the latest handle restores.
+ *   `discard()` deletes the copy (it holds the old secret) once the rotation is over, if it is still
+ *   the copy that handle names.
  * - `lock()`: a cross-process lock on the file (proper-lockfile: the folder `<file>.lock`), or
  *   `ELOCKED` at once. A lock left by a dead process is taken over once it is 10 s old.
  *
@@ -125,6 +127,13 @@ export function jsonFileStore(options: JsonFileStoreOptions): JsonFileStore {
     await replace(path, saved, "the file");
   };
 
+  const discard = async (handle: StoreBackup): Promise<void> => {
+    // The copy holds the old secret: once keyup no longer needs it, it goes. A copy a later backup()
+    // replaced belongs to that rotation, so only the bytes this handle names are deleted.
+    const saved = await readFile(backupPath).catch(() => undefined);
+    if (saved && fingerprint(saved) === handle?.id) await rm(backupPath, { force: true });
+  };
+
   const lock = async (): Promise<StoreLock> => {
     let release: () => Promise<void>;
     try {
@@ -181,6 +190,7 @@ export function jsonFileStore(options: JsonFileStoreOptions): JsonFileStore {
     backup,
     restore,
     lock,
+    discard,
   };
 }
 

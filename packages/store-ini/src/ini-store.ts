@@ -214,7 +214,7 @@ export function iniStore(options: IniStoreOptions): IniStore {
     restore,
     lock,
     // The backup is a copy of the whole file, other keys included: it goes once the rotation is over.
-    discard: (handle: StoreBackup) => discardBackupFile(backupPath, typeof handle?.id === "string" ? handle.id : ""),
+    discard: (handle: StoreBackup) => discardBackupFile(backupPath, handle),
   };
 }
 

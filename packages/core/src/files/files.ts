@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { lstat, mkdir, readFile, readlink, realpath, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import writeFileAtomic from "write-file-atomic";
-import { createStoreError } from "../credential-store.js";
+import { createStoreError, type StoreBackup } from "../credential-store.js";
 
 /**
  * True for the errors that mean "no such file" (ENOENT, or ENOTDIR for a path through a file).
@@ -125,17 +125,18 @@ export async function removeFile(target: string, what: string): Promise<void> {
 }
 
 /**
- * Deletes a backup file once its rotation is over, but only if it still holds the bytes `id` names:
- * a backup replaced since (by a later rotation) is not this rotation's to delete. A missing file, or
- * an `id` that is not a {@link fingerprint}, is left alone.
+ * Deletes a backup file once its rotation is over, but only if it still holds the bytes the handle's
+ * id names: a backup replaced since (by a later rotation) is not this rotation's to delete. A missing
+ * file, or a handle whose id is not a {@link fingerprint}, is left alone.
  *
  * @example
  * ```ts
- * const discard = (handle: StoreBackup) => discardBackupFile(backupPath, handle.id);
+ * const discard = (handle: StoreBackup) => discardBackupFile(backupPath, handle);
  * ```
  */
-export async function discardBackupFile(backupPath: string, id: string): Promise<void> {
-  if (!id.startsWith("sha256:")) return;
+export async function discardBackupFile(backupPath: string, handle: StoreBackup): Promise<void> {
+  const id: unknown = handle?.id;
+  if (typeof id !== "string" || !id.startsWith("sha256:")) return;
   const bytes = await readBytes(backupPath, "the backup");
   if (bytes !== undefined && fingerprint(bytes) === id) await removeFile(backupPath, "the backup");
 }
