@@ -1,19 +1,13 @@
 import { defineConfig } from "tsup";
+import { library } from "../../tsup.base.js";
 
 export default defineConfig([
-  {
-    entry: ["src/index.ts"],
-    format: ["esm", "cjs"],
-    dts: true,
-    clean: true,
-    sourcemap: true,
-    target: "node20",
-  },
+  library,
   {
     // The executable: ESM only, with its shebang kept by tsup.
     entry: { bin: "src/bin.ts" },
     format: ["esm"],
     sourcemap: true,
-    target: "node20",
+    target: library.target,
   },
 ]);
