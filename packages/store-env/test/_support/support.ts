@@ -21,25 +21,7 @@ export async function tempDir(): Promise<string> {
   return dir;
 }
 
-/** Catches the error a promise rejects with (fails the test if it resolves). */
-export async function rejection(promise: Promise<unknown>): Promise<Error & { code?: string; holder?: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & { code?: string; holder?: string };
-  }
-  throw new Error("expected a rejection, but the promise resolved");
-}
-
-/** Catches the error a function throws (fails the test if it returns). */
-export function thrown(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new Error("expected a throw, but the function returned");
-}
+export { rejection, thrown } from "../../../../test-support/caught.js";
 
 export interface ChildReply {
   readonly ready?: boolean;
