@@ -2,7 +2,7 @@ import { beforeEach, expect, test } from "vitest";
 import { motoUrl, resetEmulator } from "../test-support/moto.js";
 import { benchCliCold } from "./cli-cold.js";
 import { benchFleet } from "./fleet.js";
-import { benchIniStore, credentialsText } from "./ini-store.js";
+import { benchIniStore, generatedCredentials } from "./ini-store.js";
 import type { Progress } from "./progress.js";
 import { benchPropagation } from "./propagation.js";
 import { benchVersusHandWritten } from "./versus-hand-written.js";
@@ -45,7 +45,7 @@ test("a throttled fleet through the CLI: every profile rotated, throttled reques
 
 test("the INI benchmark changes only the key's bytes, where an ini rewrite loses every comment", async () => {
   const [small] = await benchIniStore([10], 2, progress);
-  expect(small?.fileBytes).toBe(Buffer.byteLength(credentialsText(10)));
+  expect(small?.fileBytes).toBe(Buffer.byteLength(generatedCredentials(10)));
   expect(small?.differingBytes).toBeGreaterThan(40);
   expect(small?.differingBytes).toBeLessThanOrEqual(56);
   expect(small?.commentLines).toBe(11);
@@ -61,7 +61,7 @@ test("the CLI benchmark runs keyup --help and keyup list as new processes", asyn
 });
 
 test("generated credentials are key-shaped and distinct per profile", () => {
-  const text = credentialsText(3);
+  const text = generatedCredentials(3);
   const ids = [...text.matchAll(/aws_access_key_id = (\S+)/g)].map((m) => m[1]);
   expect(new Set(ids).size).toBe(3);
   for (const id of ids) expect(id).toMatch(/^AKIA[A-Z2-7]{16}$/);

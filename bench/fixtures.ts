@@ -1,7 +1,7 @@
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bootstrapIam, type EmulatorKey, enforceMotoAuth, resetMoto, seedUser } from "../test-support/emulator.js";
+import { bootstrapIam, credentialsText, type EmulatorKey, enforceMotoAuth, resetMoto, seedUser } from "../test-support/emulator.js";
 
 /** A credentials file whose profiles each hold the only key of their own IAM user in the emulator. */
 export interface SeededFile {
@@ -25,15 +25,16 @@ export async function seedCredentialsFile(url: string, dir: string, count: numbe
   const iam = bootstrapIam(url);
   const profiles: string[] = [];
   const keys: EmulatorKey[] = [];
-  let text = "# credentials for the keyup benchmark\n";
   for (let i = 1; i <= count; i++) {
     const user = await seedUser(url, `bench-user-${i}`, { iam });
-    const key = user.keys[0] as EmulatorKey;
     profiles.push(`p${i}`);
-    keys.push(key);
-    text += `\n# profile ${i}\n[p${i}]\naws_access_key_id = ${key.accessKeyId}\naws_secret_access_key = ${key.secretAccessKey}\nregion = us-east-1\n`;
+    keys.push(user.keys[0] as EmulatorKey);
   }
   const path = join(dir, "credentials");
+  const text = credentialsText(
+    "credentials for the keyup benchmark",
+    profiles.map((name, i) => ({ name, key: keys[i] as EmulatorKey, comment: `profile ${i + 1}` })),
+  );
   await writeFile(path, text, { mode: 0o600 });
   await enforceMotoAuth(url);
   return { path, profiles, keys };

@@ -1,14 +1,10 @@
-import { spawn } from "node:child_process";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { awsErrorXml, startAwsProxy } from "../test-support/aws-proxy.js";
+import { keyup } from "../test-support/cli.js";
 import { benchDir, seedCredentialsFile } from "./fixtures.js";
 import type { Progress } from "./progress.js";
 import { seededRandom } from "./stats.js";
-
-/** The built `keyup` command, as users install it. */
-export const keyupBin = join(createRequire(import.meta.url).resolve("@keyup/cli/package.json"), "..", "dist", "bin.js");
 
 /** One fleet run: how many profiles rotated or failed, in what wall time, and how many requests were throttled. */
 export interface FleetRun {
@@ -45,9 +41,9 @@ export async function benchFleet(
       });
       try {
         const started = performance.now();
-        const { code, stdout, stderr } = await runKeyup(
+        const { code, stdout, stderr } = await keyup(
           ["--all-profiles", "--operation", "up", "--concurrency", String(concurrency), "--output", "json", "--endpoint-url", proxy.url],
-          { HOME: dir, AWS_SHARED_CREDENTIALS_FILE: file.path, AWS_CONFIG_FILE: join(dir, "config") },
+          { HOME: dir, AWS_REGION: "us-east-1", AWS_SHARED_CREDENTIALS_FILE: file.path, AWS_CONFIG_FILE: join(dir, "config") },
         );
         const wallMs = performance.now() - started;
         let report: { rotated: number; failed: number; warnings: number };
@@ -75,24 +71,4 @@ export async function benchFleet(
     }
   }
   return out;
-}
-
-/** Runs the built CLI with a clean environment plus `env`; resolves with its exit code and output. */
-export function runKeyup(args: readonly string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [keyupBin, ...args], {
-      env: { PATH: process.env.PATH ?? "", AWS_REGION: "us-east-1", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on("data", (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
 }

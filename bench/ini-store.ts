@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { iniStore } from "@keyup/store-ini";
 import { parse, stringify } from "ini";
+import { credentialsText } from "../test-support/emulator.js";
 import { benchDir } from "./fixtures.js";
 import type { Progress } from "./progress.js";
 import { changedBytes, differingBytes, median, seededRandom } from "./stats.js";
@@ -35,13 +36,16 @@ function fakeKey(n: number): { accessKeyId: string; secretAccessKey: string } {
 }
 
 /** A credentials file of `profiles` profiles, each with a comment line, a key and a region. */
-export function credentialsText(profiles: number): string {
-  let text = "# generated for the keyup INI benchmark\n";
-  for (let i = 1; i <= profiles; i++) {
-    const key = fakeKey(i);
-    text += `\n# team ${i % 17}, owner ${i}\n[p${i}]\naws_access_key_id = ${key.accessKeyId}\naws_secret_access_key = ${key.secretAccessKey}\nregion = eu-west-1\n`;
-  }
-  return text;
+export function generatedCredentials(profiles: number): string {
+  return credentialsText(
+    "generated for the keyup INI benchmark",
+    Array.from({ length: profiles }, (_, i) => ({
+      name: `p${i + 1}`,
+      key: fakeKey(i + 1),
+      comment: `team ${(i + 1) % 17}, owner ${i + 1}`,
+      region: "eu-west-1",
+    })),
+  );
 }
 
 /**
@@ -54,7 +58,7 @@ export async function benchIniStore(sizes: readonly number[], runs: number, prog
   for (const profiles of sizes) {
     const dir = await benchDir();
     const path = join(dir, "credentials");
-    const original = Buffer.from(credentialsText(profiles));
+    const original = Buffer.from(generatedCredentials(profiles));
     const profile = `p${Math.ceil(profiles / 2)}`;
     const fresh = fakeKey(profiles + 1);
     const writes: number[] = [];

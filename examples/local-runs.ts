@@ -5,7 +5,7 @@ import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secre
 import { envStore } from "@keyup/store-env";
 import { iniStore } from "@keyup/store-ini";
 import { secretsManagerStore } from "@keyup/store-secretsmanager";
-import { type EmulatorKey, ROTATION_POLICY, seedUser } from "../test-support/emulator.js";
+import { credentialsText, type EmulatorKey, ROTATION_POLICY, seedUser } from "../test-support/emulator.js";
 
 /**
  * How each example runs against the local emulator with no AWS account: what `examples/run.ts` seeds
@@ -100,14 +100,6 @@ export function credentialsFile(dir: string): string {
   return join(dir, "credentials");
 }
 
-/** The text of a credentials file: a comment line, then one profile per entry. */
-function credentialsText(comment: string, profiles: readonly (readonly [string, EmulatorKey])[]): string {
-  const sections = profiles.map(
-    ([profile, key]) => `[${profile}]\naws_access_key_id = ${key.accessKeyId}\naws_secret_access_key = ${key.secretAccessKey}\nregion = ${REGION}\n`,
-  );
-  return `# ${comment}\n${sections.join("\n")}`;
-}
-
 /** A user with exactly one key, which it returns. */
 async function oneKeyUser(url: string, userName: string, policy?: object): Promise<EmulatorKey> {
   const [key] = (await seedUser(url, userName, policy ? { policy } : {})).keys;
@@ -142,7 +134,7 @@ export const LOCAL_RUNS: Readonly<Record<string, LocalRun>> = {
     summary: "a CI job's script calling rotate() on one credentials-file profile",
     async prepare({ url, dir }) {
       const key = await oneKeyUser(url, "ci-bot");
-      await writeFile(credentialsFile(dir), credentialsText("throwaway credentials for the ci-rotate example", [["ci", key]]), { mode: 0o600 });
+      await writeFile(credentialsFile(dir), credentialsText("throwaway credentials for the ci-rotate example", [{ name: "ci", key }]), { mode: 0o600 });
       return {
         seeded: [`IAM user ci-bot with key ${key.accessKeyId}`, `${credentialsFile(dir)}: profile [ci] holding it`],
         command: TSX,
@@ -161,7 +153,7 @@ export const LOCAL_RUNS: Readonly<Record<string, LocalRun>> = {
       const { url, dir } = context;
       const key = await oneKeyUser(url, "app", MULTI_STORE_POLICY);
       const dotenv = join(dir, ".env");
-      await writeFile(credentialsFile(dir), credentialsText("throwaway credentials for the multi-store example", [["app", key]]), { mode: 0o600 });
+      await writeFile(credentialsFile(dir), credentialsText("throwaway credentials for the multi-store example", [{ name: "app", key }]), { mode: 0o600 });
       await writeFile(dotenv, `# app settings\nAPP_MODE=production\nAWS_ACCESS_KEY_ID=${key.accessKeyId}\nAWS_SECRET_ACCESS_KEY=${key.secretAccessKey}\n`, {
         mode: 0o600,
       });
@@ -195,19 +187,19 @@ export const LOCAL_RUNS: Readonly<Record<string, LocalRun>> = {
       for (const user of users) keys.set(user, await oneKeyUser(url, user));
       const deploy = keys.get("deploy") as EmulatorKey;
       // Two profiles holding one key: the fleet rotates it once and installs the new key into both.
-      const profiles = [...[...keys].map(([user, key]) => [user, key] as const), ["deploy-copy", deploy] as const];
+      const profiles = [...[...keys].map(([name, key]) => ({ name, key })), { name: "deploy-copy", key: deploy }];
       await writeFile(credentialsFile(dir), credentialsText("throwaway credentials for the fleet example", profiles), { mode: 0o600 });
       return {
         seeded: [
           ...users.map((user) => `IAM user ${user} with key ${keys.get(user)?.accessKeyId}`),
-          `${credentialsFile(dir)}: profiles ${profiles.map(([p]) => `[${p}]`).join(" ")} ([deploy-copy] shares deploy's key)`,
+          `${credentialsFile(dir)}: profiles ${profiles.map((p) => `[${p.name}]`).join(" ")} ([deploy-copy] shares deploy's key)`,
         ],
         command: TSX,
         args: ["fleet/rotate.ts"],
         cwd: EXAMPLES_DIR,
         env: { KEYUP_CONCURRENCY: "3" },
         users,
-        holders: profiles.map(([profile]) => profileHolder(dir, profile)),
+        holders: profiles.map((p) => profileHolder(dir, p.name)),
       };
     },
   },

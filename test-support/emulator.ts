@@ -125,3 +125,30 @@ export async function seedUser(
   }
   return { userName, arn: out.User?.Arn ?? "", keys };
 }
+
+/** One profile of a credentials file written for the emulator. */
+export interface CredentialsProfile {
+  readonly name: string;
+  readonly key: EmulatorKey;
+  /** A comment line above the profile's header. */
+  readonly comment?: string;
+  /** Default us-east-1. */
+  readonly region?: string;
+}
+
+/**
+ * The text of a shared credentials file: a comment line, then each profile after a blank line (with
+ * its own comment line, if it has one): the shape of a real file, comments included.
+ *
+ * @example
+ * ```ts
+ * await writeFile(path, credentialsText("for the demo", [{ name: "ci", key }]), { mode: 0o600 });
+ * ```
+ */
+export function credentialsText(header: string, profiles: readonly CredentialsProfile[]): string {
+  const sections = profiles.map(
+    (p) =>
+      `\n${p.comment === undefined ? "" : `# ${p.comment}\n`}[${p.name}]\naws_access_key_id = ${p.key.accessKeyId}\naws_secret_access_key = ${p.key.secretAccessKey}\nregion = ${p.region ?? "us-east-1"}\n`,
+  );
+  return `# ${header}\n${sections.join("")}`;
+}
