@@ -82,6 +82,13 @@ export class RotatedAccessKey extends Construct {
   /** The function's execution role. */
   readonly role: iam.Role;
 
+  /**
+   * @param scope - The stack (or construct) to add the resources to.
+   * @param id - The construct's id within `scope`.
+   * @param props - The user, the schedule, and optionally the secret to adopt.
+   * @throws Error when an option is out of range, `retireOld` is a policy the handler does not
+   * implement yet, or the handler bundle has not been built.
+   */
   constructor(scope: Construct, id: string, props: RotatedAccessKeyProps) {
     super(scope, id);
     const retireOld = checkRetireOld(props.retireOld ?? "at-finish");
