@@ -177,7 +177,8 @@ const STEPS = new Set<string>(["createSecret", "setSecret", "testSecret", "finis
  *
  * - `createSecret`: creates a new key for the user and stages it as AWSPENDING (a JSON copy of the
  *   current version with the two key fields replaced). Idempotent on the token. Deletes a key left by
- *   an earlier unfinished rotation (an AWSPENDING version with another token), and at IAM's 2-key
+ *   an earlier unfinished rotation (held only by a version with no label, once that rotation's
+ *   AWSPENDING was removed), and at IAM's 2-key
  *   limit deletes the other key only if it is that leftover or Inactive; otherwise it fails naming
  *   both keys. If staging fails, the new key is deleted again.
  * - `setSecret`: nothing to push, since CreateAccessKey already made the key valid in IAM; checks that
