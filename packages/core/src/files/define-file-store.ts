@@ -77,6 +77,8 @@ export interface FileStore extends CredentialStore {
   readonly journalPath: string;
   /** The whole file: every store over it shares one lock. */
   readonly lockDomain: { readonly kind: "file"; readonly path: string };
+  /** Deletes the backup copy (it holds the old secret), if it is still the copy `backup` names. */
+  discard(backup: StoreBackup): Promise<void>;
 }
 
 // A missing file gets its own backup id, so that restoring it removes the file again.
