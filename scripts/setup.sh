@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what keyup's tests and demo need on a fresh clone: pnpm (the version package.json pins),
-# the workspace's packages, and a check that moto is there for python3.
+# the workspace's packages, a check that moto is there for python3, and the other supported Node.js
+# lines (22 and 24) beside the machine's, for the tests that run on every line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,3 +20,9 @@ if ! python3 -c "import moto.server, flask" >/dev/null 2>&1; then
 fi
 
 pnpm install --frozen-lockfile --reporter=append-only | tail -n 3
+
+# Node.js 22 and 24 from the npm registry (the node-<platform>-<arch> packages hold the official
+# binary in bin/node), cached per line: a later setup reuses them. scripts/node-line.sh prints the path.
+for line in 22 24; do
+  bash scripts/node-line.sh "$line" --fetch >/dev/null
+done
