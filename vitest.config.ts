@@ -47,7 +47,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: "release",
-          include: ["scripts/test/**/*.test.ts"],
+          include: ["scripts/release/**/*.test.ts"],
           testTimeout: 300_000,
           hookTimeout: 600_000,
         },

@@ -35,6 +35,7 @@ let installLog: string;
 let moto: Emulator;
 let credentials: string;
 let accessKeyId: string;
+let secretAccessKey: string;
 
 beforeAll(async () => {
   for (const p of PUBLIC) {
@@ -64,6 +65,7 @@ beforeAll(async () => {
   if (!key) throw new Error("seedUser made no key");
   rememberSecret(key.secretAccessKey);
   accessKeyId = key.accessKeyId;
+  secretAccessKey = key.secretAccessKey;
   credentials = join(home, "credentials");
   await writeFile(credentials, credentialsText("for the pack-and-install test", [{ name: "packed", key }]), { mode: 0o600 });
 });
@@ -142,6 +144,37 @@ describe("the packed tarballs, installed with npm as docs/getting-started.md say
       // No runtime notice of anyone's on a supported line: the CLI's output is only its own.
       expect(list.stderr).toBe("");
     });
+
+    test(`a library call prints ${line === "20" ? "keyup's one Node 20 notice, and not the SDK's" : "no notice"}`, async () => {
+      const script = `
+        import { listKeys, memoryStore } from "@keyup/core";
+        const store = memoryStore({ initial: JSON.parse(process.env.KEY) });
+        for (let i = 0; i < 2; i++) {
+          const keys = await listKeys({ store, endpoint: process.env.ENDPOINT });
+          if (keys.isErr()) throw new Error(keys.error.message);
+        }
+        console.log("listed twice");`;
+      const { stdout, stderr } = await run(node(), ["--input-type=module", "-e", script], {
+        cwd: app,
+        env: { ...env(), KEY: JSON.stringify({ accessKeyId, secretAccessKey }), ENDPOINT: moto.url },
+      });
+      captureOutput(`library call on ${line}`, stdout + stderr);
+      expect(stdout).toBe("listed twice\n");
+      expect(stderr).not.toContain("NodeVersionSupportWarning");
+      if (line === "20") {
+        expect(stderr.match(/\[KEYUP_NODE_20\] KeyupNodeVersionNotice: keyup supports Node\.js 20\./g)).toHaveLength(1);
+        // docs/getting-started.md shows the notice word for word (but for the process id and version).
+        const same = (text: string) => text.replace(/\(node:\d+\)/g, "(node:PID)").replace(/Node\.js 20\.\d+\.\d+/g, "Node.js 20.x.y");
+        const notice = stderr.split("\n").find((l) => l.includes("[KEYUP_NODE_20]")) ?? "";
+        expect(same(readFileSync(join(root, "docs/getting-started.md"), "utf8"))).toContain(same(notice));
+      } else expect(stderr).toBe("");
+    });
+  });
+
+  test("control: on Node 20 the AWS SDK alone prints its own Node version notice (what keyup's replaces)", async () => {
+    const script = 'new (require("@aws-sdk/client-iam").IAMClient)({ region: "us-east-1" });';
+    const { stderr } = await run(nodeOf("20"), ["-e", script], { cwd: app, env: { PATH: pathWithNode(nodeOf("20")), HOME: home } });
+    expect(stderr).toContain("NodeVersionSupportWarning");
   });
 
   test.concurrent.each(["node16", "nodenext", "bundler"])("TypeScript with module resolution %s type-checks imports of every package", async (mode) => {

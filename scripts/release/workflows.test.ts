@@ -41,7 +41,7 @@ describe("GitHub workflows", () => {
   });
 
   test("actionlint catches each mistake of a broken workflow (the lint is live, not a pass-through)", async () => {
-    const found = await lint(join(root, "scripts/test/fixtures/broken-workflow.yml"));
+    const found = await lint(join(root, "scripts/release/fixtures/broken-workflow.yml"));
     expect(found).toEqual([
       expect.stringMatching(/^11:5 unexpected key "timeout" for "job" section.*\[syntax-check\]$/),
       expect.stringMatching(/^14:\d+ property "no_such_property" is not defined.*\[expression\]$/),
