@@ -43,6 +43,7 @@ beforeAll(async () => {
   }
   home = await mkdtemp(join(tmpdir(), "keyup-pack-"));
   app = join(home, "keyup-app");
+  const installStarted = performance.now();
   const [started, out] = await Promise.all([
     startMoto(),
     run("bash", ["-euo", "pipefail", "-c", docCommands(readFileSync(join(root, "docs/getting-started.md"), "utf8"))], {
@@ -60,6 +61,9 @@ beforeAll(async () => {
   ]);
   moto = started;
   installLog = out.stdout;
+  console.log(
+    `pack-and-install: docs/getting-started.md's commands (pack six packages, npm install) took ${((performance.now() - installStarted) / 1000).toFixed(1)} s`,
+  );
   const user = await seedUser(moto.url, "packed-user");
   const key = user.keys[0];
   if (!key) throw new Error("seedUser made no key");
