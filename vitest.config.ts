@@ -46,6 +46,19 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      {
+        // What a user gets: the packed tarballs installed with npm, on every supported Node.js line,
+        // the single executable, the release workflows. Each file starts its own moto where it needs
+        // one, so the project runs beside the others; scripts/test.sh leaves it out of the second
+        // run of the suite on Node 24, since it already covers every line itself.
+        extends: true,
+        test: {
+          name: "release",
+          include: ["scripts/release/**/*.test.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 600_000,
+        },
+      },
     ],
   },
 });
