@@ -8,6 +8,7 @@ import {
 } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand, GetSessionTokenCommand, STSClient } from "@aws-sdk/client-sts";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { enforceMotoAuth, resetMoto, seedUser } from "../emulator.js";
 import { createAdmin, createUser, enforceAuth, motoUrl, resetEmulator, type TestKey } from "../moto.js";
 import { rememberSecret } from "../secrets.js";
 import { awsCli } from "./aws-cli.js";
@@ -103,6 +104,29 @@ describe("propagation per service", () => {
     expect(await listOwnKeys(p, key)).toBe("ok"); // the flap was configured for STS only
     p.advance(1 * MINUTE);
     expect(await whoAmI(p, key)).toBe("ok");
+  });
+});
+
+describe("seeding through the proxy", () => {
+  test("what a test creates while moto's auth is off counts as old state: not held back; what it creates afterwards is", async () => {
+    const p = await start({ propagation: { stsMs: 1 * MINUTE, iamMs: 1 * MINUTE }, iamRate: { burst: 1, perSecond: 0.001 } });
+    await resetMoto(p.url); // what resetEmulator() does, when the proxy stands in for moto's URL
+    const bob = await seedUser(p.url, "bob", { keys: 1 });
+    for (const k of bob.keys) rememberSecret(k.secretAccessKey);
+    await enforceMotoAuth(p.url);
+    const old = bob.keys[0] as TestKey;
+
+    expect([await whoAmI(p, old), await listOwnKeys(p, old)]).toEqual(["ok", "ok"]);
+    const created = await iam(p, old, 1)
+      .send(new CreateAccessKeyCommand({}))
+      .catch((e: Error) => e);
+    expect(created).toBeInstanceOf(Error); // the bucket (burst 1) was spent on ListAccessKeys: seeding calls took none
+    p.advance(1_000_000);
+    const out = await iam(p, old).send(new CreateAccessKeyCommand({}));
+    rememberSecret(out.AccessKey?.SecretAccessKey);
+    expect(await whoAmI(p, { accessKeyId: out.AccessKey?.AccessKeyId ?? "", secretAccessKey: out.AccessKey?.SecretAccessKey ?? "" })).toBe(
+      "InvalidClientTokenId",
+    );
   });
 });
 

@@ -32,6 +32,7 @@ interface Answer {
   headers?: Record<string, string | string[] | undefined>;
 }
 
+const actionIn = (body: string) => new URLSearchParams(body).get("Action") ?? "";
 const INVALID_TOKEN = () => ({ status: 403, body: awsErrorXml("InvalidClientTokenId", "The security token included in the request is invalid.") });
 const THROTTLED = () => ({ status: 400, body: awsErrorXml("Throttling", "Rate exceeded") });
 const EXPIRED = () => ({ status: 403, body: awsErrorXml("ExpiredToken", "The security token included in the request is expired") });
@@ -70,6 +71,10 @@ export async function startRealismProxy(motoUrl: string, initial: RealismProfile
   const secrets = new Map<string, string>();
   const target = new URL(motoUrl);
   const sockets = new Set<Socket>();
+  // While moto's authentication is off (between resetMoto and enforceMotoAuth, both of which pass through
+  // here when the proxy stands in for moto's URL) a test is seeding: what it creates then stands for
+  // state that existed long before, so it is neither held back nor throttled.
+  let seeding = false;
 
   const forward = (method: string, path: string, headers: IncomingHttpHeaders | Record<string, string>, body: Buffer): Promise<Answer> =>
     new Promise((resolve, reject) => {
@@ -189,7 +194,11 @@ export async function startRealismProxy(motoUrl: string, initial: RealismProfile
       res.writeHead(answer.status, headers);
       res.end(answer.body);
     };
-    if (!by) return send(await forward(req.method ?? "GET", req.url ?? "/", req.headers, raw), false);
+    if (!by) {
+      if (req.url === "/moto-api/reset-auth") seeding = body.trim() === "inf";
+      return send(await forward(req.method ?? "GET", req.url ?? "/", req.headers, raw), false);
+    }
+    if (seeding) return send(await forward(req.method ?? "POST", req.url ?? "/", req.headers, raw), false, actionIn(body), by.service);
     const params = new URLSearchParams(body);
     const action = params.get("Action") ?? new URL(req.url ?? "/", "http://x").searchParams.get("Action") ?? "";
     const refused = await refusal(req, by, action, body);
