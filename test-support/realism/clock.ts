@@ -29,7 +29,14 @@ export function serverClock(offsetMs = 0) {
 /** A server clock as `serverClock` returns it. */
 export type ServerClock = ReturnType<typeof serverClock>;
 
-/** `20260130T101500Z` as SigV4 writes dates. */
+/**
+ * A time as SigV4 writes dates.
+ *
+ * @example
+ * ```ts
+ * amzDate(Date.UTC(2026, 0, 30, 10, 15)); // "20260130T101500Z"
+ * ```
+ */
 export function amzDate(ms: number): string {
   return new Date(ms)
     .toISOString()
@@ -37,7 +44,14 @@ export function amzDate(ms: number): string {
     .replace(/\.\d{3}/, "");
 }
 
-/** Milliseconds from a SigV4 date (`20260130T101500Z`), or undefined when it is not one. */
+/**
+ * Milliseconds from a SigV4 date, or undefined when it is not one.
+ *
+ * @example
+ * ```ts
+ * parseAmzDate("20260130T101500Z"); // Date.UTC(2026, 0, 30, 10, 15)
+ * ```
+ */
 export function parseAmzDate(text: string | undefined): number | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text ?? "");
   if (!m) return undefined;

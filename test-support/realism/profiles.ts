@@ -38,7 +38,14 @@ export interface RateLimit {
   readonly perSecond: number;
 }
 
-/** Everything the proxy can model. Absent parts behave like moto (no delay, no limit). */
+/**
+ * Everything the proxy can model. Absent parts behave like moto (no delay, no limit).
+ *
+ * @example
+ * ```ts
+ * const slowIam: RealismProfile = { propagation: { stsMs: 500, iamMs: 3_000 }, deactivationLagMs: 1_000 };
+ * ```
+ */
 export interface RealismProfile {
   readonly propagation?: Propagation;
   /** An Inactive key keeps working this long after UpdateAccessKey, then is refused. */

@@ -6,7 +6,14 @@ import type { RecordedUse } from "./last-used.js";
  * moto's known output shapes, not a general XML tool.
  */
 
-/** An ISO date as IAM writes it (whole seconds). */
+/**
+ * An ISO date as IAM writes it (whole seconds).
+ *
+ * @example
+ * ```ts
+ * iamDate(Date.UTC(2026, 0, 30, 10, 15, 7, 250)); // "2026-01-30T10:15:07Z"
+ * ```
+ */
 export function iamDate(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 }

@@ -15,7 +15,15 @@ export interface Session {
   readonly expiresAt: number;
 }
 
-/** STS's limits for GetSessionToken called by an IAM user (STS API reference: 900 s to 129,600 s, default 43,200 s). */
+/**
+ * STS's limits for GetSessionToken called by an IAM user (STS API reference: 900 s to 129,600 s,
+ * default 43,200 s).
+ *
+ * @example
+ * ```ts
+ * const seconds = Math.min(SESSION_SECONDS.max, 2 * verifySeconds + 600);
+ * ```
+ */
 export const SESSION_SECONDS = { min: 900, max: 129_600, default: 43_200 };
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
