@@ -37,7 +37,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: "integration",
-          include: ["packages/*/test/**/*.int.test.ts", "examples/**/*.int.test.ts", "bench/**/*.int.test.ts"],
+          include: ["packages/*/test/**/*.int.test.ts", "examples/**/*.int.test.ts", "bench/**/*.int.test.ts", "test-support/realism/**/*.int.test.ts"],
           globalSetup: ["./test-support/moto-global-setup.ts"],
           fileParallelism: false,
           // Measured: the slowest integration test (five throttled rotations in a row through the CLI)
