@@ -2,7 +2,7 @@ import { setTimeout as sleepFor } from "node:timers/promises";
 import type { AwsPort, SigningCredentials } from "./aws-port.js";
 import type { AccessKeyPair, CredentialStore } from "./credential-store.js";
 import { awsErrorName, classifyAwsErrorName, redact, toAwsError } from "./errors.js";
-import { effectFor, isTerminal, transition } from "./machine/transition.js";
+import { effectFor, groupOf, isTerminal, transition } from "./machine/transition.js";
 import type { Effect, Failure, RotationEvent, RotationState, Signer } from "./machine/types.js";
 import type { RotationStep } from "./report.js";
 
@@ -110,7 +110,7 @@ export async function runRotation(initial: RotationState, ctx: RunnerContext): P
       } catch (error) {
         // Without a durable record we must not go on creating or installing keys; a rollback, though,
         // is better finished than stopped for want of a journal.
-        if (!ROLLBACK_PHASES.has(state.phase)) {
+        if (groupOf(state.phase) !== "rollback") {
           event = { type: "effectFailed", effect: effect.type, failure: journalFailure(error), at: now(), random: random() };
         }
       }
@@ -226,8 +226,6 @@ async function perform(
       return { type: "waited", at: now() };
   }
 }
-
-const ROLLBACK_PHASES = new Set<RotationState["phase"]>(["restoring", "deleting-new", "reconciling", "deleting-orphan"]);
 
 function journalFailure(error: unknown): Failure {
   const message = error instanceof Error ? error.message : String(error);

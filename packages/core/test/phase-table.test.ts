@@ -1,0 +1,38 @@
+import type { Phase, PhaseSpec, PhaseTable } from "@keyup/core";
+import { groupOf, phaseTable, transition } from "@keyup/core";
+import { describe, expect, expectTypeOf, test } from "vitest";
+
+describe("phase table", () => {
+  test("a phase spec must say what a failure and an abort do (compile-time)", () => {
+    // Everything but onFailure and onAbort, correctly typed: the errors below are about those two only.
+    const base: Omit<PhaseSpec, "onFailure" | "onAbort"> = { step: "install", group: "forward", effect: () => ({ type: "readStore" }), on: {} };
+    // @ts-expect-error: a phase without onFailure and onAbort does not compile.
+    const missingBoth: PhaseSpec = base;
+    // @ts-expect-error: a phase without onAbort does not compile.
+    const missingAbort: PhaseSpec = { ...base, onFailure: (s) => ({ state: s }) };
+    // @ts-expect-error: a phase without onFailure does not compile.
+    const missingFailure: PhaseSpec = { ...base, onAbort: (s) => ({ state: s }) };
+    const complete: PhaseSpec = { ...base, onFailure: (s) => ({ state: s }), onAbort: (s) => ({ state: s }) };
+    expect([missingBoth, missingAbort, missingFailure, complete]).toHaveLength(4);
+
+    expectTypeOf<PhaseSpec["onFailure"]>().not.toEqualTypeOf<PhaseSpec["onFailure"] | undefined>();
+    expectTypeOf<PhaseSpec["onAbort"]>().not.toEqualTypeOf<PhaseSpec["onAbort"] | undefined>();
+  });
+
+  test("the table has exactly one spec per phase (compile-time)", () => {
+    expectTypeOf<keyof PhaseTable>().toEqualTypeOf<Phase>();
+    const { done: _done, ...withoutDone } = phaseTable;
+    // @ts-expect-error: a table missing a phase does not compile.
+    const incomplete: PhaseTable = withoutDone;
+    expect(Object.keys(incomplete)).not.toContain("done");
+  });
+
+  test("an event a phase does not list is unexpected there and ends the rotation safely", () => {
+    for (const phase of Object.keys(phaseTable) as Phase[]) {
+      if (phase === "done") continue;
+      expect(phaseTable[phase].on.start === undefined).toBe(phase !== "idle");
+    }
+    expect(groupOf("restoring")).toBe("rollback");
+    expect(transition).toBeTypeOf("function");
+  });
+});
