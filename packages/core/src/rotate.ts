@@ -10,6 +10,7 @@ import { defaultJournalPath, fileJournal, type JournalEntry, journalEntry, journ
 import { errorOf, reportOf } from "./machine/outcome.js";
 import { initialRotationState, resumeState } from "./machine/transition.js";
 import { defaultRotationConfig, type RotationConfig, type RotationState } from "./machine/types.js";
+import { describeNextSteps } from "./messages.js";
 import type { RotationReport } from "./report.js";
 import { type ProgressEvent, type RotationSecrets, runRotation } from "./runner.js";
 
@@ -137,7 +138,9 @@ export interface KeyupLogger {
  * ```
  */
 export function rotate(options: RotateOptions): ResultAsync<RotationReport, RotationError> {
-  return run(options, "rotate").andThen((state) => (state ? toOutcome(state) : err<RotationReport, RotationError>({ kind: "config", message: "nothing ran" })));
+  return run(options, "rotate").andThen((state) =>
+    state ? toOutcome(state) : err<RotationReport, RotationError>({ kind: "internal", message: "keyup bug: nothing ran" }),
+  );
 }
 
 /**
@@ -219,7 +222,7 @@ function run(options: RotateOptions | RecoverOptions, mode: "rotate" | "recover"
   return callStore(store, "lock", () => store.lock()).andThen((lock) =>
     ResultAsync.fromPromise(
       runLocked(store, config, journal, aws, options, mode).finally(() => lock.release().catch(() => undefined)),
-      (bug): RotationError => ({ kind: "config", message: `keyup bug: the rotation stopped unexpectedly: ${String(bug)}`, cause: bug }),
+      (bug): RotationError => ({ kind: "internal", message: `keyup bug: the rotation stopped unexpectedly: ${String(bug)}`, cause: bug }),
     ).andThen((r) => r),
   );
 }
@@ -268,7 +271,7 @@ async function runLocked(
       return err({
         kind: "journal",
         location: journal.location,
-        message: `the rotation journal ${journal.location} records a failed rollback keyup cannot retry: ${(entry.state.manualSteps ?? []).join("; ")}. Then move the journal aside`,
+        message: `the rotation journal ${journal.location} records a failed rollback keyup cannot retry: ${describeNextSteps(entry.state.nextSteps ?? []).join("; ")}. Then move the journal aside`,
       });
     } else {
       // Nothing had been created: the journal holds no new secret, and starting over is safe.
@@ -594,7 +597,7 @@ export function plan(options: RotateOptions): ResultAsync<RotationPlan, Rotation
       ...(options.credentials ? { credentials: options.credentials } : {}),
       sleep: async () => undefined,
     }),
-    (bug): RotationError => ({ kind: "config", message: `keyup bug: the plan stopped unexpectedly: ${String(bug)}`, cause: bug }),
+    (bug): RotationError => ({ kind: "internal", message: `keyup bug: the plan stopped unexpectedly: ${String(bug)}`, cause: bug }),
   ).andThen((state): Result<RotationPlan, RotationError> => {
     const error = errorOf(state);
     if (error) return err(error);

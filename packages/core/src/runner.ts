@@ -258,7 +258,7 @@ function failureOf(effect: Effect, error: unknown, signal: AbortSignal | undefin
     };
   }
   const operation = OPERATION[effect.type] ?? effect.type;
-  if (signal?.aborted) return { source: "aws", code: "Aborted", operation, message: `${operation} was interrupted by abort`, retry: "no" };
+  if (signal?.aborted) return { source: "keyup", code: "Aborted", message: `${operation} was interrupted by abort`, retry: "no" };
   const code = awsErrorName(error);
   const kind = classifyAwsErrorName(code);
   return {

@@ -52,7 +52,7 @@ function stateIn(phase: Phase, extra: Partial<RotationState> = {}): RotationStat
   };
 }
 
-const fail = (code: string, retry: Failure["retry"], source: Failure["source"] = "aws"): Failure => ({ source, code, message: `${code} happened`, retry });
+const fail = (code: string, retry: Failure["retry"], source: "aws" | "store" = "aws"): Failure => ({ source, code, message: `${code} happened`, retry });
 const AT = 2_000;
 
 /** Every kind of event, with plausible payloads. */
@@ -353,7 +353,7 @@ describe("transition: paths", () => {
     expect(errorOf(t.state)?.kind).toBe("rollback-failed");
   });
 
-  test("a failed delete of the new key ends rollback-failed naming the key and the command", () => {
+  test("a failed delete of the new key ends rollback-failed naming the key to delete", () => {
     const t = transition(stateIn("deleting-new"), {
       type: "effectFailed",
       effect: "deleteAccessKey",
@@ -362,7 +362,8 @@ describe("transition: paths", () => {
       random: 0,
     });
     expect(t.state.outcome).toBe("rollback-failed");
-    expect(reportOf(t.state).manualSteps).toEqual([`aws iam delete-access-key --user-name alice --access-key-id ${NEW}`]);
+    expect(reportOf(t.state).nextSteps).toEqual([{ type: "delete-key", userName: "alice", accessKeyId: NEW }]);
+    expect(reportOf(t.state).manualSteps).toEqual([`delete IAM user alice's access key ${NEW} (DeleteAccessKey)`]);
   });
 
   test("a failed deactivate after verification completes with warnings naming the old key", () => {
@@ -371,7 +372,7 @@ describe("transition: paths", () => {
     const report = reportOf(t.state);
     expect(report.warnings[0]).toContain(OLD);
     expect(report.oldKey).toBe("active");
-    expect(report.manualSteps[0]).toContain("update-access-key");
+    expect(report.nextSteps[0]).toEqual({ type: "deactivate-key", userName: "alice", accessKeyId: OLD });
     expect(errorOf(t.state)).toBeUndefined();
   });
 

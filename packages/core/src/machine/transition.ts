@@ -144,7 +144,7 @@ export function resumeState(state: RotationState, at: number): RotationState | u
     const phase = state.outcome === "rollback-failed" ? (state.failedRollbackPhase ?? state.failure?.phase) : undefined;
     if (!phase || groupOf(phase) !== "rollback") return undefined;
     return note(
-      { ...state, ...fresh, phase, outcome: undefined, failedRollbackPhase: undefined, leftoverKeyIds: undefined, manualSteps: undefined },
+      { ...state, ...fresh, phase, outcome: undefined, failedRollbackPhase: undefined, leftoverKeyIds: undefined, nextSteps: undefined },
       `retrying the failed ${stepOf(phase)}`,
     );
   }

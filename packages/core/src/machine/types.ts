@@ -1,5 +1,5 @@
 import type { StoreBackup } from "../credential-store.js";
-import type { RotationOutcome, RotationStep } from "../report.js";
+import type { NextStep, RotationOutcome, RotationStep } from "../report.js";
 
 /**
  * Who signs an IAM call: the key the store held when the rotation began (`old`), the key this rotation
@@ -102,23 +102,83 @@ export interface KeySummary {
 }
 
 /**
- * Why an effect failed, reduced to data the machine can decide on. Never holds a secret.
+ * The codes of failures keyup itself detects (as opposed to AWS error names and store codes).
+ *
+ * @example
+ * ```ts
+ * const code: KeyupFailureCode = "TwoKeys";
+ * ```
+ */
+export type KeyupFailureCode =
+  | "NoKeyInStore"
+  | "IdentityNotUser"
+  | "KeyNotOwned"
+  | "TwoKeys"
+  | "VerifyTimeout"
+  | "IdentityMismatch"
+  | "NewKeyGone"
+  | "Aborted"
+  | "JournalWriteFailed"
+  | "UnexpectedEvent";
+
+/**
+ * Why an effect failed, reduced to data the machine can decide on. Never holds a secret. `source`
+ * says whose code `code` is: keyup's own ({@link KeyupFailureCode}), an AWS error name, or a store code.
  *
  * @example
  * ```ts
  * const failure: Failure = { source: "aws", code: "InvalidClientTokenId", message: "…", retry: "auth" };
  * ```
  */
-export interface Failure {
-  /** Who failed: an AWS call, the store, or keyup's own checks. */
-  readonly source: "aws" | "store" | "keyup";
-  /** AWS error name, store error code, or keyup's own code. */
-  readonly code: string;
+export type Failure = KeyupFailure | AwsFailure | StoreFailureData;
+
+interface FailureBase {
   readonly message: string;
   /** Whether a retry could help: `auth` (key not yet propagated), `service` (throttling, 5xx), or `no`. */
   readonly retry: "auth" | "service" | "no";
-  /** The AWS operation, for AWS failures. */
+}
+
+/**
+ * A failure keyup detected itself.
+ *
+ * @example
+ * ```ts
+ * const f: KeyupFailure = { source: "keyup", code: "Aborted", message: "…", retry: "no" };
+ * ```
+ */
+export interface KeyupFailure extends FailureBase {
+  readonly source: "keyup";
+  readonly code: KeyupFailureCode;
+}
+
+/**
+ * A failed AWS call.
+ *
+ * @example
+ * ```ts
+ * const f: AwsFailure = { source: "aws", code: "Throttling", operation: "ListAccessKeys", message: "…", retry: "service" };
+ * ```
+ */
+export interface AwsFailure extends FailureBase {
+  readonly source: "aws";
+  /** The AWS error name. */
+  readonly code: string;
+  /** The AWS operation. */
   readonly operation?: string;
+}
+
+/**
+ * A failed store operation.
+ *
+ * @example
+ * ```ts
+ * const f: StoreFailureData = { source: "store", code: "ELOCKED", message: "…", retry: "no", holder: "pid 42" };
+ * ```
+ */
+export interface StoreFailureData extends FailureBase {
+  readonly source: "store";
+  /** The store's error code (`ENOTFOUND`, `ELOCKED`, `EIO`…). */
+  readonly code: string;
   /** For lock failures: who holds the lock. */
   readonly holder?: string;
 }
@@ -205,8 +265,8 @@ export interface RotationState {
   readonly failedRollbackPhase?: Phase;
   /** At the end: key ids left in IAM that should not be there. */
   readonly leftoverKeyIds?: readonly string[];
-  /** At the end: what a person should do to finish by hand. */
-  readonly manualSteps?: readonly string[];
+  /** At the end: what a person (or a rerun) should do to finish. */
+  readonly nextSteps?: readonly NextStep[];
   readonly steps: readonly RotationStep[];
   readonly warnings: readonly string[];
   /** Set when the caller aborted; rollback then proceeds without further retries. */

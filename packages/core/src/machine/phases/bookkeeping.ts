@@ -1,3 +1,4 @@
+import type { NextStep } from "../../report.js";
 import { graceTagKey, type RotationState } from "../types.js";
 import { again, enter, finish, finishRetired, freshLoop, record, retireOldKey, retryWait, signerFor } from "./moves.js";
 import type { Decision, PhaseSpec, StepName } from "./spec.js";
@@ -53,12 +54,12 @@ export const checkingUse: PhaseSpec = {
     const wait = failure.retry !== "no" && !s.aborted ? retryWait(s, "check-old-key-use", at, random) : undefined;
     if (wait) return wait;
     // Without knowing whether the old key is still used, keep it: safe, and the warning says why.
-    const warning = `could not tell whether the old key ${s.oldAccessKeyId} is still used (${failure.code}); it was left Active: retire it by hand, or rerun with --force`;
+    const warning = `could not tell whether the old key ${s.oldAccessKeyId} is still used (${failure.code}); it was left Active: retire it by hand, or rerun without the in-use guard`;
     const kept: RotationState = {
       ...s,
       warnings: [...s.warnings, warning],
       oldKeyState: "active",
-      manualSteps: [`aws iam delete-access-key --user-name ${s.userName} --access-key-id ${s.oldAccessKeyId}`],
+      nextSteps: [deleteOld(s), { type: "skip-in-use-guard" }],
     };
     return finish(record(kept, at, "check-old-key-use", "failed", warning), "completed-with-warnings", at);
   },
@@ -107,14 +108,14 @@ function onLastUsed(s: RotationState, used: { date?: string; serviceName?: strin
   const deactivate = s.config.oldKey === "deactivate";
   const warning = `the old key ${s.oldAccessKeyId} was used at ${used.date} (${where}) after the new key was installed: something still uses it, so it was ${
     deactivate ? "deactivated but not deleted" : "left Active"
-  }; update that consumer, then retire the key (or rerun with --force)`;
+  }; update that consumer, then retire the key (or rerun without the in-use guard)`;
   const warned = record({ ...s, oldKeyInUse: inUse, warnings: [...s.warnings, warning] }, at, "check-old-key-use", "failed", warning);
-  if (deactivate) return enter(freshLoop(warned, at), "deactivating");
-  return finish(
-    { ...warned, oldKeyState: "active", manualSteps: [`aws iam delete-access-key --user-name ${s.userName} --access-key-id ${s.oldAccessKeyId}`] },
-    "completed-with-warnings",
-    at,
-  );
+  if (deactivate) return enter(freshLoop({ ...warned, nextSteps: [{ type: "skip-in-use-guard" }] }, at), "deactivating");
+  return finish({ ...warned, oldKeyState: "active", nextSteps: [deleteOld(s), { type: "skip-in-use-guard" }] }, "completed-with-warnings", at);
+}
+
+function deleteOld(s: RotationState): NextStep {
+  return { type: "delete-key", userName: userOf(s), accessKeyId: s.oldAccessKeyId ?? "" };
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { NextStep } from "../../report.js";
 import { parseIdentityArn } from "../arn.js";
 import { graceTagKey, type RotationState } from "../types.js";
 import { type Advance, abortedFailure, advance, enter, fail, finish, record, signerFor, tagKeysOf } from "./moves.js";
@@ -188,10 +189,10 @@ function onLimit(s2: RotationState, at: number): Decision {
     const until = Date.parse(grace);
     if (Number.isFinite(until) && at >= until)
       return advance(s2, { at, step: "check-grace", detail: `${other.accessKeyId}'s grace period ended ${grace}`, to: "deleting-inactive" });
-    return fail(s2, step, at, {
+    return fail({ ...s2, nextSteps: [{ type: "cleanup-after", accessKeyId: other.accessKeyId, after: grace }] }, step, at, {
       source: "keyup",
       code: "TwoKeys",
-      message: `IAM user ${userName} already has 2 access keys (${described}); the Inactive ${other.accessKeyId} is kept until ${grace} (its grace period), so nothing was created: run keyup cleanup after that, or delete it by hand`,
+      message: `IAM user ${userName} already has 2 access keys (${described}); the Inactive ${other.accessKeyId} is kept until ${grace} (its grace period), so nothing was created: clean it up after that, or delete it by hand`,
       retry: "no",
     });
   }
@@ -201,8 +202,9 @@ function onLimit(s2: RotationState, at: number): Decision {
   const why =
     s2.config.onLimit === "delete-inactive"
       ? `the other key ${other?.accessKeyId} is ${other?.status}, and only an Inactive key held by no store may be deleted automatically`
-      : `delete the key you no longer use, or allow keyup to delete an Inactive one (onLimit: "delete-inactive", --delete-inactive)`;
-  return fail(s2, step, at, {
+      : "delete the key you no longer use, or allow keyup to delete an Inactive one";
+  const hints: NextStep[] = s2.config.onLimit === "delete-inactive" ? [] : [{ type: "allow-delete-inactive" }];
+  return fail({ ...s2, nextSteps: hints }, step, at, {
     source: "keyup",
     code: "TwoKeys",
     message: `IAM user ${userName} already has ${keys.length} access keys (${described}), the most IAM allows; nothing was created: ${why}`,

@@ -1,3 +1,4 @@
+import type { NextStep } from "../../report.js";
 import type { Failure, RotationState } from "../types.js";
 import { abortedFailure, advance, again, enter, finish, finishRetired, record, retryWait, signerFor } from "./moves.js";
 import type { Decision, PhaseSpec, StepName } from "./spec.js";
@@ -74,12 +75,12 @@ export function completeWithWarning(s: RotationState, step: StepName, at: number
   const warning = stillActive
     ? `the old key ${old} could not be deactivated (${failure.code}: ${failure.message}); it is still Active`
     : `the old key ${old} could not be deleted (${failure.code}: ${failure.message}); it is Inactive`;
-  const manualSteps = [
-    ...(stillActive ? [`aws iam update-access-key --user-name ${userName} --access-key-id ${old} --status Inactive`] : []),
-    ...(s.config.oldKey === "delete" ? [`aws iam delete-access-key --user-name ${userName} --access-key-id ${old}`] : []),
+  const nextSteps: NextStep[] = [
+    ...(stillActive ? [{ type: "deactivate-key", userName, accessKeyId: old } as const] : []),
+    ...(s.config.oldKey === "delete" ? [{ type: "delete-key", userName, accessKeyId: old } as const] : []),
   ];
   const recorded = record(
-    { ...s, warnings: [...s.warnings, warning], oldKeyState: stillActive ? "active" : "inactive", manualSteps },
+    { ...s, warnings: [...s.warnings, warning], oldKeyState: stillActive ? "active" : "inactive", nextSteps },
     at,
     step,
     "failed",

@@ -1,3 +1,4 @@
+import type { NextStep } from "../../report.js";
 import type { Failure, RotationState } from "../types.js";
 import { abortedFailure, advance, again, finish, record, retryWait, signerFor } from "./moves.js";
 import type { Decision, PhaseSpec, StepName } from "./spec.js";
@@ -100,20 +101,24 @@ function retryCreateOrFail(s: RotationState, at: number): Decision {
 export function rollbackFailed(s: RotationState, step: StepName, at: number, failure: Failure): Decision {
   const userName = s.userName ?? "";
   const leftover = s.phase === "deleting-orphan" ? s.orphanAccessKeyId : s.newAccessKeyId;
-  const manualSteps: string[] = [];
-  if (s.phase === "restoring") {
-    manualSteps.push(
-      `${s.store} may still hold the new key ${s.newAccessKeyId}, which was not verified; its previous content is kept at ${s.backup?.location ?? "(in memory)"}`,
-      `if the store holds ${s.newAccessKeyId} and it works (aws sts get-caller-identity), keep it and delete the old key: aws iam delete-access-key --user-name ${userName} --access-key-id ${s.oldAccessKeyId}`,
-      `otherwise put the previous content back and delete the new key: aws iam delete-access-key --user-name ${userName} --access-key-id ${s.newAccessKeyId}`,
-    );
-  } else if (s.phase === "reconciling") {
-    manualSteps.push(
-      `CreateAccessKey's answer was lost and keyup could not check for a new key: run aws iam list-access-keys --user-name ${userName} and delete any key other than ${s.oldAccessKeyId} with aws iam delete-access-key --user-name ${userName} --access-key-id KEY_ID`,
-    );
-  } else if (leftover) {
-    manualSteps.push(`aws iam delete-access-key --user-name ${userName} --access-key-id ${leftover}`);
-  }
+  const oldAccessKeyId = s.oldAccessKeyId ?? "";
+  const nextSteps: NextStep[] =
+    s.phase === "restoring"
+      ? [
+          {
+            type: "check-store",
+            store: s.store,
+            userName,
+            oldAccessKeyId,
+            newAccessKeyId: s.newAccessKeyId ?? "",
+            ...(s.backup?.location !== undefined ? { backup: s.backup.location } : {}),
+          },
+        ]
+      : s.phase === "reconciling"
+        ? [{ type: "find-lost-key", userName, keepAccessKeyId: oldAccessKeyId }]
+        : leftover
+          ? [{ type: "delete-key", userName, accessKeyId: leftover }]
+          : [];
   const failed = record(
     {
       ...s,
@@ -121,7 +126,7 @@ export function rollbackFailed(s: RotationState, step: StepName, at: number, fai
       lastFailure: failure,
       failedRollbackPhase: s.phase,
       leftoverKeyIds: leftover ? [leftover] : [],
-      manualSteps,
+      nextSteps,
     },
     at,
     step,
