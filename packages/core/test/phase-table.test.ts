@@ -1,5 +1,5 @@
-import type { Phase, PhaseSpec, PhaseTable } from "@keyup/core";
-import { groupOf, phaseTable, transition } from "@keyup/core";
+import type { Phase, PhaseSpec, PhaseTable } from "@keyup/core/machine";
+import { groupOf, phaseTable, transition } from "@keyup/core/machine";
 import { describe, expect, expectTypeOf, test } from "vitest";
 
 describe("phase table", () => {
@@ -34,5 +34,20 @@ describe("phase table", () => {
     }
     expect(groupOf("restoring")).toBe("rollback");
     expect(transition).toBeTypeOf("function");
+  });
+});
+
+describe("docs/how-it-works.md", () => {
+  test("its table of phases is the phase table: phase, step, group and events, in order", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const doc = await readFile(new URL("../../../docs/how-it-works.md", import.meta.url), "utf8");
+    const documented = [...doc.matchAll(/^\| `([a-z-]+)` +\| `([a-z-]+)` +\| ([a-z]+) +\| (.+?) +\|$/gm)].map((m) => ({
+      phase: m[1],
+      step: m[2],
+      group: m[3],
+      events: m[4] === "—" ? [] : [...(m[4] ?? "").matchAll(/`(\w+)`/g)].map((e) => e[1]),
+    }));
+    const actual = Object.entries(phaseTable).map(([phase, spec]) => ({ phase, step: spec.step, group: spec.group, events: Object.keys(spec.on) }));
+    expect(documented).toEqual(actual);
   });
 });

@@ -1,10 +1,10 @@
+import { graceTagKey } from "@keyup/core";
 import {
   backoffDelay,
   defaultRotationConfig,
   effectFor,
   errorOf,
   type Failure,
-  graceTagKey,
   initialRotationState,
   type Phase,
   parseIdentityArn,
@@ -13,7 +13,7 @@ import {
   reportOf,
   resumeState,
   transition,
-} from "@keyup/core";
+} from "@keyup/core/machine";
 import { describe, expect, test } from "vitest";
 
 const OLD = "AKIAOLDOLDOLDOLD0001";
