@@ -6,7 +6,7 @@ import { type AwsOptions, type AwsPort, createAwsPort, type SigningCredentials }
 import { compositeStore } from "./composite-store.js";
 import type { AccessKeyPair, CredentialStore } from "./credential-store.js";
 import { awsErrorName, type ConfigError, type JournalError, type RotationError, toAwsError } from "./errors.js";
-import { defaultJournalPath, fileJournal, type JournalEntry, journalEntry, journalHolder, type RotationJournal } from "./journal.js";
+import { currentJournalEntry, defaultJournalPath, fileJournal, type JournalEntry, journalEntry, journalHolder, type RotationJournal } from "./journal.js";
 import { errorOf, reportOf } from "./machine/outcome.js";
 import { initialRotationState, resumeState } from "./machine/transition.js";
 import { defaultRotationConfig, type RotationConfig, type RotationState } from "./machine/types.js";
@@ -208,7 +208,9 @@ export function pendingRotations(options: Pick<RotateOptions, "store" | "journal
   if (store.isErr()) return errAsync(store.error);
   const journal = journalFor(store.value, options.journal);
   if (!journal) return ResultAsync.fromSafePromise(Promise.resolve([]));
-  return ResultAsync.fromPromise(journal.load(), (e) => journalError(journal, e)).map((entry) => (entry ? [pendingOf(entry, journal)] : []));
+  return ResultAsync.fromPromise(journal.load(), (e) => journalError(journal, e)).map((entry) =>
+    entry ? [pendingOf(currentJournalEntry(entry), journal)] : [],
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -238,7 +240,7 @@ async function runLocked(
   let entry: JournalEntry | undefined;
   if (journal) {
     try {
-      entry = await journal.load();
+      entry = currentJournalEntry(await journal.load());
     } catch (error) {
       return err(journalError(journal, error));
     }
@@ -499,7 +501,7 @@ function checkRotateOptions(options: RotateOptions): Result<{ store: CredentialS
       iamSigner: options.credentials || options.mfa ? "credentials" : "store-keys",
       inUseGuard: options.inUseGuard === true,
       ...(minAge !== undefined ? { minAgeMs: minAge } : {}),
-      ...(grace !== undefined ? { gracePeriodMs: grace } : {}),
+      ...(grace !== undefined ? { keepOldForMs: grace } : {}),
       ...(description !== undefined ? { description } : {}),
     },
   });

@@ -51,3 +51,22 @@ describe("docs/how-it-works.md", () => {
     expect(documented).toEqual(actual);
   });
 });
+
+describe("retry loops", () => {
+  test("each loop counts its own attempts: a throttled reconcile does not use up the re-creates", async () => {
+    const { defaultRotationConfig, initialRotationState } = await import("@keyup/core/machine");
+    const state = {
+      ...initialRotationState("memory:x", defaultRotationConfig),
+      phase: "reconciling" as const,
+      userName: "alice",
+      oldAccessKeyId: "AKIAOLDOLDOLDOLD0001",
+      createRequested: true,
+      loopStartedAt: 1_000,
+      retries: { create: 3, verify: 0, retire: 0, rollback: 0 },
+    };
+    const failure = { source: "aws" as const, code: "Throttling", message: "slow down", retry: "service" as const };
+    const { state: next, effects } = transition(state, { type: "effectFailed", effect: "listAccessKeys", failure, at: 1_100, random: 0 });
+    expect(effects[0]?.type).toBe("wait");
+    expect(next.retries).toEqual({ create: 3, verify: 0, retire: 0, rollback: 1 });
+  });
+});

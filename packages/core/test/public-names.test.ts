@@ -115,6 +115,8 @@ const ENTRY_POINTS = {
       "KeyupFailureCode",
       "Phase",
       "PhaseGroup",
+      "RetryCounts",
+      "RetryLoop",
       "PhaseSpec",
       "PhaseTable",
       "ProgressEvent",

@@ -186,7 +186,7 @@ const cases: {
   {
     name: "tagUser (grace period)",
     fault: { TagUser: () => boom("AccessDenied") },
-    config: { oldKey: "deactivate", gracePeriodMs: 86_400_000 },
+    config: { oldKey: "deactivate", keepOldForMs: 86_400_000 },
     outcome: "completed-with-warnings",
   },
   { name: "readStore", fault: {}, store: { read: true }, outcome: "failed", kind: "store" },

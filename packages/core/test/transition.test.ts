@@ -466,7 +466,7 @@ describe("transition: paths", () => {
   });
 
   test("grace period: the old key is deactivated and the user tagged with when it may be deleted", () => {
-    const config = { ...defaultRotationConfig, oldKey: "deactivate" as const, gracePeriodMs: 7 * 86_400_000 };
+    const config = { ...defaultRotationConfig, oldKey: "deactivate" as const, keepOldForMs: 7 * 86_400_000 };
     const t = transition(stateIn("deactivating", { config }), { type: "keyUpdated", accessKeyId: OLD, at: AT });
     expect(t.effects).toEqual([
       { type: "tagUser", userName: "alice", tags: [{ key: graceTagKey(OLD), value: new Date(1_500 + 7 * 86_400_000).toISOString() }], signer: "new" },
@@ -559,8 +559,13 @@ describe("resumeState", () => {
   test("nothing created yet: start over; CreateAccessKey in flight: reconcile; later phases: continue with a fresh count", () => {
     expect(resumeState(stateIn("listing-keys"), 5)).toBeUndefined();
     expect(resumeState(stateIn("creating"), 5)?.phase).toBe("reconciling");
-    const verifying = resumeState(stateIn("verifying", { consecutiveSuccesses: 1, attempts: 7 }), 5);
-    expect(verifying).toMatchObject({ phase: "verifying", consecutiveSuccesses: 0, attempts: 0, loopStartedAt: 5 });
+    const verifying = resumeState(stateIn("verifying", { consecutiveSuccesses: 1, retries: { create: 1, verify: 7, retire: 0, rollback: 2 } }), 5);
+    expect(verifying).toMatchObject({
+      phase: "verifying",
+      consecutiveSuccesses: 0,
+      retries: { create: 0, verify: 0, retire: 0, rollback: 0 },
+      loopStartedAt: 5,
+    });
     expect(resumeState({ ...stateIn("done"), outcome: "rotated" }, 5)).toBeUndefined();
   });
 });

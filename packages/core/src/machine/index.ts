@@ -20,6 +20,8 @@ export type {
   KeyupFailure,
   KeyupFailureCode,
   Phase,
+  RetryCounts,
+  RetryLoop,
   RotationConfig,
   RotationEvent,
   RotationState,

@@ -18,7 +18,7 @@ export function initialRotationState(store: string, config: RotationConfig): Rot
     phase: "idle",
     store,
     config,
-    attempts: 0,
+    retries: NO_RETRIES,
     consecutiveSuccesses: 0,
     verifyAttempts: 0,
     oldKeyState: "unknown",
@@ -26,6 +26,8 @@ export function initialRotationState(store: string, config: RotationConfig): Rot
     warnings: [],
   };
 }
+
+const NO_RETRIES = { create: 0, verify: 0, retire: 0, rollback: 0 } as const;
 
 /**
  * True once the rotation has ended (whatever the outcome): no more effects will come.
@@ -137,7 +139,7 @@ function unexpected(s: RotationState, event: RotationEvent): Decision {
  * ```
  */
 export function resumeState(state: RotationState, at: number): RotationState | undefined {
-  const fresh = { loopStartedAt: at, attempts: 0, consecutiveSuccesses: 0, aborted: false, updatedAt: at };
+  const fresh = { loopStartedAt: at, retries: NO_RETRIES, consecutiveSuccesses: 0, aborted: false, updatedAt: at };
   const note = (s: RotationState, detail: string) => record(s, at, "resume", "ok", detail);
   if (state.phase === "done") {
     // Only a rollback that failed is worth another attempt; anything else has ended.

@@ -47,7 +47,7 @@ export interface RotationConfig {
    */
   readonly inUseGuard: boolean;
   /** With `oldKey: "deactivate"`: record on the user (tag `keyup:grace:<key id>`) when the old key may be deleted. */
-  readonly gracePeriodMs?: number;
+  readonly keepOldForMs?: number;
   /** Tag the user with key = new access key id, value = this text (the IAM console's key description). */
   readonly description?: string;
 }
@@ -184,6 +184,27 @@ export interface StoreFailureData extends FailureBase {
 }
 
 /**
+ * The loops a rotation retries in: re-creating after a lost CreateAccessKey answer, verifying the new
+ * key, retiring the old one (and checking its use), and rolling back.
+ *
+ * @example
+ * ```ts
+ * const loop: RetryLoop = "verify";
+ * ```
+ */
+export type RetryLoop = "create" | "verify" | "retire" | "rollback";
+
+/**
+ * One attempt counter per retry loop.
+ *
+ * @example
+ * ```ts
+ * const none: RetryCounts = { create: 0, verify: 0, retire: 0, rollback: 0 };
+ * ```
+ */
+export type RetryCounts = { readonly [L in RetryLoop]: number };
+
+/**
  * The rotation's phases. `done` is the only terminal phase; `outcome` then says how it ended.
  *
  * @example
@@ -241,8 +262,8 @@ export interface RotationState {
   readonly backup?: StoreBackup;
   /** True from the moment the store may hold the new key. */
   readonly installAttempted?: boolean;
-  /** Progress of the verify loop (and reused by retire steps for their retries). */
-  readonly attempts: number;
+  /** Attempts so far in each retry loop, each counted on its own (a throttled reconcile does not use up creates). */
+  readonly retries: RetryCounts;
   readonly consecutiveSuccesses: number;
   readonly verifyAttempts: number;
   readonly loopStartedAt?: number;

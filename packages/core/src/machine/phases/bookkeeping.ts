@@ -51,7 +51,7 @@ export const checkingUse: PhaseSpec = {
   effect: (s) => ({ type: "getAccessKeyLastUsed", accessKeyId: s.oldAccessKeyId ?? "", signer: signerFor(s, "new") }),
   on: { waited: again, lastUsed: (s, e) => onLastUsed(s, e, e.at) },
   onFailure: (s, failure, at, random) => {
-    const wait = failure.retry !== "no" && !s.aborted ? retryWait(s, "check-old-key-use", at, random) : undefined;
+    const wait = failure.retry !== "no" && !s.aborted ? retryWait(s, "retire", "check-old-key-use", at, random) : undefined;
     if (wait) return wait;
     // Without knowing whether the old key is still used, keep it: safe, and the warning says why.
     const warning = `could not tell whether the old key ${s.oldAccessKeyId} is still used (${failure.code}); it was left Active: retire it by hand, or rerun without the in-use guard`;
@@ -101,7 +101,7 @@ function onLastUsed(s: RotationState, used: { date?: string; serviceName?: strin
   // IAM reports the time of the last request made with the old key; ours stopped at install.
   if (!Number.isFinite(when) || s.installedAt === undefined || when <= s.installedAt) {
     const detail = used.date ? `last used ${used.date}, before the new key was installed` : "never used";
-    return enter(freshLoop(record(s, at, "check-old-key-use", "ok", detail), at), "deactivating");
+    return enter(freshLoop(record(s, at, "check-old-key-use", "ok", detail), at, "retire"), "deactivating");
   }
   const where = [used.serviceName, used.region].filter(Boolean).join(" in ") || "an unknown service";
   const inUse = { date: used.date ?? "", ...(used.serviceName ? { serviceName: used.serviceName } : {}), ...(used.region ? { region: used.region } : {}) };
@@ -110,7 +110,7 @@ function onLastUsed(s: RotationState, used: { date?: string; serviceName?: strin
     deactivate ? "deactivated but not deleted" : "left Active"
   }; update that consumer, then retire the key (or rerun without the in-use guard)`;
   const warned = record({ ...s, oldKeyInUse: inUse, warnings: [...s.warnings, warning] }, at, "check-old-key-use", "failed", warning);
-  if (deactivate) return enter(freshLoop({ ...warned, nextSteps: [{ type: "skip-in-use-guard" }] }, at), "deactivating");
+  if (deactivate) return enter(freshLoop({ ...warned, nextSteps: [{ type: "skip-in-use-guard" }] }, at, "retire"), "deactivating");
   return finish({ ...warned, oldKeyState: "active", nextSteps: [deleteOld(s), { type: "skip-in-use-guard" }] }, "completed-with-warnings", at);
 }
 
@@ -128,5 +128,5 @@ function deleteOld(s: RotationState): NextStep {
  */
 export function graceUntil(s: RotationState): string {
   const base = s.installedAt ?? s.updatedAt ?? 0;
-  return new Date(base + (s.config.gracePeriodMs ?? 0)).toISOString();
+  return new Date(base + (s.config.keepOldForMs ?? 0)).toISOString();
 }

@@ -39,7 +39,7 @@ export const installing: PhaseSpec = {
     installed: (s, e) =>
       advance(
         { ...s, installedAt: e.at, consecutiveSuccesses: 0 },
-        { at: e.at, step: "install", detail: `${s.store} now holds ${s.newAccessKeyId}`, to: "verifying", freshLoop: true },
+        { at: e.at, step: "install", detail: `${s.store} now holds ${s.newAccessKeyId}`, to: "verifying", freshLoop: "verify" },
       ),
   },
   onFailure: (s, failure, at) => rollback(s, "install", at, failure),
@@ -59,7 +59,7 @@ export const verifying: PhaseSpec = {
     const counted = { ...s, verifyAttempts: s.verifyAttempts + 1, consecutiveSuccesses: 0 };
     if (failure.retry === "no" || s.aborted) return rollback(counted, "verify", at, failure);
     return (
-      retryWait(counted, "verify", at, random) ??
+      retryWait(counted, "verify", "verify", at, random) ??
       rollback(counted, "verify", at, {
         source: "keyup",
         code: "VerifyTimeout",
@@ -72,7 +72,7 @@ export const verifying: PhaseSpec = {
 };
 
 function onVerified(s: RotationState, arn: string, at: number): Decision {
-  const counted: RotationState = { ...s, verifyAttempts: s.verifyAttempts + 1, attempts: s.attempts + 1 };
+  const counted: RotationState = { ...s, verifyAttempts: s.verifyAttempts + 1, retries: { ...s.retries, verify: s.retries.verify + 1 } };
   const identity = parseIdentityArn(arn);
   const matches = counted.userArn !== undefined ? arn === counted.userArn : identity.type === "user" && identity.name === counted.userName;
   if (!matches) {

@@ -145,7 +145,7 @@ export const backingUp: PhaseSpec = {
   effect: () => ({ type: "backupStore" }),
   on: {
     storeBackedUp: (s, e) =>
-      advance({ ...s, backup: e.backup }, { at: e.at, step: "backup-store", detail: e.backup.location, to: "creating", freshLoop: true }),
+      advance({ ...s, backup: e.backup }, { at: e.at, step: "backup-store", detail: e.backup.location, to: "creating", freshLoop: "create" }),
   },
   ...beforeCreate("backup-store"),
 };

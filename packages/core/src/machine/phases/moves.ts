@@ -1,6 +1,6 @@
 import type { RotationOutcome } from "../../report.js";
 import { backoffDelay } from "../backoff.js";
-import { type Failure, graceTagKey, type Phase, type RotationState, type Signer } from "../types.js";
+import { type Failure, graceTagKey, type Phase, type RetryLoop, type RotationState, type Signer } from "../types.js";
 import type { Decision, StepName, StepStatus } from "./spec.js";
 
 // The building blocks every phase decides with. Each takes the step name of the phase it runs in,
@@ -44,8 +44,8 @@ export interface Advance {
   readonly detail?: string;
   readonly to: Phase;
   readonly status?: StepStatus;
-  /** Starts a fresh retry loop in the phase entered (its timeout counts from `at`). */
-  readonly freshLoop?: boolean;
+  /** Starts this retry loop afresh in the phase entered (its timeout counts from `at`). */
+  readonly freshLoop?: RetryLoop;
 }
 
 /**
@@ -58,19 +58,19 @@ export interface Advance {
  */
 export function advance(s: RotationState, move: Advance): Decision {
   const recorded = record(s, move.at, move.step, move.status ?? "ok", move.detail);
-  return enter(move.freshLoop ? freshLoop(recorded, move.at) : recorded, move.to);
+  return enter(move.freshLoop ? freshLoop(recorded, move.at, move.freshLoop) : recorded, move.to);
 }
 
 /**
- * Resets the retry count and starts the loop's clock at `at`.
+ * Resets `loop`'s attempt count and starts the loop's clock at `at`.
  *
  * @example
  * ```ts
- * freshLoop(state, at).attempts; // 0
+ * freshLoop(state, at, "verify").retries.verify; // 0
  * ```
  */
-export function freshLoop(s: RotationState, at: number): RotationState {
-  return { ...s, loopStartedAt: at, attempts: 0 };
+export function freshLoop(s: RotationState, at: number, loop: RetryLoop): RotationState {
+  return { ...s, loopStartedAt: at, retries: { ...s.retries, [loop]: 0 } };
 }
 
 /**
@@ -121,8 +121,8 @@ export function fail(s: RotationState, step: StepName, at: number, failure: Fail
  */
 export function rollback(s: RotationState, step: StepName, at: number, failure: Failure): Decision {
   const failed = record({ ...s, failure: { ...failure, phase: s.phase } }, at, step, "failed", `${failure.code}: ${failure.message}`);
-  if (failed.installAttempted && failed.backup) return enter(freshLoop(failed, at), "restoring");
-  if (failed.newAccessKeyId) return enter(freshLoop(failed, at), "deleting-new");
+  if (failed.installAttempted && failed.backup) return enter(freshLoop(failed, at, "rollback"), "restoring");
+  if (failed.newAccessKeyId) return enter(freshLoop(failed, at, "rollback"), "deleting-new");
   return finish(failed, "failed", at);
 }
 
@@ -132,16 +132,16 @@ export function rollback(s: RotationState, step: StepName, at: number, failure: 
  *
  * @example
  * ```ts
- * retryWait(state, "verify", at, random) ?? rollback(state, "verify", at, failure);
+ * retryWait(state, "verify", "verify", at, random) ?? rollback(state, "verify", at, failure);
  * ```
  */
-export function retryWait(s: RotationState, step: StepName, at: number, random: number): Decision | undefined {
-  const attempts = s.attempts + 1;
+export function retryWait(s: RotationState, loop: RetryLoop, step: StepName, at: number, random: number): Decision | undefined {
+  const attempts = s.retries[loop] + 1;
   const ms = backoffDelay(s.config, attempts, random);
   const started = s.loopStartedAt ?? at;
   if (at + ms - started > s.config.verifyTimeoutMs) return undefined;
   const detail = `${s.lastFailure?.code ?? "error"}; retry ${attempts} in ${ms} ms`;
-  return { state: record({ ...s, attempts }, at, step, "retry", detail), waitMs: ms };
+  return { state: record({ ...s, retries: { ...s.retries, [loop]: attempts } }, at, step, "retry", detail), waitMs: ms };
 }
 
 /**
@@ -191,7 +191,7 @@ export function signerFor(s: RotationState, which: "old" | "new"): Signer {
  */
 export function retireOldKey(s: RotationState, at: number): Decision {
   if (s.config.oldKey === "keep") return finish(s, "rotated", at);
-  return enter(freshLoop(s, at), s.config.inUseGuard ? "checking-use" : "deactivating");
+  return enter(freshLoop(s, at, "retire"), s.config.inUseGuard ? "checking-use" : "deactivating");
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Decision, PhaseSpec, StepName } from "./spec.js";
 const retireFailure =
   (step: StepName): PhaseSpec["onFailure"] =>
   (s, failure, at, random) =>
-    (failure.retry !== "no" && !s.aborted ? retryWait(s, step, at, random) : undefined) ?? completeWithWarning(s, step, at, failure);
+    (failure.retry !== "no" && !s.aborted ? retryWait(s, "retire", step, at, random) : undefined) ?? completeWithWarning(s, step, at, failure);
 
 /** Sets the old key Inactive (signed by the new key: proof that it works for IAM too). */
 export const deactivating: PhaseSpec = {
@@ -28,10 +28,10 @@ export const deactivating: PhaseSpec = {
       const inactive: RotationState = { ...s, oldKeyState: "inactive" };
       const detail = `${s.oldAccessKeyId} is Inactive`;
       if (s.config.oldKey === "delete" && !s.oldKeyInUse) {
-        return advance(inactive, { at: e.at, step: "deactivate-old-key", detail, to: "deleting-old", freshLoop: true });
+        return advance(inactive, { at: e.at, step: "deactivate-old-key", detail, to: "deleting-old", freshLoop: "retire" });
       }
       const deactivated = record(inactive, e.at, "deactivate-old-key", "ok", detail);
-      return s.config.gracePeriodMs !== undefined && !s.oldKeyInUse ? enter(deactivated, "recording-grace") : finishRetired(deactivated, e.at);
+      return s.config.keepOldForMs !== undefined && !s.oldKeyInUse ? enter(deactivated, "recording-grace") : finishRetired(deactivated, e.at);
     },
   },
   onFailure: retireFailure("deactivate-old-key"),

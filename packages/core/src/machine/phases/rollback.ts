@@ -13,7 +13,7 @@ const rollbackFailure =
   (step: StepName): PhaseSpec["onFailure"] =>
   (s, failure, at, random) =>
     // Signed by a key that worked moments ago: only throttling and server trouble are worth a retry.
-    (failure.retry === "service" ? retryWait(s, step, at, random) : undefined) ?? rollbackFailed(s, step, at, failure);
+    (failure.retry === "service" ? retryWait(s, "rollback", step, at, random) : undefined) ?? rollbackFailed(s, step, at, failure);
 
 const finishWithoutRetries: PhaseSpec["onAbort"] = (s) => again({ ...s, aborted: true });
 
@@ -25,7 +25,7 @@ export const restoring: PhaseSpec = {
   on: {
     waited: again,
     storeRestored: (s, e) =>
-      advance(s, { at: e.at, step: "restore-store", detail: `${s.store} holds its previous content again`, to: "deleting-new", freshLoop: true }),
+      advance(s, { at: e.at, step: "restore-store", detail: `${s.store} holds its previous content again`, to: "deleting-new", freshLoop: "rollback" }),
   },
   onFailure: rollbackFailure("restore-store"),
   onAbort: finishWithoutRetries,
@@ -82,10 +82,10 @@ export const deletingOrphan: PhaseSpec = {
 
 /** After a reconciliation: create again (at most 5 times, within the timeout), or end `failed`. */
 function retryCreateOrFail(s: RotationState, at: number): Decision {
-  const attempts = s.attempts + 1;
+  const creates = s.retries.create + 1;
   const started = s.loopStartedAt ?? at;
-  if (!s.aborted && attempts < 5 && at - started <= s.config.verifyTimeoutMs) {
-    return { state: { ...s, attempts, phase: "creating", createRequested: true } };
+  if (!s.aborted && creates < 5 && at - started <= s.config.verifyTimeoutMs) {
+    return { state: { ...s, retries: { ...s.retries, create: creates }, phase: "creating", createRequested: true } };
   }
   return finish({ ...s, failure: s.failure ?? { ...(s.lastFailure ?? abortedFailure()), phase: "creating" } }, "failed", at);
 }
