@@ -5,7 +5,7 @@ import { openSession } from "./_internal/user-context.js";
 import { type AwsOptions, type AwsPort, createAwsPort, type SigningCredentials } from "./aws-port.js";
 import { compositeStore } from "./composite-store.js";
 import type { AccessKeyPair, CredentialStore } from "./credential-store.js";
-import { awsErrorName, type ConfigError, type JournalError, type RotationError, toAwsError } from "./errors.js";
+import type { ConfigError, JournalError, RotationError } from "./errors.js";
 import { currentJournalEntry, defaultJournalPath, fileJournal, type JournalEntry, journalEntry, journalHolder, type RotationJournal } from "./journal.js";
 import { errorOf, reportOf } from "./machine/outcome.js";
 import { initialRotationState, resumeState } from "./machine/transition.js";
@@ -138,8 +138,8 @@ export interface KeyupLogger {
  * ```
  */
 export function rotate(options: RotateOptions): ResultAsync<RotationReport, RotationError> {
-  return run(options, "rotate").andThen((state) =>
-    state ? toOutcome(state) : err<RotationReport, RotationError>({ kind: "internal", message: "keyup bug: nothing ran" }),
+  return run(options, "rotate").andThen((report) =>
+    report ? ok(report) : err<RotationReport, RotationError>({ kind: "internal", message: "keyup bug: nothing ran" }),
   );
 }
 
@@ -166,7 +166,7 @@ export type RecoverOptions = Omit<RotateOptions, "userName" | "verifyTimeoutMs" 
  * ```
  */
 export function recover(options: RecoverOptions): ResultAsync<RotationReport | null, RotationError> {
-  return run(options, "recover").andThen((state) => (state ? toOutcome(state) : ok(null)));
+  return run(options, "recover");
 }
 
 /**
@@ -215,7 +215,7 @@ export function pendingRotations(options: Pick<RotateOptions, "store" | "journal
 
 // ---------------------------------------------------------------------------------------------
 
-function run(options: RotateOptions | RecoverOptions, mode: "rotate" | "recover"): ResultAsync<RotationState | undefined, RotationError> {
+function run(options: RotateOptions | RecoverOptions, mode: "rotate" | "recover"): ResultAsync<RotationReport | null, RotationError> {
   const checked = checkRotateOptions(options as RotateOptions);
   if (checked.isErr()) return errAsync(checked.error);
   const { store, config } = checked.value;
@@ -225,7 +225,9 @@ function run(options: RotateOptions | RecoverOptions, mode: "rotate" | "recover"
     ResultAsync.fromPromise(
       runLocked(store, config, journal, aws, options, mode).finally(() => lock.release().catch(() => undefined)),
       (bug): RotationError => ({ kind: "internal", message: `keyup bug: the rotation stopped unexpectedly: ${String(bug)}`, cause: bug }),
-    ).andThen((r) => r),
+    )
+      .andThen((r) => r)
+      .andThen((state) => (state ? toOutcome(state, journal?.location) : ok(null))),
   );
 }
 
@@ -260,9 +262,7 @@ async function runLocked(
     }
     const resumed = resumeState(entry.state, Date.now());
     if (resumed) {
-      const checked = await checkAgainstIam(resumed, entry, journal, aws, options.credentials);
-      if (checked.isErr()) return err(checked.error);
-      start = checked.value;
+      start = resumed;
       secrets = { ...entry.secrets };
       id = entry.id;
       createdAt = entry.createdAt;
@@ -312,11 +312,12 @@ async function runLocked(
     ...(options.signal ? { signal: options.signal } : {}),
     ...(journal ? { persist: (s: RotationState, sec: RotationSecrets) => journal.save(journalEntry(id, s, sec, new Date(), createdAt)) } : {}),
   });
-  // A failed rollback keeps its journal: the next run (or `keyup recover`) tries the rollback again.
-  if (journal && state.outcome !== "rollback-failed") await journal.clear().catch(() => undefined);
-  // The same goes for the backup, which its manual steps point at; otherwise nothing can need it, and
+  // The machine says when the journal must stay (a failed rollback, which the next run or `keyup
+  // recover` tries again; a journal that no longer matches IAM, for a person to look at).
+  if (journal && !state.keepJournal) await journal.clear().catch(() => undefined);
+  // The same goes for the backup, which the next steps point at; otherwise nothing can need it, and
   // for a file store it is a copy of old secrets.
-  if (state.backup && state.outcome !== "rollback-failed" && store.discard) {
+  if (state.backup && !state.keepJournal && store.discard) {
     const backup = state.backup;
     await store.discard(backup).catch((error: unknown) => {
       log?.warn(
@@ -325,58 +326,6 @@ async function runLocked(
     });
   }
   return ok(state);
-}
-
-/**
- * Before resuming, checks that the journal still describes IAM: the user exists, and a new key the
- * journal names still exists. A new key deleted by someone else means the rotation can only be undone.
- */
-async function checkAgainstIam(
-  state: RotationState,
-  entry: JournalEntry,
-  journal: RotationJournal,
-  aws: AwsPort,
-  credentials: SigningCredentials | undefined,
-): Promise<Result<RotationState, RotationError>> {
-  const userName = state.userName ?? state.config.userName;
-  if (!userName) return ok(state);
-  const signers = credentials ? [credentials] : [entry.secrets.new, entry.secrets.old].filter((k): k is NonNullable<typeof k> => k !== undefined);
-  let lastError: unknown;
-  for (const signer of signers) {
-    try {
-      const keys = await aws.listAccessKeys(userName, signer);
-      const newId = state.newAccessKeyId;
-      const gone = newId !== undefined && !keys.some((k) => k.accessKeyId === newId);
-      if (gone && (state.phase === "installing" || state.phase === "verifying")) {
-        return ok({
-          ...state,
-          phase: "restoring",
-          failure: { source: "keyup", code: "NewKeyGone", message: `the new key ${newId} no longer exists in IAM`, retry: "no", phase: state.phase },
-        });
-      }
-      return ok(state);
-    } catch (error) {
-      lastError = error;
-      if (awsErrorName(error) === "NoSuchEntity") {
-        return err({
-          kind: "journal",
-          location: journal.location,
-          message: `the rotation journal ${journal.location} is for IAM user ${userName}, who no longer exists; nothing was changed. Check the store, then move the journal aside`,
-          cause: error,
-        });
-      }
-    }
-  }
-  const code = awsErrorName(lastError);
-  if (code === "InvalidClientTokenId" || code === "SignatureDoesNotMatch") {
-    return err({
-      kind: "journal",
-      location: journal.location,
-      message: `neither key recorded in the rotation journal ${journal.location} (${[entry.secrets.new?.accessKeyId, entry.secrets.old?.accessKeyId].filter(Boolean).join(", ")}) is valid any more; nothing was changed. Check the store and IAM, then move the journal aside`,
-      cause: lastError,
-    });
-  }
-  return err(toAwsError("ListAccessKeys", lastError));
 }
 
 /** Opens the MFA session IAM calls are signed with: GetSessionToken signed by the store's key. */
@@ -391,8 +340,8 @@ async function mfaSession(store: CredentialStore, aws: AwsPort, mfa: MfaOptions,
   return openSession(aws, key, mfa);
 }
 
-function toOutcome(state: RotationState): Result<RotationReport, RotationError> {
-  const error = errorOf(state);
+function toOutcome(state: RotationState, journal: string | undefined): Result<RotationReport, RotationError> {
+  const error = errorOf(state, journal);
   return error ? err(error) : ok(reportOf(state));
 }
 

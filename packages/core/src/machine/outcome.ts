@@ -43,7 +43,7 @@ export function reportOf(state: RotationState): RotationReport {
  * if (error?.kind === "limit") console.error(error.keys);
  * ```
  */
-export function errorOf(state: RotationState): RotationError | undefined {
+export function errorOf(state: RotationState, journal = ""): RotationError | undefined {
   if (state.outcome === "rotated" || state.outcome === "completed-with-warnings" || state.outcome === "skipped") return undefined;
   const report = reportOf(state);
   const failure = state.failure ?? state.lastFailure;
@@ -63,7 +63,7 @@ export function errorOf(state: RotationState): RotationError | undefined {
   const base = (error: KeyupError): RotationError => ({ ...error, report });
   switch (failure.source) {
     case "keyup":
-      return base(KEYUP_ERRORS[failure.code](failure.message + rolledBack, failure, state));
+      return base(KEYUP_ERRORS[failure.code](failure.message + rolledBack, failure, state, journal));
     case "store":
       if (failure.code === "ELOCKED")
         return base({ kind: "lock", store: state.store, message: failure.message, cause: failure, ...(failure.holder ? { holder: failure.holder } : {}) });
@@ -77,7 +77,7 @@ export function errorOf(state: RotationState): RotationError | undefined {
 }
 
 /** The error kind of each failure keyup detects itself: a new code must choose one. */
-const KEYUP_ERRORS: { readonly [C in KeyupFailureCode]: (message: string, cause: unknown, state: RotationState) => KeyupError } = {
+const KEYUP_ERRORS: { readonly [C in KeyupFailureCode]: (message: string, cause: unknown, state: RotationState, journal: string) => KeyupError } = {
   TwoKeys: (message, _cause, state) => ({ kind: "limit", message, keys: keysOf(state) }),
   NoKeyInStore: (message, cause) => ({ kind: "config", message, cause }),
   IdentityNotUser: (message, cause) => ({ kind: "config", message, cause }),
@@ -87,10 +87,16 @@ const KEYUP_ERRORS: { readonly [C in KeyupFailureCode]: (message: string, cause:
   VerifyTimeout: (message, cause, state) => ({ kind: "verify", message, attempts: state.verifyAttempts, cause }),
   IdentityMismatch: (message, cause, state) => ({ kind: "verify", message, attempts: state.verifyAttempts, cause }),
   Aborted: (message, cause) => ({ kind: "aborted", message, cause }),
-  JournalWriteFailed: (message, cause) => ({ kind: "journal", location: "", message, cause }),
+  JournalWriteFailed: (message, cause, _state, journal) => ({ kind: "journal", location: journal, message, cause }),
+  JournalUserGone: (message, cause, _state, journal) => ({ kind: "journal", location: journal, message: journalMessage(message, journal), cause }),
+  JournalKeysInvalid: (message, cause, _state, journal) => ({ kind: "journal", location: journal, message: journalMessage(message, journal), cause }),
   UnexpectedEvent: (message, cause) => ({ kind: "internal", message, cause }),
 };
 
 function keysOf(state: RotationState): { accessKeyId: string; status: string }[] {
   return (state.keys ?? []).map((k) => ({ accessKeyId: k.accessKeyId, status: k.status }));
+}
+
+function journalMessage(message: string, journal: string): string {
+  return journal ? `${message} (journal: ${journal})` : message;
 }

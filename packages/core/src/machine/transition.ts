@@ -1,5 +1,6 @@
 import { phaseTable } from "./phases/index.js";
 import { finish, record, rollback } from "./phases/moves.js";
+import { refuse } from "./phases/resume.js";
 import { completeWithWarning } from "./phases/retire.js";
 import { rollbackFailed } from "./phases/rollback.js";
 import type { Decision, PhaseGroup, StepName } from "./phases/spec.js";
@@ -102,6 +103,12 @@ export function stepOf(phase: Phase): StepName {
   return phaseTable[phase].step;
 }
 
+/** Before going on from a journal, the `resuming` phase checks it against IAM (when the user is known). */
+function checkFirst(s: RotationState): RotationState {
+  if (s.userName === undefined && s.config.userName === undefined) return s;
+  return { ...s, phase: "resuming", resuming: { phase: s.phase, signer: s.config.iamSigner === "credentials" ? "credentials" : "new" } };
+}
+
 function effectsOf(decision: Decision): Transition {
   const { state, waitMs } = decision;
   if (state.phase === "done") return { state, effects: [] };
@@ -117,6 +124,7 @@ const onUnexpected: { readonly [G in PhaseGroup]: (s: RotationState, step: StepN
   bookkeeping: (s, step, at, failure) =>
     finish(record({ ...s, warnings: [...s.warnings, failure.message] }, at, step, "failed", failure.message), "completed-with-warnings", at),
   rollback: rollbackFailed,
+  resume: (s, _step, at, failure) => refuse(s, at, "UnexpectedEvent", failure.message),
   terminal: (s) => ({ state: s }),
 };
 
@@ -138,9 +146,12 @@ function unexpected(s: RotationState, event: RotationEvent): Decision {
  * if (resumed) await runRotation(resumed, { store, aws, secrets: entry.secrets });
  * ```
  */
-export function resumeState(state: RotationState, at: number): RotationState | undefined {
-  const fresh = { loopStartedAt: at, retries: NO_RETRIES, consecutiveSuccesses: 0, aborted: false, updatedAt: at };
-  const note = (s: RotationState, detail: string) => record(s, at, "resume", "ok", detail);
+export function resumeState(journaled: RotationState, at: number): RotationState | undefined {
+  const fresh = { loopStartedAt: at, retries: NO_RETRIES, consecutiveSuccesses: 0, aborted: false, updatedAt: at, keepJournal: undefined };
+  const note = (s: RotationState, detail: string) => checkFirst(record(s, at, "resume", "ok", detail));
+  // A run that died while checking its journal resumes the check of the phase it was about to go on with.
+  const state: RotationState =
+    journaled.phase === "resuming" && journaled.resuming ? { ...journaled, phase: journaled.resuming.phase, resuming: undefined } : journaled;
   if (state.phase === "done") {
     // Only a rollback that failed is worth another attempt; anything else has ended.
     const phase = state.outcome === "rollback-failed" ? (state.failedRollbackPhase ?? state.failure?.phase) : undefined;

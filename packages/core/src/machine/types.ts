@@ -117,6 +117,8 @@ export type KeyupFailureCode =
   | "VerifyTimeout"
   | "IdentityMismatch"
   | "NewKeyGone"
+  | "JournalUserGone"
+  | "JournalKeysInvalid"
   | "Aborted"
   | "JournalWriteFailed"
   | "UnexpectedEvent";
@@ -234,6 +236,7 @@ export type Phase =
   | "checking-use"
   | "recording-grace"
   | "untagging-old"
+  | "resuming"
   | "done";
 
 /**
@@ -290,6 +293,10 @@ export interface RotationState {
   readonly nextSteps?: readonly NextStep[];
   readonly steps: readonly RotationStep[];
   readonly warnings: readonly string[];
+  /** While `resuming`: the phase the journal stopped in, and who signs the check. */
+  readonly resuming?: { readonly phase: Phase; readonly signer: Signer };
+  /** At the end: the journal must stay (a failed rollback, or a journal that no longer matches IAM). */
+  readonly keepJournal?: boolean;
   /** Set when the caller aborted; rollback then proceeds without further retries. */
   readonly aborted?: boolean;
 }

@@ -1,6 +1,7 @@
 import { checkingUse, recordingGrace, taggingNew, untaggingOld } from "./bookkeeping.js";
 import { creating, installing, verifying } from "./forward.js";
 import { backingUp, checkingGrace, deletingInactive, idle, listingKeys, readingStore, resolvingIdentity, untaggingInactive } from "./inspect.js";
+import { resuming } from "./resume.js";
 import { deactivating, deletingOld } from "./retire.js";
 import { deletingNew, deletingOrphan, reconciling, restoring } from "./rollback.js";
 import type { PhaseSpec, PhaseTable } from "./spec.js";
@@ -48,5 +49,6 @@ export const phaseTable: PhaseTable = {
   "deleting-new": deletingNew,
   reconciling,
   "deleting-orphan": deletingOrphan,
+  resuming,
   done,
 };

@@ -126,6 +126,7 @@ export function rollbackFailed(s: RotationState, step: StepName, at: number, fai
       lastFailure: failure,
       failedRollbackPhase: s.phase,
       leftoverKeyIds: leftover ? [leftover] : [],
+      keepJournal: true,
       nextSteps,
     },
     at,

@@ -11,6 +11,7 @@ import type { Effect, Failure, Phase, RotationEvent, RotationState } from "../ty
  * - `retire`: deactivating and deleting the old key after verification (a failure leaves a warning).
  * - `bookkeeping`: tags and the in-use check around retirement (a failure is a warning).
  * - `rollback`: undoing a failed rotation (a failure leaves steps for a person).
+ * - `resume`: checking a journal against IAM before going on (a failure keeps the journal).
  * - `terminal`: `done`, where nothing more happens.
  *
  * @example
@@ -18,7 +19,7 @@ import type { Effect, Failure, Phase, RotationEvent, RotationState } from "../ty
  * const group: PhaseGroup = phaseTable.verifying.group; // "forward"
  * ```
  */
-export type PhaseGroup = "inspect" | "forward" | "retire" | "bookkeeping" | "rollback" | "terminal";
+export type PhaseGroup = "inspect" | "forward" | "retire" | "bookkeeping" | "rollback" | "resume" | "terminal";
 
 /**
  * What a phase handler decides: the next state, and a wait before that state's effect when the phase
