@@ -529,6 +529,7 @@ export function plan(options: RotateOptions): ResultAsync<RotationPlan, Rotation
     },
   };
   let written: AccessKeyPair | undefined;
+  let verifyPlanned = false;
   const dryStore: CredentialStore = {
     name: store.name,
     capabilities: store.capabilities,
@@ -547,14 +548,17 @@ export function plan(options: RotateOptions): ResultAsync<RotationPlan, Rotation
       aws: port,
       ...(options.credentials ? { credentials: options.credentials } : {}),
       sleep: async () => undefined,
+      // The machine's first verify effect follows the install: say what it would check, in order.
+      onEvent: (event) => {
+        if (event.type !== "step-started" || event.effect.type !== "verify" || verifyPlanned) return;
+        verifyPlanned = true;
+        actions.push(`verify the new key with STS (${config.requiredSuccesses} consecutive successes) before touching the old one`);
+      },
     }),
     (bug): RotationError => ({ kind: "internal", message: `keyup bug: the plan stopped unexpectedly: ${String(bug)}`, cause: bug }),
   ).andThen((state): Result<RotationPlan, RotationError> => {
     const error = errorOf(state);
     if (error) return err(error);
-    const verified = actions.findIndex((a) => a.startsWith("write the new key"));
-    if (verified >= 0)
-      actions.splice(verified + 1, 0, `verify the new key with STS (${config.requiredSuccesses} consecutive successes) before touching the old one`);
     return ok({
       store: store.name,
       ...(state.userName ? { userName: state.userName } : {}),
