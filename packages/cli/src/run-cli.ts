@@ -449,7 +449,7 @@ async function cleanupCommand(args: CliArgs, io: CliIo): Promise<ExitCodeValue> 
         ? `Deleted ${userName}'s Inactive keys past their grace period: ${deleted.join(", ")}\n`
         : `No key of ${userName} is past its grace period.\n`,
     );
-    for (const k of kept) io.stdout(`Kept ${k.accessKeyId} (Inactive) until ${k.until.toISOString()}\n`);
+    for (const k of kept) io.stdout(`Kept ${k.accessKeyId} (Inactive) until ${k.keepUntil.toISOString()}\n`);
   }
   return ExitCode.Ok;
 }
