@@ -7,6 +7,7 @@ const packages = fileURLToPath(new URL("./packages/", import.meta.url));
 // the built bin instead.
 const alias = [
   { find: /^@keyup\/core\/files$/, replacement: `${packages}core/src/files/index.ts` },
+  { find: /^@keyup\/core\/machine$/, replacement: `${packages}core/src/machine/index.ts` },
   { find: /^@keyup\/([a-z-]+)$/, replacement: `${packages}$1/src/index.ts` },
 ];
 
