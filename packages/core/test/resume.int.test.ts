@@ -12,7 +12,7 @@ import {
   type RotationJournal,
 } from "@keyup/core";
 import { beforeEach, describe, expect, test } from "vitest";
-import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, tempDir, whoAmI } from "../../../test-support/moto.js";
+import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, tempDir, workingKey } from "../../../test-support/moto.js";
 import { recover, rotate } from "../../../test-support/observed.js";
 
 /**
@@ -96,7 +96,7 @@ beforeEach(async () => {
 async function assertRecovered(data: SharedData, journal: ReturnType<typeof memoryJournal>, user: { arn: string; userName: string }) {
   const keys = await keysOf(admin, user.userName);
   expect(keys, "IAM holds exactly the store's key").toEqual([{ id: data.key?.accessKeyId, status: "Active" }]);
-  expect(await whoAmI(data.key as TestKey)).toBe(user.arn);
+  expect(await workingKey(data.key as TestKey)).toBe(user.arn);
   expect(journal.entry).toBeUndefined();
 }
 
