@@ -229,10 +229,13 @@ describe("journal problems are clear errors and never discard a secret", () => {
       },
       secrets: {},
     };
+    const foreign = structuredClone(journal.entry);
     const result = await rotate({ store: sharedStore({ key: user.keys[0], backups: new Map() }), journal, endpoint: motoUrl() });
     expect(result.isErr() && result.error.kind).toBe("journal");
     expect(result.isErr() && result.error.message).toContain("belongs to ini:/elsewhere#p");
-    expect(journal.entry).toBeDefined();
+    // Refused and kept as it was: not cleared, not rewritten for this store.
+    expect(journal.entry).toEqual(foreign);
+    expect(await keysOf(admin, "other"), "nothing was created").toHaveLength(1);
   });
 
   test("a journal whose user was deleted meanwhile is refused, and kept", async () => {
@@ -249,10 +252,13 @@ describe("journal problems are clear errors and never discard a secret", () => {
     await iam.send(new DeleteUserPolicyCommand({ UserName: "ghost", PolicyName: "keyup-rotation" }));
     await iam.send(new DeleteUserCommand({ UserName: "ghost" }));
 
+    const kept = structuredClone(journal.entry);
+    expect(kept?.secrets.new?.accessKeyId, "the killed rotation journaled the key it created").toMatch(/^AKIA/);
     const result = await rotate({ store: sharedStore(data), journal, endpoint: motoUrl() });
 
     expect(result.isErr() && result.error.kind).toBe("journal");
-    expect(journal.entry?.secrets.new).toBeDefined();
+    // Kept exactly: it may hold the only copy of a secret, so a refusal must not touch it.
+    expect(journal.entry).toEqual(kept);
   });
 
   test("the file journal is written 0600 and removed when the rotation ends", async () => {
