@@ -7,6 +7,7 @@ const packages = fileURLToPath(new URL("./packages/", import.meta.url));
 // the built bin instead.
 const alias = [
   { find: /^@keyup\/core\/files$/, replacement: `${packages}core/src/files/index.ts` },
+  { find: /^@keyup\/core\/machine$/, replacement: `${packages}core/src/machine/index.ts` },
   { find: /^@keyup\/([a-z-]+)$/, replacement: `${packages}$1/src/index.ts` },
 ];
 
@@ -43,13 +44,26 @@ export default defineConfig({
         extends: true,
         test: {
           name: "integration",
-          include: ["packages/*/test/**/*.int.test.ts", "examples/**/*.int.test.ts", "bench/**/*.int.test.ts"],
+          include: ["packages/*/test/**/*.int.test.ts", "examples/**/*.int.test.ts", "bench/**/*.int.test.ts", "test-support/realism/**/*.int.test.ts"],
           globalSetup: ["./test-support/moto-global-setup.ts"],
           fileParallelism: false,
           // Measured: the slowest integration test (five throttled rotations in a row through the CLI)
           // takes 15 s on an idle 2-core machine; 120 s leaves room for two busy processes beside it.
           testTimeout: 120_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        // What a user gets: the packed tarballs installed with npm, on every supported Node.js line,
+        // the single executable, the release workflows. Each file starts its own moto where it needs
+        // one, so the project runs beside the others; scripts/test.sh leaves it out of the second
+        // run of the suite on Node 24, since it already covers every line itself.
+        extends: true,
+        test: {
+          name: "release",
+          include: ["scripts/release/**/*.test.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 600_000,
         },
       },
     ],

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { CreateAccessKeyCommand, DeleteAccessKeyCommand, IAMClient, ListAccessKeysCommand, UpdateAccessKeyCommand } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { defaultRotationConfig } from "@keyup/core";
+import { defaultRotationConfig } from "@keyup/core/machine";
 import { parse } from "ini";
 
 /**

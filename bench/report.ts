@@ -1,4 +1,4 @@
-import { defaultRotationConfig } from "@keyup/core";
+import { defaultRotationConfig } from "@keyup/core/machine";
 import type { CliColdResult } from "./cli-cold.js";
 import type { FleetRun } from "./fleet.js";
 import type { IniStoreResult } from "./ini-store.js";

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what keyup's tests and demo need on a fresh clone: pnpm (the version package.json pins),
-# the workspace's packages, and checks that moto and cfn-lint are there for python3.
+# the workspace's packages, checks that moto and cfn-lint are there for python3, and the other supported
+# Node.js lines (22 and 24) beside the machine's, for the tests that run on every line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,3 +29,9 @@ if ! command -v cfn-lint >/dev/null 2>&1 && ! python3 -c "import cfnlint.runner"
 fi
 
 pnpm install --frozen-lockfile --reporter=append-only | tail -n 3
+
+# Node.js 22 and 24 from the npm registry (the node-<platform>-<arch> packages hold the official
+# binary in bin/node), cached per line: a later setup reuses them. scripts/node-line.sh prints the path.
+for line in 22 24; do
+  bash scripts/node-line.sh "$line" --fetch >/dev/null
+done

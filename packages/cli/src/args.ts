@@ -141,6 +141,7 @@ Exit codes:
   4  another rotation holds the lock on the credentials file
   5  the rollback failed too: follow the printed steps to finish by hand
   6  skipped: the key is younger than --if-older-than
+  7  a keyup bug: please report it with the printed message
 `;
 
 const OPERATIONS: Record<string, CliArgs["operation"]> = { list: "list", up: "up", keyup: "up", status: "status", recover: "recover", cleanup: "cleanup" };

@@ -21,6 +21,8 @@ export const ExitCode = {
   RollbackFailed: 5,
   /** Nothing to do: the key is younger than `--if-older-than`. */
   Skipped: 6,
+  /** A keyup bug (not your flags, not AWS): please report it with the printed message. */
+  Internal: 7,
 } as const;
 
 /**

@@ -29,6 +29,7 @@ import { ExitCode, type ExitCodeValue } from "./exit-codes.js";
 import { formatKeyTable, keysToJson } from "./format.js";
 import { explainProfile, mfaSerialFor } from "./profile-hints.js";
 import { createProgress } from "./progress.js";
+import { renderNextSteps } from "./render-next-steps.js";
 import { VERSION } from "./version.js";
 
 /**
@@ -317,7 +318,7 @@ async function up(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
   }
   say(`\n${summary(report)}\n`);
   for (const warning of report.warnings) io.stderr(`keyup: warning: ${oneLine(warning)}\n`);
-  for (const step of report.manualSteps) io.stderr(`keyup: to finish by hand: ${step}\n`);
+  for (const step of renderNextSteps(report.nextSteps)) io.stderr(`keyup: to finish by hand: ${step}\n`);
 
   if (show) {
     const after = await listKeys({ store, ...awsOptions(args), ...signing, now: now() });
@@ -448,7 +449,7 @@ async function cleanupCommand(args: CliArgs, io: CliIo): Promise<ExitCodeValue> 
         ? `Deleted ${userName}'s Inactive keys past their grace period: ${deleted.join(", ")}\n`
         : `No key of ${userName} is past its grace period.\n`,
     );
-    for (const k of kept) io.stdout(`Kept ${k.accessKeyId} (Inactive) until ${k.until.toISOString()}\n`);
+    for (const k of kept) io.stdout(`Kept ${k.accessKeyId} (Inactive) until ${k.keepUntil.toISOString()}\n`);
   }
   return ExitCode.Ok;
 }
@@ -473,6 +474,7 @@ function usage(io: CliIo, message: string): ExitCodeValue {
 
 function failWith(io: CliIo, error: KeyupError | RotationError): ExitCodeValue {
   io.stderr(`keyup: ${error.kind === "config" ? "error" : `${error.kind} error`}: ${oneLine(error.message)}\n`);
+  for (const step of renderNextSteps("report" in error ? (error.report?.nextSteps ?? []) : [])) io.stderr(`keyup: next: ${step}\n`);
   switch (error.kind) {
     case "config":
       return ExitCode.Usage;
@@ -483,6 +485,8 @@ function failWith(io: CliIo, error: KeyupError | RotationError): ExitCodeValue {
       return ExitCode.LockHeld;
     case "rollback-failed":
       return ExitCode.RollbackFailed;
+    case "internal":
+      return ExitCode.Internal;
     default:
       return ExitCode.Failed;
   }

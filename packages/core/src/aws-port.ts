@@ -11,6 +11,7 @@ import {
   UpdateAccessKeyCommand,
 } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand, GetSessionTokenCommand, STSClient } from "@aws-sdk/client-sts";
+import { noticeNode20 } from "./_internal/node-support.js";
 import type { AccessKeyPair } from "./credential-store.js";
 import type { KeySummary } from "./machine/types.js";
 
@@ -91,6 +92,8 @@ export interface AwsPort {
  * ```
  */
 export function createAwsPort(options: AwsOptions = {}): AwsPort {
+  // Before the first SDK client: keyup's notice on Node 20 instead of the SDK's (see node-support.ts).
+  noticeNode20();
   const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
   const base = {
     region,

@@ -11,13 +11,13 @@ import { graceTagKey } from "./machine/types.js";
  *
  * @example
  * ```ts
- * const report: CleanupReport = { userName: "ci-bot", deleted: ["AKIA…"], kept: [{ accessKeyId: "AKIA…", until: new Date() }] };
+ * const report: CleanupReport = { userName: "ci-bot", deleted: ["AKIA…"], kept: [{ accessKeyId: "AKIA…", keepUntil: new Date() }] };
  * ```
  */
 export interface CleanupReport {
   readonly userName: string;
   readonly deleted: readonly string[];
-  readonly kept: readonly { readonly accessKeyId: string; readonly until: Date }[];
+  readonly kept: readonly { readonly accessKeyId: string; readonly keepUntil: Date }[];
 }
 
 /**
@@ -51,14 +51,14 @@ async function cleanupAsync(options: ListKeysOptions): Promise<Result<CleanupRep
   if (tags.isErr()) return err(tags.error);
 
   const deleted: string[] = [];
-  const kept: { accessKeyId: string; until: Date }[] = [];
+  const kept: { accessKeyId: string; keepUntil: Date }[] = [];
   for (const key of keys.value) {
     if (key.accessKeyId === held?.accessKeyId || key.status !== "Inactive") continue;
     const grace = tags.value[graceTagKey(key.accessKeyId)];
     const until = grace === undefined ? Number.NaN : Date.parse(grace);
     if (!Number.isFinite(until)) continue;
     if (until > now) {
-      kept.push({ accessKeyId: key.accessKeyId, until: new Date(until) });
+      kept.push({ accessKeyId: key.accessKeyId, keepUntil: new Date(until) });
       continue;
     }
     const removed = await call("DeleteAccessKey", () => aws.deleteAccessKey(userName, key.accessKeyId, signer));

@@ -16,7 +16,17 @@ import type { RotationReport } from "./report.js";
  * }
  * ```
  */
-export type KeyupError = ConfigError | AwsError | StoreError | LockError | VerifyError | LimitError | RollbackFailedError | JournalError | AbortedError;
+export type KeyupError =
+  | ConfigError
+  | AwsError
+  | StoreError
+  | LockError
+  | VerifyError
+  | LimitError
+  | RollbackFailedError
+  | JournalError
+  | AbortedError
+  | InternalError;
 
 /**
  * Bad or missing options, or an identity keyup must not rotate (root, an assumed role).
@@ -28,6 +38,21 @@ export type KeyupError = ConfigError | AwsError | StoreError | LockError | Verif
  */
 export interface ConfigError {
   readonly kind: "config";
+  readonly message: string;
+  readonly cause?: unknown;
+}
+
+/**
+ * A keyup bug: something the machine or a shell never expects (an event in the wrong phase, a run
+ * that ended without an outcome). Not the caller's fault; please report it.
+ *
+ * @example
+ * ```ts
+ * const e: InternalError = { kind: "internal", message: "keyup bug: event installed in phase verifying" };
+ * ```
+ */
+export interface InternalError {
+  readonly kind: "internal";
   readonly message: string;
   readonly cause?: unknown;
 }

@@ -16,7 +16,12 @@ import type { RotationState } from "./machine/types.js";
  * ```
  */
 export interface JournalEntry {
-  readonly version: 1;
+  /**
+   * The format: 2 since per-loop retry counts, next steps as data and `keepOldForMs` (1 had one
+   * shared `attempts`, `manualSteps` as text and `gracePeriodMs`). keyup writes 2 and reads both:
+   * {@link currentJournalEntry} upgrades a 1.
+   */
+  readonly version: typeof JOURNAL_VERSION | 1;
   /** The rotation's id, stable across resumes. */
   readonly id: string;
   /** The store's printable name: a journal only ever resumes for the store that wrote it. */
@@ -115,7 +120,15 @@ export function fileJournal(path: string): RotationJournal {
         if ((error as { name?: string }).name === "JournalProblem") throw error;
         throw problem("EJOURNALIO", path, `cannot read the rotation journal ${path}: ${(error as Error).message}`, error);
       }
-      const entry = parseEntry(text);
+      const version = versionOf(text);
+      if (typeof version === "number" && version > JOURNAL_VERSION) {
+        throw problem(
+          "EJOURNALCORRUPT",
+          path,
+          `the rotation journal ${path} was written by a newer keyup (journal format ${version}; this keyup reads formats 1 and ${JOURNAL_VERSION}). It may hold the only copy of a new access key: recover with that newer keyup`,
+        );
+      }
+      const entry = currentJournalEntry(parseEntry(text));
       if (!entry) {
         throw problem(
           "EJOURNALCORRUPT",
@@ -161,7 +174,7 @@ export function journalEntry(
   createdAt: string = now.toISOString(),
 ): JournalEntry {
   return {
-    version: 1,
+    version: JOURNAL_VERSION,
     id,
     store: state.store,
     pid: process.pid,
@@ -176,6 +189,36 @@ export function journalEntry(
   };
 }
 
+/** The journal format this keyup writes. */
+const JOURNAL_VERSION = 2;
+
+/**
+ * A journal entry in the current format: a format-1 entry (written by an earlier keyup, perhaps the
+ * only record of a new key) is upgraded, never refused. Its retry counts start over, as on any resume;
+ * its manual steps, kept as text, are not carried over (a resume works them out again).
+ *
+ * @example
+ * ```ts
+ * const entry = currentJournalEntry(await journal.load());
+ * ```
+ */
+export function currentJournalEntry(entry: JournalEntry): JournalEntry;
+export function currentJournalEntry(entry: JournalEntry | undefined): JournalEntry | undefined;
+export function currentJournalEntry(entry: JournalEntry | undefined): JournalEntry | undefined {
+  if (entry === undefined || entry.version === JOURNAL_VERSION) return entry;
+  const { attempts: _attempts, manualSteps: _manualSteps, ...state } = entry.state as RotationState & { attempts?: number; manualSteps?: unknown };
+  const { gracePeriodMs, ...config } = state.config as RotationState["config"] & { gracePeriodMs?: number };
+  return {
+    ...entry,
+    version: JOURNAL_VERSION,
+    state: {
+      ...state,
+      config: gracePeriodMs === undefined ? config : { ...config, keepOldForMs: gracePeriodMs },
+      retries: { create: 0, verify: 0, retire: 0, rollback: 0 },
+    },
+  };
+}
+
 function parseEntry(text: string): JournalEntry | undefined {
   let value: unknown;
   try {
@@ -186,9 +229,24 @@ function parseEntry(text: string): JournalEntry | undefined {
   if (typeof value !== "object" || value === null) return undefined;
   const e = value as Partial<JournalEntry>;
   const state = e.state as Partial<RotationState> | undefined;
-  if (e.version !== 1 || typeof e.id !== "string" || typeof e.store !== "string" || typeof state !== "object" || state === null) return undefined;
+  if (
+    (e.version !== 1 && e.version !== JOURNAL_VERSION) ||
+    typeof e.id !== "string" ||
+    typeof e.store !== "string" ||
+    typeof state !== "object" ||
+    state === null
+  )
+    return undefined;
   if (typeof state.phase !== "string" || typeof state.config !== "object" || !Array.isArray(state.steps)) return undefined;
   return e as JournalEntry;
+}
+
+function versionOf(text: string): unknown {
+  try {
+    return (JSON.parse(text) as { version?: unknown } | null)?.version;
+  } catch {
+    return undefined;
+  }
 }
 
 async function syncFolder(folder: string): Promise<void> {

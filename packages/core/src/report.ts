@@ -2,10 +2,10 @@
  * How a rotation ended.
  * - `rotated`: new key installed and verified, old key retired as asked.
  * - `completed-with-warnings`: new key installed and verified, but the old key could not be
- *   deactivated or deleted; `warnings` and `manualSteps` say what is left.
+ *   deactivated or deleted; `warnings` and `nextSteps` say what is left.
  * - `rolled-back`: something failed before the new key was proven; the store holds its previous
  *   content and the new key was deleted.
- * - `rollback-failed`: a rollback step failed too; `leftovers` and `manualSteps` say exactly what is left.
+ * - `rollback-failed`: a rollback step failed too; `leftovers` and `nextSteps` say exactly what is left.
  * - `failed`: nothing was changed (for example the 2-key limit, or a bad store).
  * - `skipped`: nothing was changed because the key is younger than `minAge`.
  *
@@ -67,6 +67,41 @@ export interface RotationReport {
     /** Where the store's previous content is kept, if it could not be restored. */
     readonly backup?: string;
   };
-  /** Commands or actions a person should take to finish by hand. Empty when nothing is left to do. */
+  /** What a person (or a rerun) should do to finish, as data. Empty when nothing is left to do. */
+  readonly nextSteps: readonly NextStep[];
+  /** {@link nextSteps} in words (the library's: API operations and options). */
   readonly manualSteps: readonly string[];
 }
+
+/**
+ * Something a person (or a later run) should do, as data: the library and the CLI each put it in
+ * their own words (`DeleteAccessKey` for one, `aws iam delete-access-key …` for the other).
+ *
+ * - `delete-key` / `deactivate-key`: a key the rotation could not retire or clean up.
+ * - `check-store`: a failed restore: the store may hold the unverified new key; keep whichever works.
+ * - `find-lost-key`: a lost CreateAccessKey answer could not be checked: delete any key but `keepAccessKeyId`.
+ * - `skip-in-use-guard`: the old key may be retired anyway by rerunning without the in-use guard.
+ * - `allow-delete-inactive`: at the 2-key limit, the Inactive other key may be deleted when allowed.
+ * - `cleanup-after`: an Inactive key is kept until `after` (its grace period); clean up then.
+ *
+ * @example
+ * ```ts
+ * const step: NextStep = { type: "delete-key", userName: "ci-bot", accessKeyId: "AKIA…" };
+ * ```
+ */
+export type NextStep =
+  | { readonly type: "delete-key"; readonly userName: string; readonly accessKeyId: string }
+  | { readonly type: "deactivate-key"; readonly userName: string; readonly accessKeyId: string }
+  | {
+      readonly type: "check-store";
+      readonly store: string;
+      readonly userName: string;
+      readonly oldAccessKeyId: string;
+      readonly newAccessKeyId: string;
+      /** Where the store's previous content is kept, when the backup is a file. */
+      readonly backup?: string;
+    }
+  | { readonly type: "find-lost-key"; readonly userName: string; readonly keepAccessKeyId: string }
+  | { readonly type: "skip-in-use-guard" }
+  | { readonly type: "allow-delete-inactive" }
+  | { readonly type: "cleanup-after"; readonly accessKeyId: string; readonly after: string };

@@ -128,7 +128,7 @@ export function rotateMany(options: RotateManyOptions): ResultAsync<FleetReport,
   if (checked.isErr()) return errAsync(checked.error);
   return ResultAsync.fromPromise(
     runFleet(options, checked.value),
-    (bug): KeyupError => ({ kind: "config", message: `keyup bug: the fleet rotation stopped unexpectedly: ${String(bug)}`, cause: bug }),
+    (bug): KeyupError => ({ kind: "internal", message: `keyup bug: the fleet rotation stopped unexpectedly: ${String(bug)}`, cause: bug }),
   );
 }
 
@@ -207,7 +207,7 @@ async function runFleet(options: RotateManyOptions, config: FleetConfig): Promis
           ...(onEvent ? { onEvent: (event: ProgressEvent) => onEvent(event, name) } : {}),
         });
       } catch (bug) {
-        outcome = err({ kind: "config", message: `keyup bug: the rotation stopped unexpectedly: ${String(bug)}`, cause: bug });
+        outcome = err({ kind: "internal", message: `keyup bug: the rotation stopped unexpectedly: ${String(bug)}`, cause: bug });
       }
     }
     const durationMs = Date.now() - start;
@@ -370,7 +370,7 @@ function neverRan(store: CredentialStore): FleetResult {
     store: store.name,
     sharedWith: [],
     outcome: "failed",
-    error: { kind: "config", message: `keyup bug: ${store.name} was never rotated` },
+    error: { kind: "internal", message: `keyup bug: ${store.name} was never rotated` },
     durationMs: 0,
   };
 }

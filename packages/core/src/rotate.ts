@@ -5,11 +5,12 @@ import { openSession } from "./_internal/user-context.js";
 import { type AwsOptions, type AwsPort, createAwsPort, type SigningCredentials } from "./aws-port.js";
 import { compositeStore } from "./composite-store.js";
 import type { AccessKeyPair, CredentialStore } from "./credential-store.js";
-import { awsErrorName, type ConfigError, type JournalError, type RotationError, toAwsError } from "./errors.js";
-import { defaultJournalPath, fileJournal, type JournalEntry, journalEntry, journalHolder, type RotationJournal } from "./journal.js";
+import type { ConfigError, JournalError, RotationError } from "./errors.js";
+import { currentJournalEntry, defaultJournalPath, fileJournal, type JournalEntry, journalEntry, journalHolder, type RotationJournal } from "./journal.js";
 import { errorOf, reportOf } from "./machine/outcome.js";
 import { initialRotationState, resumeState } from "./machine/transition.js";
 import { defaultRotationConfig, type RotationConfig, type RotationState } from "./machine/types.js";
+import { describeNextSteps } from "./messages.js";
 import type { RotationReport } from "./report.js";
 import { type ProgressEvent, type RotationSecrets, runRotation } from "./runner.js";
 
@@ -137,7 +138,9 @@ export interface KeyupLogger {
  * ```
  */
 export function rotate(options: RotateOptions): ResultAsync<RotationReport, RotationError> {
-  return run(options, "rotate").andThen((state) => (state ? toOutcome(state) : err<RotationReport, RotationError>({ kind: "config", message: "nothing ran" })));
+  return run(options, "rotate").andThen((report) =>
+    report ? ok(report) : err<RotationReport, RotationError>({ kind: "internal", message: "keyup bug: nothing ran" }),
+  );
 }
 
 /**
@@ -163,7 +166,7 @@ export type RecoverOptions = Omit<RotateOptions, "userName" | "verifyTimeoutMs" 
  * ```
  */
 export function recover(options: RecoverOptions): ResultAsync<RotationReport | null, RotationError> {
-  return run(options, "recover").andThen((state) => (state ? toOutcome(state) : ok(null)));
+  return run(options, "recover");
 }
 
 /**
@@ -205,12 +208,14 @@ export function pendingRotations(options: Pick<RotateOptions, "store" | "journal
   if (store.isErr()) return errAsync(store.error);
   const journal = journalFor(store.value, options.journal);
   if (!journal) return ResultAsync.fromSafePromise(Promise.resolve([]));
-  return ResultAsync.fromPromise(journal.load(), (e) => journalError(journal, e)).map((entry) => (entry ? [pendingOf(entry, journal)] : []));
+  return ResultAsync.fromPromise(journal.load(), (e) => journalError(journal, e)).map((entry) =>
+    entry ? [pendingOf(currentJournalEntry(entry), journal)] : [],
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
 
-function run(options: RotateOptions | RecoverOptions, mode: "rotate" | "recover"): ResultAsync<RotationState | undefined, RotationError> {
+function run(options: RotateOptions | RecoverOptions, mode: "rotate" | "recover"): ResultAsync<RotationReport | null, RotationError> {
   const checked = checkRotateOptions(options as RotateOptions);
   if (checked.isErr()) return errAsync(checked.error);
   const { store, config } = checked.value;
@@ -219,8 +224,10 @@ function run(options: RotateOptions | RecoverOptions, mode: "rotate" | "recover"
   return callStore(store, "lock", () => store.lock()).andThen((lock) =>
     ResultAsync.fromPromise(
       runLocked(store, config, journal, aws, options, mode).finally(() => lock.release().catch(() => undefined)),
-      (bug): RotationError => ({ kind: "config", message: `keyup bug: the rotation stopped unexpectedly: ${String(bug)}`, cause: bug }),
-    ).andThen((r) => r),
+      (bug): RotationError => ({ kind: "internal", message: `keyup bug: the rotation stopped unexpectedly: ${String(bug)}`, cause: bug }),
+    )
+      .andThen((r) => r)
+      .andThen((state) => (state ? toOutcome(state, journal?.location) : ok(null))),
   );
 }
 
@@ -235,7 +242,7 @@ async function runLocked(
   let entry: JournalEntry | undefined;
   if (journal) {
     try {
-      entry = await journal.load();
+      entry = currentJournalEntry(await journal.load());
     } catch (error) {
       return err(journalError(journal, error));
     }
@@ -255,9 +262,7 @@ async function runLocked(
     }
     const resumed = resumeState(entry.state, Date.now());
     if (resumed) {
-      const checked = await checkAgainstIam(resumed, entry, journal, aws, options.credentials);
-      if (checked.isErr()) return err(checked.error);
-      start = checked.value;
+      start = resumed;
       secrets = { ...entry.secrets };
       id = entry.id;
       createdAt = entry.createdAt;
@@ -268,7 +273,7 @@ async function runLocked(
       return err({
         kind: "journal",
         location: journal.location,
-        message: `the rotation journal ${journal.location} records a failed rollback keyup cannot retry: ${(entry.state.manualSteps ?? []).join("; ")}. Then move the journal aside`,
+        message: `the rotation journal ${journal.location} records a failed rollback keyup cannot retry: ${describeNextSteps(entry.state.nextSteps ?? []).join("; ")}. Then move the journal aside`,
       });
     } else {
       // Nothing had been created: the journal holds no new secret, and starting over is safe.
@@ -307,11 +312,12 @@ async function runLocked(
     ...(options.signal ? { signal: options.signal } : {}),
     ...(journal ? { persist: (s: RotationState, sec: RotationSecrets) => journal.save(journalEntry(id, s, sec, new Date(), createdAt)) } : {}),
   });
-  // A failed rollback keeps its journal: the next run (or `keyup recover`) tries the rollback again.
-  if (journal && state.outcome !== "rollback-failed") await journal.clear().catch(() => undefined);
-  // The same goes for the backup, which its manual steps point at; otherwise nothing can need it, and
+  // The machine says when the journal must stay (a failed rollback, which the next run or `keyup
+  // recover` tries again; a journal that no longer matches IAM, for a person to look at).
+  if (journal && !state.keepJournal) await journal.clear().catch(() => undefined);
+  // The same goes for the backup, which the next steps point at; otherwise nothing can need it, and
   // for a file store it is a copy of old secrets.
-  if (state.backup && state.outcome !== "rollback-failed" && store.discard) {
+  if (state.backup && !state.keepJournal && store.discard) {
     const backup = state.backup;
     await store.discard(backup).catch((error: unknown) => {
       log?.warn(
@@ -320,58 +326,6 @@ async function runLocked(
     });
   }
   return ok(state);
-}
-
-/**
- * Before resuming, checks that the journal still describes IAM: the user exists, and a new key the
- * journal names still exists. A new key deleted by someone else means the rotation can only be undone.
- */
-async function checkAgainstIam(
-  state: RotationState,
-  entry: JournalEntry,
-  journal: RotationJournal,
-  aws: AwsPort,
-  credentials: SigningCredentials | undefined,
-): Promise<Result<RotationState, RotationError>> {
-  const userName = state.userName ?? state.config.userName;
-  if (!userName) return ok(state);
-  const signers = credentials ? [credentials] : [entry.secrets.new, entry.secrets.old].filter((k): k is NonNullable<typeof k> => k !== undefined);
-  let lastError: unknown;
-  for (const signer of signers) {
-    try {
-      const keys = await aws.listAccessKeys(userName, signer);
-      const newId = state.newAccessKeyId;
-      const gone = newId !== undefined && !keys.some((k) => k.accessKeyId === newId);
-      if (gone && (state.phase === "installing" || state.phase === "verifying")) {
-        return ok({
-          ...state,
-          phase: "restoring",
-          failure: { source: "keyup", code: "NewKeyGone", message: `the new key ${newId} no longer exists in IAM`, retry: "no", phase: state.phase },
-        });
-      }
-      return ok(state);
-    } catch (error) {
-      lastError = error;
-      if (awsErrorName(error) === "NoSuchEntity") {
-        return err({
-          kind: "journal",
-          location: journal.location,
-          message: `the rotation journal ${journal.location} is for IAM user ${userName}, who no longer exists; nothing was changed. Check the store, then move the journal aside`,
-          cause: error,
-        });
-      }
-    }
-  }
-  const code = awsErrorName(lastError);
-  if (code === "InvalidClientTokenId" || code === "SignatureDoesNotMatch") {
-    return err({
-      kind: "journal",
-      location: journal.location,
-      message: `neither key recorded in the rotation journal ${journal.location} (${[entry.secrets.new?.accessKeyId, entry.secrets.old?.accessKeyId].filter(Boolean).join(", ")}) is valid any more; nothing was changed. Check the store and IAM, then move the journal aside`,
-      cause: lastError,
-    });
-  }
-  return err(toAwsError("ListAccessKeys", lastError));
 }
 
 /** Opens the MFA session IAM calls are signed with: GetSessionToken signed by the store's key. */
@@ -386,8 +340,8 @@ async function mfaSession(store: CredentialStore, aws: AwsPort, mfa: MfaOptions,
   return openSession(aws, key, mfa);
 }
 
-function toOutcome(state: RotationState): Result<RotationReport, RotationError> {
-  const error = errorOf(state);
+function toOutcome(state: RotationState, journal: string | undefined): Result<RotationReport, RotationError> {
+  const error = errorOf(state, journal);
   return error ? err(error) : ok(reportOf(state));
 }
 
@@ -496,7 +450,7 @@ function checkRotateOptions(options: RotateOptions): Result<{ store: CredentialS
       iamSigner: options.credentials || options.mfa ? "credentials" : "store-keys",
       inUseGuard: options.inUseGuard === true,
       ...(minAge !== undefined ? { minAgeMs: minAge } : {}),
-      ...(grace !== undefined ? { gracePeriodMs: grace } : {}),
+      ...(grace !== undefined ? { keepOldForMs: grace } : {}),
       ...(description !== undefined ? { description } : {}),
     },
   });
@@ -575,6 +529,7 @@ export function plan(options: RotateOptions): ResultAsync<RotationPlan, Rotation
     },
   };
   let written: AccessKeyPair | undefined;
+  let verifyPlanned = false;
   const dryStore: CredentialStore = {
     name: store.name,
     capabilities: store.capabilities,
@@ -594,14 +549,17 @@ export function plan(options: RotateOptions): ResultAsync<RotationPlan, Rotation
       aws: port,
       ...(options.credentials ? { credentials: options.credentials } : {}),
       sleep: async () => undefined,
+      // The machine's first verify effect follows the install: say what it would check, in order.
+      onEvent: (event) => {
+        if (event.type !== "step-started" || event.effect.type !== "verify" || verifyPlanned) return;
+        verifyPlanned = true;
+        actions.push(`verify the new key with STS (${config.requiredSuccesses} consecutive successes) before touching the old one`);
+      },
     }),
-    (bug): RotationError => ({ kind: "config", message: `keyup bug: the plan stopped unexpectedly: ${String(bug)}`, cause: bug }),
+    (bug): RotationError => ({ kind: "internal", message: `keyup bug: the plan stopped unexpectedly: ${String(bug)}`, cause: bug }),
   ).andThen((state): Result<RotationPlan, RotationError> => {
     const error = errorOf(state);
     if (error) return err(error);
-    const verified = actions.findIndex((a) => a.startsWith("write the new key"));
-    if (verified >= 0)
-      actions.splice(verified + 1, 0, `verify the new key with STS (${config.requiredSuccesses} consecutive successes) before touching the old one`);
     return ok({
       store: store.name,
       ...(state.userName ? { userName: state.userName } : {}),

@@ -2,7 +2,7 @@ import { setTimeout as sleepFor } from "node:timers/promises";
 import type { AwsPort, SigningCredentials } from "./aws-port.js";
 import type { AccessKeyPair, CredentialStore } from "./credential-store.js";
 import { awsErrorName, classifyAwsErrorName, redact, toAwsError } from "./errors.js";
-import { effectFor, isTerminal, transition } from "./machine/transition.js";
+import { effectFor, groupOf, isTerminal, transition } from "./machine/transition.js";
 import type { Effect, Failure, RotationEvent, RotationState, Signer } from "./machine/types.js";
 import type { RotationStep } from "./report.js";
 
@@ -110,7 +110,7 @@ export async function runRotation(initial: RotationState, ctx: RunnerContext): P
       } catch (error) {
         // Without a durable record we must not go on creating or installing keys; a rollback, though,
         // is better finished than stopped for want of a journal.
-        if (!ROLLBACK_PHASES.has(state.phase)) {
+        if (groupOf(state.phase) !== "rollback") {
           event = { type: "effectFailed", effect: effect.type, failure: journalFailure(error), at: now(), random: random() };
         }
       }
@@ -227,8 +227,6 @@ async function perform(
   }
 }
 
-const ROLLBACK_PHASES = new Set<RotationState["phase"]>(["restoring", "deleting-new", "reconciling", "deleting-orphan"]);
-
 function journalFailure(error: unknown): Failure {
   const message = error instanceof Error ? error.message : String(error);
   return { source: "keyup", code: "JournalWriteFailed", message: `cannot record the rotation in its journal: ${redact(message)}`, retry: "no" };
@@ -260,7 +258,7 @@ function failureOf(effect: Effect, error: unknown, signal: AbortSignal | undefin
     };
   }
   const operation = OPERATION[effect.type] ?? effect.type;
-  if (signal?.aborted) return { source: "aws", code: "Aborted", operation, message: `${operation} was interrupted by abort`, retry: "no" };
+  if (signal?.aborted) return { source: "keyup", code: "Aborted", message: `${operation} was interrupted by abort`, retry: "no" };
   const code = awsErrorName(error);
   const kind = classifyAwsErrorName(code);
   return {

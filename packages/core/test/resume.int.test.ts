@@ -209,7 +209,7 @@ describe("journal problems are clear errors and never discard a secret", () => {
     await enforceAuth();
     const journal = memoryJournal();
     journal.entry = {
-      version: 1,
+      version: 2,
       id: "x",
       store: "ini:/elsewhere#p",
       pid: 1,
@@ -220,7 +220,7 @@ describe("journal problems are clear errors and never discard a secret", () => {
         phase: "verifying",
         store: "ini:/elsewhere#p",
         config: {} as never,
-        attempts: 0,
+        retries: { create: 0, verify: 0, retire: 0, rollback: 0 },
         consecutiveSuccesses: 0,
         verifyAttempts: 0,
         oldKeyState: "active",

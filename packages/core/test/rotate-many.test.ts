@@ -155,6 +155,7 @@ describe("formatFleetTable()", () => {
             steps: [],
             warnings: ["the old key AKIAOLD0000000000003 could not be deleted"],
             leftovers: { accessKeyIds: [] },
+            nextSteps: [],
             manualSteps: [],
           },
         },

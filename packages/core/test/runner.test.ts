@@ -10,20 +10,8 @@ import {
   UpdateAccessKeyCommand,
 } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import {
-  type AccessKeyPair,
-  type CredentialStore,
-  createAwsPort,
-  createStoreError,
-  defaultRotationConfig,
-  errorOf,
-  initialRotationState,
-  memoryStore,
-  type ProgressEvent,
-  type RotationConfig,
-  reportOf,
-  runRotation,
-} from "@keyup/core";
+import { type AccessKeyPair, type CredentialStore, createAwsPort, createStoreError, memoryStore, type ProgressEvent, type RotationConfig } from "@keyup/core";
+import { defaultRotationConfig, errorOf, initialRotationState, reportOf, runRotation } from "@keyup/core/machine";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 
@@ -198,7 +186,7 @@ const cases: {
   {
     name: "tagUser (grace period)",
     fault: { TagUser: () => boom("AccessDenied") },
-    config: { oldKey: "deactivate", gracePeriodMs: 86_400_000 },
+    config: { oldKey: "deactivate", keepOldForMs: 86_400_000 },
     outcome: "completed-with-warnings",
   },
   { name: "readStore", fault: {}, store: { read: true }, outcome: "failed", kind: "store" },

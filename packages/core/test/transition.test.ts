@@ -1,10 +1,10 @@
+import { graceTagKey } from "@keyup/core";
 import {
   backoffDelay,
   defaultRotationConfig,
   effectFor,
   errorOf,
   type Failure,
-  graceTagKey,
   initialRotationState,
   type Phase,
   parseIdentityArn,
@@ -13,7 +13,7 @@ import {
   reportOf,
   resumeState,
   transition,
-} from "@keyup/core";
+} from "@keyup/core/machine";
 import { describe, expect, test } from "vitest";
 
 const OLD = "AKIAOLDOLDOLDOLD0001";
@@ -46,13 +46,15 @@ function stateIn(phase: Phase, extra: Partial<RotationState> = {}): RotationStat
     ...(phase === "untagging-inactive" ? { orphanAccessKeyId: OTHER, tags: { [OTHER]: "old laptop" } } : {}),
     ...(after(["reconciling", "deleting-orphan", "creating"]) ? { backup, createRequested: true } : {}),
     ...(phase === "deleting-orphan" ? { orphanAccessKeyId: NEW } : {}),
+    // Resuming a journal that stopped in verifying: the new key exists (EVENTS' keysListed lists only OLD).
+    ...(phase === "resuming" ? { backup, newAccessKeyId: NEW, installAttempted: true, resuming: { phase: "verifying" as const, signer: "new" as const } } : {}),
     phase,
     loopStartedAt: 1_000,
     ...extra,
   };
 }
 
-const fail = (code: string, retry: Failure["retry"], source: Failure["source"] = "aws"): Failure => ({ source, code, message: `${code} happened`, retry });
+const fail = (code: string, retry: Failure["retry"], source: "aws" | "store" = "aws"): Failure => ({ source, code, message: `${code} happened`, retry });
 const AT = 2_000;
 
 /** Every kind of event, with plausible payloads. */
@@ -101,6 +103,7 @@ const PHASES: Phase[] = [
   "checking-use",
   "recording-grace",
   "untagging-old",
+  "resuming",
   "done",
 ];
 
@@ -246,6 +249,13 @@ const TABLE: Record<Phase, Record<string, string>> = {
   },
   "recording-grace": { "*": "done/-" },
   "untagging-old": { "*": "done/-" },
+  resuming: {
+    keysListed: "restoring/restoreStore",
+    failedAuth: "resuming/listAccessKeys",
+    failedService: "resuming/listAccessKeys",
+    failedHard: "resuming/listAccessKeys",
+    "*": "done/-",
+  },
   done: { "*": "done/-" },
 };
 
@@ -353,7 +363,7 @@ describe("transition: paths", () => {
     expect(errorOf(t.state)?.kind).toBe("rollback-failed");
   });
 
-  test("a failed delete of the new key ends rollback-failed naming the key and the command", () => {
+  test("a failed delete of the new key ends rollback-failed naming the key to delete", () => {
     const t = transition(stateIn("deleting-new"), {
       type: "effectFailed",
       effect: "deleteAccessKey",
@@ -362,7 +372,8 @@ describe("transition: paths", () => {
       random: 0,
     });
     expect(t.state.outcome).toBe("rollback-failed");
-    expect(reportOf(t.state).manualSteps).toEqual([`aws iam delete-access-key --user-name alice --access-key-id ${NEW}`]);
+    expect(reportOf(t.state).nextSteps).toEqual([{ type: "delete-key", userName: "alice", accessKeyId: NEW }]);
+    expect(reportOf(t.state).manualSteps).toEqual([`delete IAM user alice's access key ${NEW} (DeleteAccessKey)`]);
   });
 
   test("a failed deactivate after verification completes with warnings naming the old key", () => {
@@ -371,7 +382,7 @@ describe("transition: paths", () => {
     const report = reportOf(t.state);
     expect(report.warnings[0]).toContain(OLD);
     expect(report.oldKey).toBe("active");
-    expect(report.manualSteps[0]).toContain("update-access-key");
+    expect(report.nextSteps[0]).toEqual({ type: "deactivate-key", userName: "alice", accessKeyId: OLD });
     expect(errorOf(t.state)).toBeUndefined();
   });
 
@@ -465,7 +476,7 @@ describe("transition: paths", () => {
   });
 
   test("grace period: the old key is deactivated and the user tagged with when it may be deleted", () => {
-    const config = { ...defaultRotationConfig, oldKey: "deactivate" as const, gracePeriodMs: 7 * 86_400_000 };
+    const config = { ...defaultRotationConfig, oldKey: "deactivate" as const, keepOldForMs: 7 * 86_400_000 };
     const t = transition(stateIn("deactivating", { config }), { type: "keyUpdated", accessKeyId: OLD, at: AT });
     expect(t.effects).toEqual([
       { type: "tagUser", userName: "alice", tags: [{ key: graceTagKey(OLD), value: new Date(1_500 + 7 * 86_400_000).toISOString() }], signer: "new" },
@@ -537,6 +548,20 @@ describe("backoff and ARNs", () => {
   });
 });
 
+/** A resumed state after its journal check found every key it names (the check itself is tested below). */
+function afterCheck(resumed: RotationState | undefined) {
+  expect(resumed?.phase).toBe("resuming");
+  expect(resumed && effectFor(resumed)).toEqual({ type: "listAccessKeys", userName: "alice", signer: "new" });
+  return transition(resumed as RotationState, {
+    type: "keysListed",
+    keys: [
+      { accessKeyId: OLD, status: "Active" },
+      { accessKeyId: NEW, status: "Active" },
+    ],
+    at: 6,
+  });
+}
+
 describe("resumeState", () => {
   test("a failed rollback resumes at the rollback step that failed, not where the rotation first failed", () => {
     const failedVerify = transition(stateIn("verifying"), {
@@ -551,15 +576,56 @@ describe("resumeState", () => {
     expect(stuck.state.outcome).toBe("rollback-failed");
     expect(stuck.state.failure?.phase).toBe("verifying");
     const resumed = resumeState(stuck.state, 40_000);
-    expect(resumed?.phase).toBe("deleting-new");
-    expect(resumed && effectFor(resumed)).toEqual({ type: "deleteAccessKey", userName: "alice", accessKeyId: NEW, signer: "old" });
+    expect(resumed?.resuming?.phase).toBe("deleting-new");
+    const checked = afterCheck(resumed);
+    expect(checked.state.phase).toBe("deleting-new");
+    expect(checked.effects).toEqual([{ type: "deleteAccessKey", userName: "alice", accessKeyId: NEW, signer: "old" }]);
   });
 
   test("nothing created yet: start over; CreateAccessKey in flight: reconcile; later phases: continue with a fresh count", () => {
     expect(resumeState(stateIn("listing-keys"), 5)).toBeUndefined();
-    expect(resumeState(stateIn("creating"), 5)?.phase).toBe("reconciling");
-    const verifying = resumeState(stateIn("verifying", { consecutiveSuccesses: 1, attempts: 7 }), 5);
-    expect(verifying).toMatchObject({ phase: "verifying", consecutiveSuccesses: 0, attempts: 0, loopStartedAt: 5 });
+    expect(afterCheck(resumeState(stateIn("creating"), 5)).state.phase).toBe("reconciling");
+    const verifying = afterCheck(
+      resumeState(stateIn("verifying", { consecutiveSuccesses: 1, retries: { create: 1, verify: 7, retire: 0, rollback: 2 } }), 5),
+    ).state;
+    expect(verifying).toMatchObject({
+      phase: "verifying",
+      consecutiveSuccesses: 0,
+      retries: { create: 0, verify: 0, retire: 0, rollback: 0 },
+      loopStartedAt: 5,
+    });
     expect(resumeState({ ...stateIn("done"), outcome: "rotated" }, 5)).toBeUndefined();
+  });
+});
+
+describe("resuming: a journal is checked against IAM inside the machine", () => {
+  const resumed = () => resumeState(stateIn("verifying"), 5) as RotationState;
+  const failed = (code: string, retry: Failure["retry"]): RotationEvent => ({
+    type: "effectFailed",
+    effect: "listAccessKeys",
+    failure: fail(code, retry),
+    at: 6,
+    random: 0,
+  });
+
+  test("a new key deleted meanwhile can only be undone: restore the store", () => {
+    const t = transition(resumed(), { type: "keysListed", keys: [{ accessKeyId: OLD, status: "Active" }], at: 6 });
+    expect(t.effects).toEqual([{ type: "restoreStore", backup }]);
+    expect(t.state.failure).toMatchObject({ code: "NewKeyGone", phase: "verifying" });
+  });
+
+  test("the new key failing to sign the check: the old key tries", () => {
+    const t = transition(resumed(), failed("InvalidClientTokenId", "auth"));
+    expect(t.effects).toEqual([{ type: "listAccessKeys", userName: "alice", signer: "old" }]);
+  });
+
+  test("a user gone, or neither key valid: nothing changes and the journal is kept", () => {
+    const gone = transition(resumed(), failed("NoSuchEntity", "no"));
+    expect(gone.state).toMatchObject({ phase: "done", outcome: "failed", keepJournal: true });
+    expect(errorOf(gone.state)?.kind).toBe("journal");
+    const old = transition(resumed(), failed("InvalidClientTokenId", "auth")).state;
+    const invalid = transition(old, failed("InvalidClientTokenId", "auth"));
+    expect(invalid.state).toMatchObject({ outcome: "failed", keepJournal: true });
+    expect(errorOf(invalid.state)?.message).toContain("neither key recorded in the rotation journal");
   });
 });

@@ -4,15 +4,13 @@ import {
   type AccessKeyPair,
   type AwsPort,
   awsErrorName,
-  backoffDelay,
   classifyAwsErrorName,
   createAwsPort,
-  defaultRotationConfig,
   type KeySummary,
-  parseIdentityArn,
   type SigningCredentials,
   toAwsError,
 } from "@keyup/core";
+import { backoffDelay, defaultRotationConfig, parseIdentityArn } from "@keyup/core/machine";
 import { safeCause, toStoreError } from "./_internal/aws-errors.js";
 import { clientFor, isAwsError, type SecretApi, type SecretVersion, secretApi } from "./_internal/secret-api.js";
 import { parseHeld, type ResolvedFields, resolveFields, withKey } from "./_internal/secret-json.js";

@@ -1,7 +1,7 @@
 import { err, ok, type Result, ResultAsync } from "neverthrow";
-import { type AwsPort, createAwsPort, type SigningCredentials } from "../aws-port.js";
+import { type AwsOptions, type AwsPort, createAwsPort, type SigningCredentials } from "../aws-port.js";
+import type { CredentialStore } from "../credential-store.js";
 import { type KeyupError, toAwsError } from "../errors.js";
-import type { ListKeysOptions } from "../list-keys.js";
 import { parseIdentityArn } from "../machine/arn.js";
 import { readStoreKey } from "./options.js";
 
@@ -30,11 +30,23 @@ export function call<T>(operation: string, fn: () => Promise<T>): ResultAsync<T,
 }
 
 /**
+ * What {@link userContext} needs: the part of listKeys()'s and cleanup()'s options that says who signs
+ * and whose keys. Declared here, not imported from list-keys.ts, so the two modules do not import
+ * each other.
+ */
+export interface UserContextOptions extends AwsOptions {
+  readonly store?: CredentialStore;
+  readonly userName?: string;
+  readonly aws?: AwsPort;
+  readonly mfa?: { readonly serialNumber: string; readonly tokenCode: () => Promise<string> };
+}
+
+/**
  * Who is asking and about whom: the signing credentials (the store's key, caller credentials, or an MFA
  * session opened with the store's key), the key the store holds, and the IAM user.
  */
 export async function userContext(
-  options: ListKeysOptions,
+  options: UserContextOptions,
   resolveUser = true,
 ): Promise<Result<{ aws: AwsPort; signer: SigningCredentials; held: SigningCredentials | undefined; userName: string }, KeyupError>> {
   const aws = options.aws ?? createAwsPort(options);

@@ -1,6 +1,7 @@
 import type { KeyupError, RotationError } from "../errors.js";
+import { describeNextSteps } from "../messages.js";
 import type { RotationReport } from "../report.js";
-import type { RotationState } from "./types.js";
+import type { KeyupFailureCode, RotationState } from "./types.js";
 
 /**
  * The report of a rotation, derived from its (usually terminal) state. Contains no secret.
@@ -27,7 +28,8 @@ export function reportOf(state: RotationState): RotationReport {
     steps: state.steps,
     warnings: state.warnings,
     leftovers: backup === undefined ? { accessKeyIds: leftoverKeys } : { accessKeyIds: leftoverKeys, backup },
-    manualSteps: state.manualSteps ?? [],
+    nextSteps: state.nextSteps ?? [],
+    manualSteps: describeNextSteps(state.nextSteps ?? []),
   };
 }
 
@@ -41,7 +43,7 @@ export function reportOf(state: RotationState): RotationReport {
  * if (error?.kind === "limit") console.error(error.keys);
  * ```
  */
-export function errorOf(state: RotationState): RotationError | undefined {
+export function errorOf(state: RotationState, journal = ""): RotationError | undefined {
   if (state.outcome === "rotated" || state.outcome === "completed-with-warnings" || state.outcome === "skipped") return undefined;
   const report = reportOf(state);
   const failure = state.failure ?? state.lastFailure;
@@ -57,35 +59,44 @@ export function errorOf(state: RotationState): RotationError | undefined {
       cause,
     };
   }
-  if (!failure) return { kind: "config", message: "rotation ended without an outcome", report };
+  if (!failure) return { kind: "internal", message: "keyup bug: the rotation ended without an outcome", report };
   const base = (error: KeyupError): RotationError => ({ ...error, report });
-  switch (failure.code) {
-    case "TwoKeys":
-    case "LimitExceeded":
-      return base({
-        kind: "limit",
-        message: failure.message + rolledBack,
-        keys: (state.keys ?? []).map((k) => ({ accessKeyId: k.accessKeyId, status: k.status })),
-      });
-    case "NoKeyInStore":
-    case "IdentityNotUser":
-    case "KeyNotOwned":
-      return base({ kind: "config", message: failure.message, cause: failure });
-    case "VerifyTimeout":
-    case "IdentityMismatch":
-      return base({ kind: "verify", message: failure.message + rolledBack, attempts: state.verifyAttempts, cause: failure });
-    case "Aborted":
-      return base({ kind: "aborted", message: failure.message + rolledBack, cause: failure });
-    case "JournalWriteFailed":
-      return base({ kind: "journal", location: "", message: failure.message + rolledBack, cause: failure });
-    case "ELOCKED":
-      return base({ kind: "lock", store: state.store, message: failure.message, cause: failure, ...(failure.holder ? { holder: failure.holder } : {}) });
+  switch (failure.source) {
+    case "keyup":
+      return base(KEYUP_ERRORS[failure.code](failure.message + rolledBack, failure, state, journal));
+    case "store":
+      if (failure.code === "ELOCKED")
+        return base({ kind: "lock", store: state.store, message: failure.message, cause: failure, ...(failure.holder ? { holder: failure.holder } : {}) });
+      return base({ kind: "store", store: state.store, code: failure.code, message: failure.message + rolledBack, cause: failure });
+    case "aws":
+      if (failure.code === "LimitExceeded") return base({ kind: "limit", message: failure.message + rolledBack, keys: keysOf(state) });
+      if (state.failure?.phase === "verifying")
+        return base({ kind: "verify", message: failure.message + rolledBack, attempts: state.verifyAttempts, cause: failure });
+      return base({ kind: "aws", operation: failure.operation ?? "unknown", code: failure.code, message: failure.message + rolledBack, cause: failure });
   }
-  if (failure.source === "store") return base({ kind: "store", store: state.store, code: failure.code, message: failure.message + rolledBack, cause: failure });
-  if (failure.source === "aws") {
-    if (state.failure?.phase === "verifying")
-      return base({ kind: "verify", message: failure.message + rolledBack, attempts: state.verifyAttempts, cause: failure });
-    return base({ kind: "aws", operation: failure.operation ?? "unknown", code: failure.code, message: failure.message + rolledBack, cause: failure });
-  }
-  return base({ kind: "config", message: failure.message + rolledBack, cause: failure });
+}
+
+/** The error kind of each failure keyup detects itself: a new code must choose one. */
+const KEYUP_ERRORS: { readonly [C in KeyupFailureCode]: (message: string, cause: unknown, state: RotationState, journal: string) => KeyupError } = {
+  TwoKeys: (message, _cause, state) => ({ kind: "limit", message, keys: keysOf(state) }),
+  NoKeyInStore: (message, cause) => ({ kind: "config", message, cause }),
+  IdentityNotUser: (message, cause) => ({ kind: "config", message, cause }),
+  KeyNotOwned: (message, cause) => ({ kind: "config", message, cause }),
+  // The journal named a new key someone else deleted: the rotation was undone; the caller must look.
+  NewKeyGone: (message, cause) => ({ kind: "config", message, cause }),
+  VerifyTimeout: (message, cause, state) => ({ kind: "verify", message, attempts: state.verifyAttempts, cause }),
+  IdentityMismatch: (message, cause, state) => ({ kind: "verify", message, attempts: state.verifyAttempts, cause }),
+  Aborted: (message, cause) => ({ kind: "aborted", message, cause }),
+  JournalWriteFailed: (message, cause, _state, journal) => ({ kind: "journal", location: journal, message, cause }),
+  JournalUserGone: (message, cause, _state, journal) => ({ kind: "journal", location: journal, message: journalMessage(message, journal), cause }),
+  JournalKeysInvalid: (message, cause, _state, journal) => ({ kind: "journal", location: journal, message: journalMessage(message, journal), cause }),
+  UnexpectedEvent: (message, cause) => ({ kind: "internal", message, cause }),
+};
+
+function keysOf(state: RotationState): { accessKeyId: string; status: string }[] {
+  return (state.keys ?? []).map((k) => ({ accessKeyId: k.accessKeyId, status: k.status }));
+}
+
+function journalMessage(message: string, journal: string): string {
+  return journal ? `${message} (journal: ${journal})` : message;
 }

@@ -1,5 +1,5 @@
 import type { StoreBackup } from "../credential-store.js";
-import type { RotationOutcome, RotationStep } from "../report.js";
+import type { NextStep, RotationOutcome, RotationStep } from "../report.js";
 
 /**
  * Who signs an IAM call: the key the store held when the rotation began (`old`), the key this rotation
@@ -47,7 +47,7 @@ export interface RotationConfig {
    */
   readonly inUseGuard: boolean;
   /** With `oldKey: "deactivate"`: record on the user (tag `keyup:grace:<key id>`) when the old key may be deleted. */
-  readonly gracePeriodMs?: number;
+  readonly keepOldForMs?: number;
   /** Tag the user with key = new access key id, value = this text (the IAM console's key description). */
   readonly description?: string;
 }
@@ -102,26 +102,109 @@ export interface KeySummary {
 }
 
 /**
- * Why an effect failed, reduced to data the machine can decide on. Never holds a secret.
+ * The codes of failures keyup itself detects (as opposed to AWS error names and store codes).
+ *
+ * @example
+ * ```ts
+ * const code: KeyupFailureCode = "TwoKeys";
+ * ```
+ */
+export type KeyupFailureCode =
+  | "NoKeyInStore"
+  | "IdentityNotUser"
+  | "KeyNotOwned"
+  | "TwoKeys"
+  | "VerifyTimeout"
+  | "IdentityMismatch"
+  | "NewKeyGone"
+  | "JournalUserGone"
+  | "JournalKeysInvalid"
+  | "Aborted"
+  | "JournalWriteFailed"
+  | "UnexpectedEvent";
+
+/**
+ * Why an effect failed, reduced to data the machine can decide on. Never holds a secret. `source`
+ * says whose code `code` is: keyup's own ({@link KeyupFailureCode}), an AWS error name, or a store code.
  *
  * @example
  * ```ts
  * const failure: Failure = { source: "aws", code: "InvalidClientTokenId", message: "…", retry: "auth" };
  * ```
  */
-export interface Failure {
-  /** Who failed: an AWS call, the store, or keyup's own checks. */
-  readonly source: "aws" | "store" | "keyup";
-  /** AWS error name, store error code, or keyup's own code. */
-  readonly code: string;
+export type Failure = KeyupFailure | AwsFailure | StoreFailureData;
+
+interface FailureBase {
   readonly message: string;
   /** Whether a retry could help: `auth` (key not yet propagated), `service` (throttling, 5xx), or `no`. */
   readonly retry: "auth" | "service" | "no";
-  /** The AWS operation, for AWS failures. */
+}
+
+/**
+ * A failure keyup detected itself.
+ *
+ * @example
+ * ```ts
+ * const f: KeyupFailure = { source: "keyup", code: "Aborted", message: "…", retry: "no" };
+ * ```
+ */
+export interface KeyupFailure extends FailureBase {
+  readonly source: "keyup";
+  readonly code: KeyupFailureCode;
+}
+
+/**
+ * A failed AWS call.
+ *
+ * @example
+ * ```ts
+ * const f: AwsFailure = { source: "aws", code: "Throttling", operation: "ListAccessKeys", message: "…", retry: "service" };
+ * ```
+ */
+export interface AwsFailure extends FailureBase {
+  readonly source: "aws";
+  /** The AWS error name. */
+  readonly code: string;
+  /** The AWS operation. */
   readonly operation?: string;
+}
+
+/**
+ * A failed store operation.
+ *
+ * @example
+ * ```ts
+ * const f: StoreFailureData = { source: "store", code: "ELOCKED", message: "…", retry: "no", holder: "pid 42" };
+ * ```
+ */
+export interface StoreFailureData extends FailureBase {
+  readonly source: "store";
+  /** The store's error code (`ENOTFOUND`, `ELOCKED`, `EIO`…). */
+  readonly code: string;
   /** For lock failures: who holds the lock. */
   readonly holder?: string;
 }
+
+/**
+ * The loops a rotation retries in: re-creating after a lost CreateAccessKey answer, verifying the new
+ * key, retiring the old one (and checking its use), and rolling back.
+ *
+ * @example
+ * ```ts
+ * const loop: RetryLoop = "verify";
+ * ```
+ */
+export type RetryLoop = "create" | "verify" | "retire" | "rollback";
+
+/**
+ * One attempt counter per retry loop.
+ *
+ * @example
+ * ```ts
+ * const none: RetryCounts = { create: 0, verify: 0, retire: 0, rollback: 0 };
+ * ```
+ */
+export type RetryCounts = { readonly [L in RetryLoop]: number };
 
 /**
  * The rotation's phases. `done` is the only terminal phase; `outcome` then says how it ended.
@@ -153,6 +236,7 @@ export type Phase =
   | "checking-use"
   | "recording-grace"
   | "untagging-old"
+  | "resuming"
   | "done";
 
 /**
@@ -181,8 +265,8 @@ export interface RotationState {
   readonly backup?: StoreBackup;
   /** True from the moment the store may hold the new key. */
   readonly installAttempted?: boolean;
-  /** Progress of the verify loop (and reused by retire steps for their retries). */
-  readonly attempts: number;
+  /** Attempts so far in each retry loop, each counted on its own (a throttled reconcile does not use up creates). */
+  readonly retries: RetryCounts;
   readonly consecutiveSuccesses: number;
   readonly verifyAttempts: number;
   readonly loopStartedAt?: number;
@@ -205,10 +289,14 @@ export interface RotationState {
   readonly failedRollbackPhase?: Phase;
   /** At the end: key ids left in IAM that should not be there. */
   readonly leftoverKeyIds?: readonly string[];
-  /** At the end: what a person should do to finish by hand. */
-  readonly manualSteps?: readonly string[];
+  /** At the end: what a person (or a rerun) should do to finish. */
+  readonly nextSteps?: readonly NextStep[];
   readonly steps: readonly RotationStep[];
   readonly warnings: readonly string[];
+  /** While `resuming`: the phase the journal stopped in, and who signs the check. */
+  readonly resuming?: { readonly phase: Phase; readonly signer: Signer };
+  /** At the end: the journal must stay (a failed rollback, or a journal that no longer matches IAM). */
+  readonly keepJournal?: boolean;
   /** Set when the caller aborted; rollback then proceeds without further retries. */
   readonly aborted?: boolean;
 }

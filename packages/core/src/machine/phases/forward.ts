@@ -1,0 +1,94 @@
+import { parseIdentityArn } from "../arn.js";
+import type { RotationState } from "../types.js";
+import { abortedFailure, advance, enter, fail, record, retireOldKey, retryWait, rollback, signerFor } from "./moves.js";
+import type { Decision, PhaseSpec } from "./spec.js";
+
+// Forward: create, install and verify the new key. A failure from here on rolls back.
+
+/** Asks IAM for a new key. */
+export const creating: PhaseSpec = {
+  step: "create-key",
+  group: "forward",
+  effect: (s) => ({ type: "createAccessKey", userName: s.userName ?? s.config.userName ?? "", signer: signerFor(s, "old") }),
+  on: {
+    keyCreated: (s, e) =>
+      advance({ ...s, newAccessKeyId: e.accessKeyId }, { at: e.at, step: "create-key", detail: `created ${e.accessKeyId}`, to: "installing" }),
+  },
+  onFailure: (s, failure, at) => {
+    // A lost answer (network, timeout, 5xx) may hide a key that was created: look before retrying.
+    if (failure.retry !== "service") return fail(s, "create-key", at, failure);
+    return advance(
+      { ...s, createRequested: true },
+      { at, step: "create-key", detail: `${failure.code}: checking whether a key was created anyway`, to: "reconciling", status: "retry" },
+    );
+  },
+  // The create request may already have landed: reconcile, then stop.
+  onAbort: (s, at) =>
+    advance(
+      { ...s, aborted: true, createRequested: true, failure: { ...abortedFailure(), phase: s.phase } },
+      { at, step: "create-key", detail: "aborted", to: "reconciling", status: "failed" },
+    ),
+};
+
+/** Writes the new key into the store (and reads it back). */
+export const installing: PhaseSpec = {
+  step: "install",
+  group: "forward",
+  effect: (s) => ({ type: "install", accessKeyId: s.newAccessKeyId ?? "" }),
+  on: {
+    installed: (s, e) =>
+      advance(
+        { ...s, installedAt: e.at, consecutiveSuccesses: 0 },
+        { at: e.at, step: "install", detail: `${s.store} now holds ${s.newAccessKeyId}`, to: "verifying", freshLoop: "verify" },
+      ),
+  },
+  onFailure: (s, failure, at) => rollback(s, "install", at, failure),
+  onAbort: (s, at) => rollback({ ...s, aborted: true }, "install", at, abortedFailure()),
+};
+
+/** Calls STS with the new key until it succeeds `requiredSuccesses` times in a row. */
+export const verifying: PhaseSpec = {
+  step: "verify",
+  group: "forward",
+  effect: (s) => ({ type: "verify", accessKeyId: s.newAccessKeyId ?? "" }),
+  on: {
+    waited: (s) => ({ state: s }),
+    verified: (s, e) => onVerified(s, e.arn, e.at),
+  },
+  onFailure: (s, failure, at, random) => {
+    const counted = { ...s, verifyAttempts: s.verifyAttempts + 1, consecutiveSuccesses: 0 };
+    if (failure.retry === "no" || s.aborted) return rollback(counted, "verify", at, failure);
+    return (
+      retryWait(counted, "verify", "verify", at, random) ??
+      rollback(counted, "verify", at, {
+        source: "keyup",
+        code: "VerifyTimeout",
+        message: `the new key ${s.newAccessKeyId} was still rejected (${failure.code}) after ${counted.verifyAttempts} attempts in ${Math.round((at - (s.loopStartedAt ?? at)) / 1000)} s (verify timeout ${s.config.verifyTimeoutMs / 1000} s)`,
+        retry: "no",
+      })
+    );
+  },
+  onAbort: (s, at) => rollback({ ...s, aborted: true }, "verify", at, abortedFailure()),
+};
+
+function onVerified(s: RotationState, arn: string, at: number): Decision {
+  const counted: RotationState = { ...s, verifyAttempts: s.verifyAttempts + 1, retries: { ...s.retries, verify: s.retries.verify + 1 } };
+  const identity = parseIdentityArn(arn);
+  const matches = counted.userArn !== undefined ? arn === counted.userArn : identity.type === "user" && identity.name === counted.userName;
+  if (!matches) {
+    return rollback(counted, "verify", at, {
+      source: "keyup",
+      code: "IdentityMismatch",
+      message: `the new key ${s.newAccessKeyId} authenticates as ${arn}, not as ${counted.userArn ?? `IAM user ${counted.userName}`}`,
+      retry: "no",
+    });
+  }
+  const consecutive = counted.consecutiveSuccesses + 1;
+  const s2: RotationState = { ...counted, userArn: arn, consecutiveSuccesses: consecutive };
+  if (consecutive < s.config.requiredSuccesses) {
+    return { state: record(s2, at, "verify", "retry", `success ${consecutive} of ${s.config.requiredSuccesses}`), waitMs: s.config.confirmIntervalMs };
+  }
+  const verified = record(s2, at, "verify", "ok", `${consecutive} consecutive successes after ${s2.verifyAttempts} attempts`);
+  if (s.config.description !== undefined) return enter(verified, "tagging-new");
+  return retireOldKey(verified, at);
+}

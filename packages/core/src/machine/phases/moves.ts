@@ -1,0 +1,207 @@
+import type { RotationOutcome } from "../../report.js";
+import { backoffDelay } from "../backoff.js";
+import { type Failure, graceTagKey, type Phase, type RetryLoop, type RotationState, type Signer } from "../types.js";
+import type { Decision, StepName, StepStatus } from "./spec.js";
+
+// The building blocks every phase decides with. Each takes the step name of the phase it runs in,
+// so the report names the step that failed without this module knowing the phase table.
+
+/**
+ * Appends a step to the state's record.
+ *
+ * @example
+ * ```ts
+ * record(state, at, "verify", "ok", "2 consecutive successes");
+ * ```
+ */
+export function record(s: RotationState, at: number, step: StepName, status: StepStatus, detail?: string): RotationState {
+  const when = new Date(at).toISOString();
+  const entry = detail === undefined ? { step, status, at: when } : { step, status, at: when, detail };
+  return { ...s, steps: [...s.steps, entry] };
+}
+
+/**
+ * Enters `phase`. Entering `creating` or `installing` sets the flag that a resume and a rollback
+ * depend on (a create may have landed; the store may hold the new key).
+ *
+ * @example
+ * ```ts
+ * enter(state, "restoring");
+ * ```
+ */
+export function enter(s: RotationState, phase: Phase): Decision {
+  const entered: RotationState = { ...s, phase };
+  if (phase === "installing") return { state: { ...entered, installAttempted: true } };
+  if (phase === "creating") return { state: { ...entered, createRequested: true } };
+  return { state: entered };
+}
+
+/** What {@link advance} records and where it goes. */
+export interface Advance {
+  readonly at: number;
+  /** The step that finished. */
+  readonly step: StepName;
+  readonly detail?: string;
+  readonly to: Phase;
+  readonly status?: StepStatus;
+  /** Starts this retry loop afresh in the phase entered (its timeout counts from `at`). */
+  readonly freshLoop?: RetryLoop;
+}
+
+/**
+ * Records a finished step and enters the next phase.
+ *
+ * @example
+ * ```ts
+ * advance(s, { at, step: "create-key", detail: `created ${id}`, to: "installing" });
+ * ```
+ */
+export function advance(s: RotationState, move: Advance): Decision {
+  const recorded = record(s, move.at, move.step, move.status ?? "ok", move.detail);
+  return enter(move.freshLoop ? freshLoop(recorded, move.at, move.freshLoop) : recorded, move.to);
+}
+
+/**
+ * Resets `loop`'s attempt count and starts the loop's clock at `at`.
+ *
+ * @example
+ * ```ts
+ * freshLoop(state, at, "verify").retries.verify; // 0
+ * ```
+ */
+export function freshLoop(s: RotationState, at: number, loop: RetryLoop): RotationState {
+  return { ...s, loopStartedAt: at, retries: { ...s.retries, [loop]: 0 } };
+}
+
+/**
+ * Ends the rotation with `outcome`.
+ *
+ * @example
+ * ```ts
+ * finish(state, "rotated", at);
+ * ```
+ */
+export function finish(s: RotationState, outcome: RotationOutcome, at: number): Decision {
+  return { state: { ...s, phase: "done", outcome, updatedAt: at } };
+}
+
+/**
+ * Ends `rotated`, or `completed-with-warnings` when something went amiss on the way.
+ *
+ * @example
+ * ```ts
+ * finishRetired(state, at);
+ * ```
+ */
+export function finishRetired(s: RotationState, at: number): Decision {
+  return finish(s, s.warnings.length > 0 ? "completed-with-warnings" : "rotated", at);
+}
+
+/**
+ * Ends `failed` with `failure`, recorded against `step`. Only for phases before anything was created.
+ *
+ * @example
+ * ```ts
+ * fail(state, "read-store", at, failure);
+ * ```
+ */
+export function fail(s: RotationState, step: StepName, at: number, failure: Failure): Decision {
+  const failed = record({ ...s, failure: { ...failure, phase: s.phase } }, at, step, "failed", `${failure.code}: ${failure.message}`);
+  return finish(failed, "failed", at);
+}
+
+/**
+ * Starts undoing what was done: restore the store if it may hold the new key, delete the new key if
+ * one exists, or end `failed` when nothing was created.
+ *
+ * @example
+ * ```ts
+ * rollback(state, "verify", at, failure);
+ * ```
+ */
+export function rollback(s: RotationState, step: StepName, at: number, failure: Failure): Decision {
+  const failed = record({ ...s, failure: { ...failure, phase: s.phase } }, at, step, "failed", `${failure.code}: ${failure.message}`);
+  if (failed.installAttempted && failed.backup) return enter(freshLoop(failed, at, "rollback"), "restoring");
+  if (failed.newAccessKeyId) return enter(freshLoop(failed, at, "rollback"), "deleting-new");
+  return finish(failed, "failed", at);
+}
+
+/**
+ * Schedules another attempt of the current phase after a backoff, or `undefined` when the loop's
+ * time is up.
+ *
+ * @example
+ * ```ts
+ * retryWait(state, "verify", "verify", at, random) ?? rollback(state, "verify", at, failure);
+ * ```
+ */
+export function retryWait(s: RotationState, loop: RetryLoop, step: StepName, at: number, random: number): Decision | undefined {
+  const attempts = s.retries[loop] + 1;
+  const ms = backoffDelay(s.config, attempts, random);
+  const started = s.loopStartedAt ?? at;
+  if (at + ms - started > s.config.verifyTimeoutMs) return undefined;
+  const detail = `${s.lastFailure?.code ?? "error"}; retry ${attempts} in ${ms} ms`;
+  return { state: record({ ...s, retries: { ...s.retries, [loop]: attempts } }, at, step, "retry", detail), waitMs: ms };
+}
+
+/**
+ * Runs the current phase's effect again (a retry's wait has ended, or an abort lets a rollback finish).
+ *
+ * @example
+ * ```ts
+ * const on = { waited: again };
+ * ```
+ */
+export function again(s: RotationState): Decision {
+  return { state: s };
+}
+
+/**
+ * The failure recorded when the caller aborts.
+ *
+ * @example
+ * ```ts
+ * rollback(state, "install", at, abortedFailure());
+ * ```
+ */
+export function abortedFailure(message = "the rotation was aborted by its caller"): Failure {
+  return { source: "keyup", code: "Aborted", message, retry: "no" };
+}
+
+/**
+ * Who signs a call: the store's keys (`old` or `new`), unless the caller gave credentials.
+ *
+ * @example
+ * ```ts
+ * signerFor(state, "new"); // "new", or "credentials"
+ * ```
+ */
+export function signerFor(s: RotationState, which: "old" | "new"): Signer {
+  return s.config.iamSigner === "credentials" ? "credentials" : which;
+}
+
+/**
+ * After verification (and the description tag): keep the old key, check whether it is still used,
+ * or retire it.
+ *
+ * @example
+ * ```ts
+ * retireOldKey(verifiedState, at);
+ * ```
+ */
+export function retireOldKey(s: RotationState, at: number): Decision {
+  if (s.config.oldKey === "keep") return finish(s, "rotated", at);
+  return enter(freshLoop(s, at, "retire"), s.config.inUseGuard ? "checking-use" : "deactivating");
+}
+
+/**
+ * The user tags keyup keeps for a key (its description and its grace period) that `tags` holds.
+ *
+ * @example
+ * ```ts
+ * tagKeysOf({ AKIA1: "laptop" }, "AKIA1"); // ["AKIA1"]
+ * ```
+ */
+export function tagKeysOf(tags: Readonly<Record<string, string>> | undefined, accessKeyId: string): string[] {
+  return [accessKeyId, graceTagKey(accessKeyId)].filter((k) => tags?.[k] !== undefined);
+}

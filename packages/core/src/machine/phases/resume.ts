@@ -1,0 +1,78 @@
+import type { Failure, KeyupFailureCode, RotationState } from "../types.js";
+import { finish, freshLoop, record, signerFor } from "./moves.js";
+import type { Decision, PhaseSpec } from "./spec.js";
+
+// Resume: a journaled rotation is checked against IAM before it goes on. The journal's user must
+// still exist, and a new key it names must still exist: one deleted by someone else can only be
+// undone. A check that cannot be made ends the run with the journal kept and nothing changed.
+
+const userOf = (s: RotationState): string => s.userName ?? s.config.userName ?? "";
+
+/** Lists the user's keys, signed by the new key, else the old one (or the caller's credentials). */
+export const resuming: PhaseSpec = {
+  step: "resume",
+  group: "resume",
+  effect: (s) => ({ type: "listAccessKeys", userName: userOf(s), signer: s.resuming?.signer ?? signerFor(s, "old") }),
+  on: {
+    keysListed: (s, e) => {
+      const { resuming: journaled, ...rest } = s;
+      if (!journaled) return refuse(s, e.at, "UnexpectedEvent", "keyup bug: resuming without the journaled phase");
+      const newId = s.newAccessKeyId;
+      const gone = newId !== undefined && !e.keys.some((k) => k.accessKeyId === newId);
+      if (gone && (journaled.phase === "installing" || journaled.phase === "verifying")) {
+        const failure: Failure & { phase: typeof journaled.phase } = {
+          source: "keyup",
+          code: "NewKeyGone",
+          message: `the new key ${newId} no longer exists in IAM`,
+          retry: "no",
+          phase: journaled.phase,
+        };
+        return { state: { ...freshLoop(rest, e.at, "rollback"), phase: "restoring", failure } };
+      }
+      return { state: { ...rest, phase: journaled.phase } };
+    },
+  },
+  onFailure: (s, failure, at) => {
+    const journaled = s.resuming;
+    // The new key may be the one that does not work (or is not in memory): try the old one.
+    if (journaled?.signer === "new" && failure.code !== "NoSuchEntity") return { state: { ...s, resuming: { ...journaled, signer: "old" } } };
+    if (failure.code === "NoSuchEntity") {
+      return refuse(
+        s,
+        at,
+        "JournalUserGone",
+        `the rotation journal is for IAM user ${userOf(s)}, who no longer exists; nothing was changed. Check the store, then move the journal aside`,
+      );
+    }
+    if (failure.code === "InvalidClientTokenId" || failure.code === "SignatureDoesNotMatch") {
+      const ids = [s.newAccessKeyId, s.oldAccessKeyId].filter(Boolean).join(", ");
+      return refuse(
+        s,
+        at,
+        "JournalKeysInvalid",
+        `neither key recorded in the rotation journal (${ids}) is valid any more; nothing was changed. Check the store and IAM, then move the journal aside`,
+      );
+    }
+    return keep(s, at, failure);
+  },
+  onAbort: (s, at) =>
+    keep(s, at, { source: "keyup", code: "Aborted", message: "the rotation was aborted while checking its journal; nothing was changed", retry: "no" }),
+};
+
+/**
+ * Ends a resume that could not check the journal: nothing changed, the journal kept for the next run.
+ *
+ * @example
+ * ```ts
+ * refuse(state, at, "JournalUserGone", "…");
+ * ```
+ */
+export function refuse(s: RotationState, at: number, code: KeyupFailureCode, message: string): Decision {
+  return keep(s, at, { source: "keyup", code, message, retry: "no" });
+}
+
+function keep(s: RotationState, at: number, failure: Failure): Decision {
+  const { resuming: _resuming, ...rest } = s;
+  const failed = record({ ...rest, failure: { ...failure, phase: s.phase }, keepJournal: true }, at, "resume", "failed", `${failure.code}: ${failure.message}`);
+  return finish(failed, "failed", at);
+}

@@ -1,0 +1,90 @@
+import type { NextStep } from "../../report.js";
+import type { Failure, RotationState } from "../types.js";
+import { abortedFailure, advance, again, enter, finish, finishRetired, record, retryWait, signerFor } from "./moves.js";
+import type { Decision, PhaseSpec, StepName } from "./spec.js";
+
+// Retire: the new key is verified; deactivate, then delete, the old key. A failure here cannot undo a
+// working rotation: it ends `completed-with-warnings`, naming what is left to do.
+
+const retireFailure =
+  (step: StepName): PhaseSpec["onFailure"] =>
+  (s, failure, at, random) =>
+    (failure.retry !== "no" && !s.aborted ? retryWait(s, "retire", step, at, random) : undefined) ?? completeWithWarning(s, step, at, failure);
+
+/** Sets the old key Inactive (signed by the new key: proof that it works for IAM too). */
+export const deactivating: PhaseSpec = {
+  step: "deactivate-old-key",
+  group: "retire",
+  effect: (s) => ({
+    type: "updateAccessKey",
+    userName: s.userName ?? s.config.userName ?? "",
+    accessKeyId: s.oldAccessKeyId ?? "",
+    status: "Inactive",
+    signer: signerFor(s, "new"),
+  }),
+  on: {
+    waited: again,
+    keyUpdated: (s, e) => {
+      const inactive: RotationState = { ...s, oldKeyState: "inactive" };
+      const detail = `${s.oldAccessKeyId} is Inactive`;
+      if (s.config.oldKey === "delete" && !s.oldKeyInUse) {
+        return advance(inactive, { at: e.at, step: "deactivate-old-key", detail, to: "deleting-old", freshLoop: "retire" });
+      }
+      const deactivated = record(inactive, e.at, "deactivate-old-key", "ok", detail);
+      return s.config.keepOldForMs !== undefined && !s.oldKeyInUse ? enter(deactivated, "recording-grace") : finishRetired(deactivated, e.at);
+    },
+  },
+  onFailure: retireFailure("deactivate-old-key"),
+  onAbort: (s, at) => completeWithWarning({ ...s, aborted: true }, "deactivate-old-key", at, abortedFailure()),
+};
+
+/** Deletes the old key. */
+export const deletingOld: PhaseSpec = {
+  step: "delete-old-key",
+  group: "retire",
+  effect: (s) => ({
+    type: "deleteAccessKey",
+    userName: s.userName ?? s.config.userName ?? "",
+    accessKeyId: s.oldAccessKeyId ?? "",
+    signer: signerFor(s, "new"),
+  }),
+  on: {
+    waited: again,
+    keyDeleted: (s, e) => {
+      const deleted = record({ ...s, oldKeyState: "deleted" }, e.at, "delete-old-key", "ok", `deleted ${s.oldAccessKeyId}`);
+      return s.config.description !== undefined ? enter(deleted, "untagging-old") : finishRetired(deleted, e.at);
+    },
+  },
+  onFailure: retireFailure("delete-old-key"),
+  onAbort: (s, at) => completeWithWarning({ ...s, aborted: true }, "delete-old-key", at, abortedFailure()),
+};
+
+/**
+ * Ends a rotation whose old key could not be retired: `completed-with-warnings`, with the steps a
+ * person takes to finish.
+ *
+ * @example
+ * ```ts
+ * completeWithWarning(state, "delete-old-key", at, failure);
+ * ```
+ */
+export function completeWithWarning(s: RotationState, step: StepName, at: number, failure: Failure): Decision {
+  const userName = s.userName ?? "";
+  const old = s.oldAccessKeyId ?? "";
+  const stillActive = s.phase === "deactivating";
+  const warning = stillActive
+    ? `the old key ${old} could not be deactivated (${failure.code}: ${failure.message}); it is still Active`
+    : `the old key ${old} could not be deleted (${failure.code}: ${failure.message}); it is Inactive`;
+  const nextSteps: NextStep[] = [
+    ...(stillActive ? [{ type: "deactivate-key", userName, accessKeyId: old } as const] : []),
+    ...(s.config.oldKey === "delete" ? [{ type: "delete-key", userName, accessKeyId: old } as const] : []),
+  ];
+  const recorded = record(
+    { ...s, warnings: [...s.warnings, warning], oldKeyState: stillActive ? "active" : "inactive", nextSteps },
+    at,
+    step,
+    "failed",
+    `${failure.code}: ${failure.message}`,
+  );
+  return finish(recorded, "completed-with-warnings", at);
+}

@@ -1,0 +1,138 @@
+import type { NextStep } from "../../report.js";
+import type { Failure, RotationState } from "../types.js";
+import { abortedFailure, advance, again, finish, record, retryWait, signerFor } from "./moves.js";
+import type { Decision, PhaseSpec, StepName } from "./spec.js";
+
+// Rollback: undo a failed rotation (restore the store, delete the new key), or clean up after a lost
+// CreateAccessKey answer. An abort lets the rollback finish without further retries; a failure that
+// retrying cannot fix ends `rollback-failed` with the steps a person takes.
+
+const userOf = (s: RotationState): string => s.userName ?? s.config.userName ?? "";
+
+const rollbackFailure =
+  (step: StepName): PhaseSpec["onFailure"] =>
+  (s, failure, at, random) =>
+    // Signed by a key that worked moments ago: only throttling and server trouble are worth a retry.
+    (failure.retry === "service" ? retryWait(s, "rollback", step, at, random) : undefined) ?? rollbackFailed(s, step, at, failure);
+
+const finishWithoutRetries: PhaseSpec["onAbort"] = (s) => again({ ...s, aborted: true });
+
+/** Puts the store's previous content back. */
+export const restoring: PhaseSpec = {
+  step: "restore-store",
+  group: "rollback",
+  effect: (s) => ({ type: "restoreStore", backup: s.backup ?? { id: "" } }),
+  on: {
+    waited: again,
+    storeRestored: (s, e) =>
+      advance(s, { at: e.at, step: "restore-store", detail: `${s.store} holds its previous content again`, to: "deleting-new", freshLoop: "rollback" }),
+  },
+  onFailure: rollbackFailure("restore-store"),
+  onAbort: finishWithoutRetries,
+};
+
+/** Deletes the new key. */
+export const deletingNew: PhaseSpec = {
+  step: "delete-new-key",
+  group: "rollback",
+  effect: (s) => ({ type: "deleteAccessKey", userName: userOf(s), accessKeyId: s.newAccessKeyId ?? "", signer: signerFor(s, "old") }),
+  on: {
+    waited: again,
+    keyDeleted: (s, e) => finish(record(s, e.at, "delete-new-key", "ok", `deleted ${e.accessKeyId}`), s.installAttempted ? "rolled-back" : "failed", e.at),
+  },
+  onFailure: rollbackFailure("delete-new-key"),
+  onAbort: finishWithoutRetries,
+};
+
+/** CreateAccessKey's answer was lost: lists the keys, looking for one it created anyway. */
+export const reconciling: PhaseSpec = {
+  step: "reconcile",
+  group: "rollback",
+  effect: (s) => ({ type: "listAccessKeys", userName: userOf(s), signer: signerFor(s, "old") }),
+  on: {
+    waited: again,
+    keysListed: (s, e) => {
+      const known = new Set((s.keys ?? []).map((k) => k.accessKeyId));
+      const orphan = e.keys.find((k) => !known.has(k.accessKeyId));
+      if (orphan) {
+        return advance(
+          { ...s, orphanAccessKeyId: orphan.accessKeyId },
+          { at: e.at, step: "reconcile", detail: `found ${orphan.accessKeyId}, created by a lost CreateAccessKey answer`, to: "deleting-orphan" },
+        );
+      }
+      return retryCreateOrFail(record(s, e.at, "reconcile", "ok", "no key was created"), e.at);
+    },
+  },
+  onFailure: rollbackFailure("reconcile"),
+  onAbort: finishWithoutRetries,
+};
+
+/** Deletes a key nobody holds the secret of (created by a lost CreateAccessKey answer). */
+export const deletingOrphan: PhaseSpec = {
+  step: "delete-orphan-key",
+  group: "rollback",
+  effect: (s) => ({ type: "deleteAccessKey", userName: userOf(s), accessKeyId: s.orphanAccessKeyId ?? "", signer: signerFor(s, "old") }),
+  on: {
+    waited: again,
+    keyDeleted: (s, e) => retryCreateOrFail(record({ ...s, orphanAccessKeyId: undefined }, e.at, "delete-orphan-key", "ok", `deleted ${e.accessKeyId}`), e.at),
+  },
+  onFailure: rollbackFailure("delete-orphan-key"),
+  onAbort: finishWithoutRetries,
+};
+
+/** After a reconciliation: create again (at most 5 times, within the timeout), or end `failed`. */
+function retryCreateOrFail(s: RotationState, at: number): Decision {
+  const creates = s.retries.create + 1;
+  const started = s.loopStartedAt ?? at;
+  if (!s.aborted && creates < 5 && at - started <= s.config.verifyTimeoutMs) {
+    return { state: { ...s, retries: { ...s.retries, create: creates }, phase: "creating", createRequested: true } };
+  }
+  return finish({ ...s, failure: s.failure ?? { ...(s.lastFailure ?? abortedFailure()), phase: "creating" } }, "failed", at);
+}
+
+/**
+ * Ends `rollback-failed`: what is left in IAM and the store, and how to finish by hand.
+ *
+ * @example
+ * ```ts
+ * rollbackFailed(state, "delete-new-key", at, failure);
+ * ```
+ */
+export function rollbackFailed(s: RotationState, step: StepName, at: number, failure: Failure): Decision {
+  const userName = s.userName ?? "";
+  const leftover = s.phase === "deleting-orphan" ? s.orphanAccessKeyId : s.newAccessKeyId;
+  const oldAccessKeyId = s.oldAccessKeyId ?? "";
+  const nextSteps: NextStep[] =
+    s.phase === "restoring"
+      ? [
+          {
+            type: "check-store",
+            store: s.store,
+            userName,
+            oldAccessKeyId,
+            newAccessKeyId: s.newAccessKeyId ?? "",
+            ...(s.backup?.location !== undefined ? { backup: s.backup.location } : {}),
+          },
+        ]
+      : s.phase === "reconciling"
+        ? [{ type: "find-lost-key", userName, keepAccessKeyId: oldAccessKeyId }]
+        : leftover
+          ? [{ type: "delete-key", userName, accessKeyId: leftover }]
+          : [];
+  const failed = record(
+    {
+      ...s,
+      failure: s.failure ?? { ...failure, phase: s.phase },
+      lastFailure: failure,
+      failedRollbackPhase: s.phase,
+      leftoverKeyIds: leftover ? [leftover] : [],
+      keepJournal: true,
+      nextSteps,
+    },
+    at,
+    step,
+    "failed",
+    `${failure.code}: ${failure.message}`,
+  );
+  return finish(failed, "rollback-failed", at);
+}
