@@ -28,7 +28,13 @@ export default defineConfig({
           // load average of 7; vitest's 5 s default failed them at random. 30 s is over 5x the loaded figure.
           testTimeout: 30_000,
           hookTimeout: 30_000,
-          include: ["packages/*/test/**/*.test.ts", "examples/**/*.test.ts", "bench/**/*.test.ts", "scripts/test/**/*.test.ts"],
+          include: [
+            "packages/*/test/**/*.test.ts",
+            "examples/**/*.test.ts",
+            "bench/**/*.test.ts",
+            "scripts/test/**/*.test.ts",
+            "test-support/test/**/*.test.ts",
+          ],
           exclude: ["**/*.int.test.ts", "**/node_modules/**"],
         },
       },

@@ -19,8 +19,12 @@ if (existsSync(scan)) {
     .split("\n")
     .filter(Boolean)
     .map((l) => JSON.parse(l));
-  const sum = (k) => lines.reduce((n, l) => n + l[k], 0);
-  console.log(`\nsecret scan: ${sum("texts")} captured outputs searched for the secrets known at each test (${sum("secrets")} checks), ${sum("hits")} hits`);
+  const sum = (k) => lines.reduce((n, l) => n + (l[k] ?? 0), 0);
+  // Files and holders are counted apart: a holder (journal, backup) is checked for mode 0600, not read.
+  // Planted hits are the scan's own test proving each channel; only real hits fail the run.
+  console.log(
+    `\nsecret scan: ${sum("texts")} captured outputs (${sum("files")} of them files left by tests) searched for the secrets known at each test (${sum("secrets")} checks, any 16-character piece), ${sum("holders")} secret-holding files mode-checked, ${sum("hits")} hits (${sum("planted")} planted leaks caught by the scan's own test)`,
+  );
 }
 if (existsSync(results)) {
   const r = JSON.parse(readFileSync(results, "utf8"));

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, request, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { rememberSecret } from "./secrets.js";
+import { harvestSecretText } from "./secrets.js";
 
 /** One request that went through the proxy. */
 export interface ProxiedRequest {
@@ -52,7 +52,8 @@ export async function startAwsProxy(target: string, decide: (req: ProxiedRequest
       const upChunks: Buffer[] = [];
       up.on("data", (c: Buffer) => upChunks.push(c));
       up.on("end", () => {
-        if (info.action === "CreateAccessKey") rememberSecret(/<SecretAccessKey>([^<]+)</.exec(Buffer.concat(upChunks).toString())?.[1]);
+        // Every secret in every answer: new keys, MFA session credentials (GetSessionToken), secret values.
+        harvestSecretText(Buffer.concat(upChunks).toString("utf8"));
         if (verdict && "forwardThen" in verdict) {
           // The request reached IAM; what the client sees is the injected fault.
           verdict.after?.();

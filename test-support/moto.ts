@@ -83,6 +83,31 @@ export async function whoAmI(key: TestKey): Promise<string> {
   }
 }
 
+/**
+ * The status IAM gives `accessKeyId` ("Active", "Inactive"), or "absent", read from moto's own model
+ * (no credentials needed, so it works whatever policy the test's users have).
+ */
+export async function keyStatus(accessKeyId: string): Promise<string> {
+  const data = (await (await fetch(`${motoUrl()}/moto-api/data.json`)).json()) as { iam?: { AccessKey?: { access_key_id?: string; status?: string }[] } };
+  return (data.iam?.AccessKey ?? []).find((k) => k.access_key_id === accessKeyId)?.status ?? "absent";
+}
+
+/**
+ * What a test means by "the store holds a working key": the ARN `key` authenticates as, but only if
+ * the key is also Active in IAM. moto authenticates Inactive keys, so `whoAmI` alone would pass a
+ * rotation that left the store holding a deactivated key; here that reads `inactive:<status>:<arn>`.
+ *
+ * @example
+ * ```ts
+ * expect(await workingKey(held)).toBe(user.arn);
+ * ```
+ */
+export async function workingKey(key: TestKey): Promise<string> {
+  const arn = await whoAmI(key);
+  const status = await keyStatus(key.accessKeyId);
+  return status === "Active" ? arn : `inactive:${status}:${arn}`;
+}
+
 /** A fresh temp dir; its log files are checked for secrets and it is removed after the current test. */
 export async function tempDir(prefix = "keyup-test-"): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));

@@ -3,7 +3,7 @@ import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { awsErrorXml, startAwsProxy } from "../../test-support/aws-proxy.js";
-import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, tempDir, whoAmI } from "../../test-support/moto.js";
+import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, tempDir, whoAmI, workingKey } from "../../test-support/moto.js";
 import { rotate } from "../../test-support/observed.js";
 import { jsonFileStore } from "./json-file-store.js";
 
@@ -61,7 +61,7 @@ test("rotate() through jsonFileStore: the file holds a new key that works, and e
   expect(held.accessKeyId).toBe(report.newAccessKeyId);
   expect(held.accessKeyId).not.toBe(old.accessKeyId);
   expect(after).toBe(before.replace(old.accessKeyId, held.accessKeyId).replace(old.secretAccessKey, held.secretAccessKey));
-  expect(await whoAmI(held)).toBe(user.arn);
+  expect(await workingKey(held)).toBe(user.arn);
   expect(await whoAmI(old)).toBe("error:InvalidClientTokenId");
   expect(await keysOf(admin, "json-config-bot")).toEqual([{ id: held.accessKeyId, status: "Active" }]);
   expect((await stat(path)).mode & 0o777).toBe(0o600);
@@ -90,6 +90,6 @@ test("a rotation whose new key is never accepted puts the file back byte for byt
   expect(steps).toEqual(expect.arrayContaining(["install ok", "restore-store ok", "delete-new-key ok"]));
   expect(await readFile(path, "utf8")).toBe(before);
   expect(await keysOf(admin, "json-config-bot")).toEqual([{ id: old.accessKeyId, status: "Active" }]);
-  expect(await whoAmI(old)).toBe(user.arn);
+  expect(await workingKey(old)).toBe(user.arn);
   expect(existsSync(store.journalPath)).toBe(false);
 });

@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import { readProfile } from "@keyup/store-ini";
 import { beforeEach, expect, test } from "vitest";
 import { runExampleScript, type ScriptRun } from "../../test-support/example-script.js";
-import { createAdmin, createUser, enforceAuth, keysOf, resetEmulator, type TestKey, tempDir, whoAmI } from "../../test-support/moto.js";
+import { createAdmin, createUser, enforceAuth, keysOf, resetEmulator, type TestKey, tempDir, workingKey } from "../../test-support/moto.js";
 
 beforeEach(resetEmulator);
 
@@ -46,7 +46,7 @@ test("the fleet example rotates all ten profiles of a file, the two sharing a ke
     // Exactly one key per user: the shared key was rotated once, not twice.
     expect(await keysOf(admin, user.userName)).toEqual([{ id: held.accessKeyId, status: "Active" }]);
     expect(held.accessKeyId).not.toBe(old.accessKeyId);
-    expect(await whoAmI(held)).toBe(user.arn);
+    expect(await workingKey(held)).toBe(user.arn);
     expect(stdout).toMatch(new RegExp(`#${profile} +rotated +${old.accessKeyId} +${held.accessKeyId} `));
     expected = expected.replace(`= ${old.accessKeyId}\n`, `= ${held.accessKeyId}\n`).replace(`= ${old.secretAccessKey}\n`, `= ${held.secretAccessKey}\n`);
     for (const secret of [old.secretAccessKey, held.secretAccessKey]) expect(stdout).not.toContain(secret);
@@ -80,6 +80,6 @@ test("a profile that fails does not stop the others, and the example exits 1 wit
   expect(await keysOf(admin, "fleet-denied")).toEqual([{ id: deniedKey.accessKeyId, status: "Active" }]);
   const held = readProfile(await readFile(file, "utf8"), "ok");
   expect(held?.accessKeyId).not.toBe(okKey.accessKeyId);
-  expect(await whoAmI(held as TestKey)).toBe(ok.arn);
+  expect(await workingKey(held as TestKey)).toBe(ok.arn);
   expect(readProfile(await readFile(file, "utf8"), "denied")).toEqual(deniedKey);
 });

@@ -7,7 +7,7 @@ import { parse as parseDotenv } from "dotenv";
 import { beforeEach, expect, test } from "vitest";
 import { cleanEnv } from "../../test-support/cli.js";
 import { runExampleScript, type ScriptRun } from "../../test-support/example-script.js";
-import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, tempDir, whoAmI } from "../../test-support/moto.js";
+import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, tempDir, whoAmI, workingKey } from "../../test-support/moto.js";
 import { captureOutput } from "../../test-support/secrets.js";
 import { MULTI_STORE_POLICY } from "../local-runs.js";
 
@@ -85,7 +85,7 @@ test("the multi-store example installs one new key into a profile, a .env file a
   const parsed = parseDotenv(await readFile(dotenv, "utf8"));
   expect(parsed.AWS_ACCESS_KEY_ID).toBe(newId);
   const fresh = { accessKeyId: newId, secretAccessKey: parsed.AWS_SECRET_ACCESS_KEY ?? "" };
-  expect(await whoAmI(fresh)).toBe(user.arn);
+  expect(await workingKey(fresh)).toBe(user.arn);
   expect(await whoAmI(old)).toMatch(/^error:/);
 
   // GetSecretValue (AWSCURRENT) holds the same key, and the other field.

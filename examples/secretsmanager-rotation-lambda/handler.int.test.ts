@@ -1,6 +1,6 @@
 import { CreateSecretCommand, GetSecretValueCommand, ListSecretVersionIdsCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { afterEach, beforeEach, expect, test, vi } from "vitest";
-import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, whoAmI } from "../../test-support/moto.js";
+import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, whoAmI, workingKey } from "../../test-support/moto.js";
 import { startMotoRotation } from "../../test-support/rotation-start.js";
 // The same permissions template.yaml grants the function's role: Secrets Manager on the secret, no IAM.
 import { LAMBDA_ROLE_POLICY } from "../local-runs.js";
@@ -57,7 +57,7 @@ test("the example's handler rotates the key through all four steps, as Secrets M
   expect(current.VersionId).toBe(token);
   const held = JSON.parse(current.SecretString ?? "{}") as { AccessKeyId: string; SecretAccessKey: string; owner: string };
   expect(held.owner).toBe("app-team");
-  expect(await whoAmI({ accessKeyId: held.AccessKeyId, secretAccessKey: held.SecretAccessKey })).toBe(user.arn);
+  expect(await workingKey({ accessKeyId: held.AccessKeyId, secretAccessKey: held.SecretAccessKey })).toBe(user.arn);
   expect(await keysOf(admin, "app")).toEqual([{ id: held.AccessKeyId, status: "Active" }]);
   expect(await whoAmI(oldKey)).toMatch(/^error:/);
   const versions = await sm(admin).send(new ListSecretVersionIdsCommand({ SecretId: secretArn }));

@@ -5,7 +5,7 @@ import { parse } from "ini";
 import { beforeEach, expect, test } from "vitest";
 import { awsErrorXml, startAwsProxy } from "../../../test-support/aws-proxy.js";
 import { keyup, spawnKeyup } from "../../../test-support/cli.js";
-import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, tempDir, whoAmI } from "../../../test-support/moto.js";
+import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, tempDir, workingKey } from "../../../test-support/moto.js";
 
 let admin: TestKey;
 beforeEach(async () => {
@@ -47,7 +47,7 @@ test("8 keyup up processes started together: one rotation, the others fail fast 
     expect(keys).toHaveLength(1);
     const parsed = parse(await readFile(file, "utf8")) as Record<string, { aws_access_key_id: string; aws_secret_access_key: string }>;
     expect(parsed.p?.aws_access_key_id).toBe(keys[0]?.id);
-    expect(await whoAmI({ accessKeyId: parsed.p?.aws_access_key_id ?? "", secretAccessKey: parsed.p?.aws_secret_access_key ?? "" })).toBe(user.arn);
+    expect(await workingKey({ accessKeyId: parsed.p?.aws_access_key_id ?? "", secretAccessKey: parsed.p?.aws_secret_access_key ?? "" })).toBe(user.arn);
   } finally {
     await proxy.close();
   }
@@ -80,7 +80,7 @@ test("a lock left by a killed rotation is recovered, and the rotation is finishe
     expect(keys).toHaveLength(1);
     expect(await readFile(file, "utf8")).toContain(keys[0]?.id);
     expect(
-      await whoAmI({ accessKeyId: keys[0]?.id ?? "", secretAccessKey: /aws_secret_access_key = (\S+)/.exec(await readFile(file, "utf8"))?.[1] ?? "" }),
+      await workingKey({ accessKeyId: keys[0]?.id ?? "", secretAccessKey: /aws_secret_access_key = (\S+)/.exec(await readFile(file, "utf8"))?.[1] ?? "" }),
     ).toBe(user.arn);
   } finally {
     await proxy.close();
@@ -114,7 +114,7 @@ test("30 % of requests throttled: five rotations in a row all succeed", async ()
     expect(keys).toHaveLength(1);
     expect(await readFile(file, "utf8")).toContain(keys[0]?.id);
     expect(
-      await whoAmI({ accessKeyId: keys[0]?.id ?? "", secretAccessKey: /aws_secret_access_key = (\S+)/.exec(await readFile(file, "utf8"))?.[1] ?? "" }),
+      await workingKey({ accessKeyId: keys[0]?.id ?? "", secretAccessKey: /aws_secret_access_key = (\S+)/.exec(await readFile(file, "utf8"))?.[1] ?? "" }),
     ).toBe(user.arn);
   } finally {
     await proxy.close();

@@ -7,7 +7,18 @@ import { UpdateAccessKeyCommand } from "@aws-sdk/client-iam";
 import { afterAll, beforeEach, describe, expect, test } from "vitest";
 import { awsErrorXml, type ProxiedRequest, type ProxyVerdict, startAwsProxy } from "../../../test-support/aws-proxy.js";
 import { cleanEnv, keyup, spawnKeyup } from "../../../test-support/cli.js";
-import { createAdmin, createUser, enforceAuth, iamClient, keysOf, motoUrl, resetEmulator, type TestKey, tempDir, whoAmI } from "../../../test-support/moto.js";
+import {
+  createAdmin,
+  createUser,
+  enforceAuth,
+  iamClient,
+  keysOf,
+  motoUrl,
+  resetEmulator,
+  type TestKey,
+  tempDir,
+  workingKey,
+} from "../../../test-support/moto.js";
 
 /**
  * The fault-injection suite: the real CLI as a child process, talking to moto through a loopback proxy
@@ -157,7 +168,7 @@ describe("a fault at every AWS call of a rotation, then a rerun: the invariants 
 
           // Right after the fault, before any rerun: the file must hold a key that works.
           const afterFault = fileKey(await readFile(file, "utf8"));
-          expect(await whoAmI(afterFault)).toBe(user.arn);
+          expect(await workingKey(afterFault)).toBe(user.arn);
 
           // Rerun without faults until no journal is left (a resumed rollback ends the rotation it resumes).
           let runs = 1;

@@ -18,7 +18,7 @@ import {
   TAGGING_POLICY,
   type TestKey,
   tempDir,
-  whoAmI,
+  workingKey,
 } from "../../../test-support/moto.js";
 import { captureOutput } from "../../../test-support/secrets.js";
 
@@ -218,7 +218,7 @@ describe("fleet", () => {
       ["three", "fc"],
     ] as const) {
       const k = { accessKeyId: final[profile]?.aws_access_key_id ?? "", secretAccessKey: final[profile]?.aws_secret_access_key ?? "" };
-      expect(await whoAmI(k)).toMatch(new RegExp(`user/${user}$`));
+      expect(await workingKey(k)).toMatch(new RegExp(`user/${user}$`));
       expect(await keysOf(admin, user)).toEqual([{ id: k.accessKeyId, status: "Active" }]);
     }
     expect(final["two-again"]?.aws_access_key_id).toBe(final.two?.aws_access_key_id);

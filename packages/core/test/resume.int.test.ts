@@ -12,7 +12,7 @@ import {
   type RotationJournal,
 } from "@keyup/core";
 import { beforeEach, describe, expect, test } from "vitest";
-import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, tempDir, whoAmI } from "../../../test-support/moto.js";
+import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, tempDir, workingKey } from "../../../test-support/moto.js";
 import { recover, rotate } from "../../../test-support/observed.js";
 
 /**
@@ -97,7 +97,7 @@ beforeEach(async () => {
 async function assertRecovered(data: SharedData, journal: ReturnType<typeof memoryJournal>, user: { arn: string; userName: string }) {
   const keys = await keysOf(admin, user.userName);
   expect(keys, "IAM holds exactly the store's key").toEqual([{ id: data.key?.accessKeyId, status: "Active" }]);
-  expect(await whoAmI(data.key as TestKey)).toBe(user.arn);
+  expect(await workingKey(data.key as TestKey)).toBe(user.arn);
   expect(journal.entry).toBeUndefined();
 }
 
@@ -230,10 +230,13 @@ describe("journal problems are clear errors and never discard a secret", () => {
       },
       secrets: {},
     };
+    const foreign = structuredClone(journal.entry);
     const result = await rotate({ store: sharedStore({ key: user.keys[0], backups: new Map() }), journal, endpoint: motoUrl() });
     expect(result.isErr() && result.error.kind).toBe("journal");
     expect(result.isErr() && result.error.message).toContain("belongs to ini:/elsewhere#p");
-    expect(journal.entry).toBeDefined();
+    // Refused and kept as it was: not cleared, not rewritten for this store.
+    expect(journal.entry).toEqual(foreign);
+    expect(await keysOf(admin, "other"), "nothing was created").toHaveLength(1);
   });
 
   test("a journal whose user was deleted meanwhile is refused, and kept", async () => {
@@ -250,10 +253,13 @@ describe("journal problems are clear errors and never discard a secret", () => {
     await iam.send(new DeleteUserPolicyCommand({ UserName: "ghost", PolicyName: "keyup-rotation" }));
     await iam.send(new DeleteUserCommand({ UserName: "ghost" }));
 
+    const kept = structuredClone(journal.entry);
+    expect(kept?.secrets.new?.accessKeyId, "the killed rotation journaled the key it created").toMatch(/^AKIA/);
     const result = await rotate({ store: sharedStore(data), journal, endpoint: motoUrl() });
 
     expect(result.isErr() && result.error.kind).toBe("journal");
-    expect(journal.entry?.secrets.new).toBeDefined();
+    // Kept exactly: it may hold the only copy of a secret, so a refusal must not touch it.
+    expect(journal.entry).toEqual(kept);
   });
 
   test("the file journal is written 0600 and removed when the rotation ends", async () => {

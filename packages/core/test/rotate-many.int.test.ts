@@ -28,7 +28,7 @@ import { iniStore } from "@keyup/store-ini";
 import type { Result } from "neverthrow";
 import { afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { startAwsProxy } from "../../../test-support/aws-proxy.js";
-import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, tempDir, whoAmI } from "../../../test-support/moto.js";
+import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, tempDir, whoAmI, workingKey } from "../../../test-support/moto.js";
 import { captureOutput, captureValue } from "../../../test-support/secrets.js";
 
 const run = promisify(execFile);
@@ -204,7 +204,7 @@ describe("rotateMany() against moto with authentication enforced", () => {
       expect(r.userName).toBe(p.user.userName);
       const held = await sdkKey(file.path, p.name);
       expect(held.accessKeyId).toBe(r.newAccessKeyId);
-      expect(await whoAmI(held)).toBe(p.user.arn);
+      expect(await workingKey(held)).toBe(p.user.arn);
       expect(await whoAmI(p.key)).toBe("error:InvalidClientTokenId");
       expected = expected.replace(p.key.accessKeyId, held.accessKeyId).replace(p.key.secretAccessKey, held.secretAccessKey);
     }
@@ -295,7 +295,7 @@ describe("rotateMany() against moto with authentication enforced", () => {
     for (const [i, user] of users.entries()) {
       const file = i < 3 ? fileA.path : fileB.path;
       const held = await sdkKey(file, i < 3 ? `a${i}` : `b${i - 3}`);
-      expect(await whoAmI(held)).toBe(user.arn);
+      expect(await workingKey(held)).toBe(user.arn);
       expect(await keysOf(admin, user.userName)).toEqual([{ id: held.accessKeyId, status: "Active" }]);
     }
     expect(await exists(`${fileA.path}.lock`)).toBe(false);
@@ -335,7 +335,7 @@ describe("rotateMany() against moto with authentication enforced", () => {
     let expected = file.text;
     for (const [i, user] of users.entries()) {
       const held = await sdkKey(file.path, `able${i + 1}`);
-      expect(await whoAmI(held)).toBe(user.arn);
+      expect(await workingKey(held)).toBe(user.arn);
       expected = expected.replace(user.keys[0]?.accessKeyId ?? "", held.accessKeyId).replace(user.keys[0]?.secretAccessKey ?? "", held.secretAccessKey);
     }
     expect(await readFile(file.path, "utf8")).toBe(expected);
@@ -440,7 +440,7 @@ iniStore({ profile, path }).lock().then((lock) => {
       let expectedB = fileB.text;
       for (const [i, user] of users.slice(2).entries()) {
         const held = await sdkKey(fileB.path, `b${i}`);
-        expect(await whoAmI(held)).toBe(user.arn);
+        expect(await workingKey(held)).toBe(user.arn);
         expect(await keysOf(admin, user.userName)).toEqual([{ id: held.accessKeyId, status: "Active" }]);
         expectedB = expectedB.replace(user.keys[0]?.accessKeyId ?? "", held.accessKeyId).replace(user.keys[0]?.secretAccessKey ?? "", held.secretAccessKey);
       }
@@ -489,7 +489,7 @@ iniStore({ profile, path }).lock().then((lock) => {
     // The interrupted rotation was finished, not started over: its key is the one it had created.
     expect(resumed).toMatchObject({ outcome: "rotated", sharedWith: [], oldAccessKeyId: old.accessKeyId, newAccessKeyId: installed.accessKeyId });
     expect(await keysOf(admin, "resumed")).toEqual([{ id: installed.accessKeyId, status: "Active" }]);
-    expect(await whoAmI(await sdkKey(file.path, "crashed"))).toBe(user.arn);
+    expect(await workingKey(await sdkKey(file.path, "crashed"))).toBe(user.arn);
     // Only after it retired the old key was the profile still holding that key read: it cannot rotate
     // a deleted key, says so, and keeps its bytes.
     expect(sharer.outcome).toBe("failed");

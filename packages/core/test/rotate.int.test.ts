@@ -1,7 +1,7 @@
 import { type CredentialStore, createStoreError, memoryStore, type ProgressEvent, type StoreBackup } from "@keyup/core";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { awsErrorXml, startAwsProxy } from "../../../test-support/aws-proxy.js";
-import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, whoAmI } from "../../../test-support/moto.js";
+import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, whoAmI, workingKey } from "../../../test-support/moto.js";
 import { listKeys, rotate } from "../../../test-support/observed.js";
 
 let admin: TestKey;
@@ -40,7 +40,7 @@ describe("rotate() against moto with authentication enforced", () => {
     expect(held?.accessKeyId).toBe(report.newAccessKeyId);
     expect(held?.accessKeyId).not.toBe(old.accessKeyId);
     expect(await keysOf(admin, "alice")).toEqual([{ id: held?.accessKeyId, status: "Active" }]);
-    expect(await whoAmI(held as TestKey)).toBe(user.arn);
+    expect(await workingKey(held as TestKey)).toBe(user.arn);
     expect(await whoAmI(old)).toBe("error:InvalidClientTokenId");
     expect(report.oldKey).toBe("deleted");
     expect(events.filter((e) => e.type === "step").map((e) => (e.type === "step" ? e.step.step : ""))).toEqual([
@@ -145,7 +145,7 @@ describe("rotate() against moto with authentication enforced", () => {
     expect(error.report?.outcome).toBe("rolled-back");
     expect(store.current()).toEqual(old);
     expect(await keysOf(admin, "erin")).toEqual([{ id: old.accessKeyId, status: "Active" }]);
-    expect(await whoAmI(old)).toBe(user.arn);
+    expect(await workingKey(old)).toBe(user.arn);
     expect(error.report?.verifyAttempts).toBeGreaterThan(2);
     expect(p.counts().UpdateAccessKey).toBeUndefined();
   });

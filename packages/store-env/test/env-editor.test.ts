@@ -55,6 +55,22 @@ describe("parseEnv agrees with dotenv", () => {
     });
   }
 
+  // Shapes the mutation run (docs/testing.md) showed no test had: escapes in double quotes only,
+  // a quote that does not close the value, `KEY: value`, blanks around the separator, an empty value
+  // before a comment, names with dots and dashes.
+  test.each([
+    ["\\n and \\r expand in double quotes only", `D="a\\nb\\rc"\nS='a\\nb'\nB=\`a\\nb\`\nU=a\\nb\n`],
+    ["a quote that does not end the value", `A="a"b\nB='x'y z\nC=\`q\`r\n`],
+    ["colon separators and blanks", `A: one\nB :two\nC=  three  \nD =\t"four"\t\n`],
+    ["an empty value before a comment", `A=#c\nB= #c\nC=""#c\n`],
+    ["names with dots and dashes", `a.b=1\nc-d=2\nexport e.f-g=3\n`],
+  ])("%s", (_title, text) => {
+    const ours: Record<string, string> = {};
+    for (const assignment of parseEnv(text)) ours[assignment.name] = assignment.value;
+    expect(ours).toEqual(dotenvParse(text));
+    expect(Object.keys(ours).length).toBeGreaterThan(0);
+  });
+
   test("reports quote style, export, line and the value's exact span", () => {
     const text = `# c\r\nexport AWS_ACCESS_KEY_ID = '${OLD.accessKeyId}' # x\r\nB=\r\n`;
     const [id, b] = parseEnv(text);

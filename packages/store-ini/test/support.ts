@@ -8,6 +8,7 @@ import { fromIni } from "@aws-sdk/credential-providers";
 import type { AccessKeyPair } from "@keyup/core";
 import { parse } from "ini";
 import { afterAll } from "vitest";
+import { watchFolder } from "../../../test-support/secrets.js";
 
 const run = promisify(execFile);
 
@@ -33,6 +34,7 @@ afterAll(async () => {
 export async function tempDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "keyup-store-ini-"));
   dirs.push(dir);
+  watchFolder(dir, { remove: false });
   return dir;
 }
 

@@ -8,17 +8,22 @@ beforeAll(resetEmulator);
 
 // Each case gets its own secret in moto, holding other fields beside the key so "changes nothing"
 // and "restores exactly" also cover them. An empty store is a JSON object without the key fields.
-credentialStoreTestSuite(test, async ({ initial }) => {
-  const secretId = uniqueSecretName("keyup-conformance");
-  await createSecret(
-    secretId,
-    initial ? { AccessKeyId: initial.accessKeyId, SecretAccessKey: initial.secretAccessKey, owner: "conformance" } : { owner: "conformance" },
-  );
-  const open = () => secretsManagerStore({ secretId, region: "us-east-1", endpoint: motoUrl(), credentials: SETUP_CREDENTIALS });
-  return {
-    store: open(),
-    reopen: open,
-    readRaw: () => rawOf(secretId),
-    cleanup: () => deleteSecret(secretId),
-  };
-});
+credentialStoreTestSuite(
+  test,
+  async ({ initial }) => {
+    const secretId = uniqueSecretName("keyup-conformance");
+    await createSecret(
+      secretId,
+      initial ? { AccessKeyId: initial.accessKeyId, SecretAccessKey: initial.secretAccessKey, owner: "conformance" } : { owner: "conformance" },
+    );
+    const open = () => secretsManagerStore({ secretId, region: "us-east-1", endpoint: motoUrl(), credentials: SETUP_CREDENTIALS });
+    return {
+      store: open(),
+      reopen: open,
+      readRaw: () => rawOf(secretId),
+      cleanup: () => deleteSecret(secretId),
+    };
+    // Its backups are Secrets Manager versions, kept by the service: nothing to discard.
+  },
+  { discard: false },
+);

@@ -4,7 +4,7 @@ import { secretsManagerStore } from "@keyup/store-secretsmanager";
 import { findSecretLeaks } from "@keyup/store-test-suite";
 import { beforeEach, expect, onTestFinished, test } from "vitest";
 import { awsErrorXml, startAwsProxy } from "../../../test-support/aws-proxy.js";
-import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, tempDir, whoAmI } from "../../../test-support/moto.js";
+import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, tempDir, whoAmI, workingKey } from "../../../test-support/moto.js";
 import { createSecret, currentOf, SECRETS_POLICY, smClient, uniqueSecretName, versionsOf } from "./support.js";
 
 beforeEach(resetEmulator);
@@ -39,7 +39,7 @@ test("rotate() through the store: AWSCURRENT holds a new key that works, the old
   const held = JSON.parse(current.text) as { AccessKeyId: string; SecretAccessKey: string; team: string };
   expect(held.AccessKeyId).toBe(report.newAccessKeyId);
   expect(held.team).toBe("platform");
-  expect(await whoAmI({ accessKeyId: held.AccessKeyId, secretAccessKey: held.SecretAccessKey })).toBe(user.arn);
+  expect(await workingKey({ accessKeyId: held.AccessKeyId, secretAccessKey: held.SecretAccessKey })).toBe(user.arn);
   expect(await keysOf(admin, "ci-bot")).toEqual([{ id: held.AccessKeyId, status: "Active" }]);
   expect(await whoAmI(oldKey)).toMatch(/^error:/);
 
@@ -67,5 +67,5 @@ test("a rotation whose new key is never accepted restores AWSCURRENT to the old 
   expect(current.versionId).toBe(firstVersion);
   expect((JSON.parse(current.text) as { AccessKeyId: string }).AccessKeyId).toBe(oldKey.accessKeyId);
   expect(await keysOf(admin, "ci-bot")).toEqual([{ id: oldKey.accessKeyId, status: "Active" }]);
-  expect(await whoAmI(oldKey)).toMatch(/:user\/ci-bot$/);
+  expect(await workingKey(oldKey)).toMatch(/:user\/ci-bot$/);
 });

@@ -5,7 +5,18 @@ import { createRotationHandler, type RotationHandlerOptions, type RotationLogEnt
 import { findSecretLeaks } from "@keyup/store-test-suite";
 import { beforeEach, describe, expect, onTestFinished, test } from "vitest";
 import { awsErrorXml, startAwsProxy } from "../../../test-support/aws-proxy.js";
-import { createAdmin, createUser, enforceAuth, iamClient, keysOf, motoUrl, resetEmulator, type TestKey, whoAmI } from "../../../test-support/moto.js";
+import {
+  createAdmin,
+  createUser,
+  enforceAuth,
+  iamClient,
+  keysOf,
+  motoUrl,
+  resetEmulator,
+  type TestKey,
+  whoAmI,
+  workingKey,
+} from "../../../test-support/moto.js";
 import { startMotoRotation } from "../../../test-support/rotation-start.js";
 import { createSecret, currentOf, smClient, smErrorResponse, uniqueSecretName, versionsOf } from "./support.js";
 
@@ -124,7 +135,7 @@ describe("a full rotation, step by step as Secrets Manager invokes it", () => {
     expect(versionId).toBe(token);
     expect(json.region).toBe("eu-west-1");
     expect(json.AccessKeyId).not.toBe(w.oldKey.accessKeyId);
-    expect(await whoAmI({ accessKeyId: json.AccessKeyId ?? "", secretAccessKey: json.SecretAccessKey ?? "" })).toBe(w.userArn);
+    expect(await workingKey({ accessKeyId: json.AccessKeyId ?? "", secretAccessKey: json.SecretAccessKey ?? "" })).toBe(w.userArn);
     expect(await keysOf(w.admin, "app")).toEqual([{ id: json.AccessKeyId, status: "Active" }]);
     expect(await whoAmI(w.oldKey)).toMatch(/^error:/);
     const versions = await versionsOf(w.secretId, smClient(w.admin));
@@ -145,7 +156,7 @@ describe("a full rotation, step by step as Secrets Manager invokes it", () => {
     expect(versionId).toBe(token);
     expect(await keysOf(w.admin, "app")).toEqual([{ id: json.AccessKeyId, status: "Active" }]);
     expect((await versionsOf(w.secretId, smClient(w.admin))).size).toBe(2);
-    expect(await whoAmI({ accessKeyId: json.AccessKeyId ?? "", secretAccessKey: json.SecretAccessKey ?? "" })).toBe(w.userArn);
+    expect(await workingKey({ accessKeyId: json.AccessKeyId ?? "", secretAccessKey: json.SecretAccessKey ?? "" })).toBe(w.userArn);
     // A rotation that has finished is a no-op for every step, old token included.
     for (const step of STEPS) await w.invoke(step, token);
     expect((await w.current()).versionId).toBe(token);
@@ -256,7 +267,7 @@ describe("testSecret", () => {
 
     expect((await w.current()).versionId).toBe(w.firstVersion);
     expect((await w.current()).json.AccessKeyId).toBe(w.oldKey.accessKeyId);
-    expect(await whoAmI(w.oldKey)).toBe(w.userArn);
+    expect(await workingKey(w.oldKey)).toBe(w.userArn);
     expect(findSecretLeaks(error, await allSecrets(w))).toEqual([]);
   });
 

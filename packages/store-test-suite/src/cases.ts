@@ -249,21 +249,32 @@ export function credentialStoreTestCases(
     });
   });
 
-  add("restore", "discard(), where the store has it, leaves what the store holds as it was, and a second discard is harmless", async ({ expect }) => {
-    const [initial, next] = [fakeAccessKeyPair(), fakeAccessKeyPair()];
-    await session(initial, async ({ store, fixture }) => {
-      expect(["undefined", "function"], "store.discard is optional, and a function when present").toContain(typeof store.discard);
-      if (!store.discard) return;
-      const backup = await store.backup();
-      await store.write(next);
-      const written = await observe(fixture);
-      await store.discard(backup);
-      await store.discard(backup);
-      expect(await observe(fixture), "discard() must not touch the store's content").toEqual(written);
-      expect(await store.read()).toEqual(next);
-      expect(await (await fixture.reopen()).read()).toEqual(next);
+  // A store without discard() has nothing to test here: the case is not registered, the suite lists
+  // it as not applicable (credentialStoreNotApplicable), and a case checks the store really has none,
+  // so a store can neither skip a discard() it has nor pass one it lacks.
+  if (options.discard === false) {
+    add("restore", "the store has no discard(), as declared (discard cases are not applicable)", async ({ expect }) => {
+      await session(fakeAccessKeyPair(), async ({ store }) => {
+        expect(store.discard, "declared without discard(), but the store has one: test it (drop `discard: false`)").toBeUndefined();
+      });
     });
-  });
+  } else {
+    add("restore", "discard() leaves what the store holds as it was, and a second discard is harmless", async ({ expect }) => {
+      const [initial, next] = [fakeAccessKeyPair(), fakeAccessKeyPair()];
+      await session(initial, async ({ store, fixture }) => {
+        expect(typeof store.discard, "the store has no discard(): declare it with `discard: false`").toBe("function");
+        if (!store.discard) return; // unreachable after the assertion above; narrows the type
+        const backup = await store.backup();
+        await store.write(next);
+        const written = await observe(fixture);
+        await store.discard(backup);
+        await store.discard(backup);
+        expect(await observe(fixture), "discard() must not touch the store's content").toEqual(written);
+        expect(await store.read()).toEqual(next);
+        expect(await (await fixture.reopen()).read()).toEqual(next);
+      });
+    });
+  }
 
   add("restore", "a backup handle the store never made is rejected with EBACKUP and changes nothing", async ({ expect }) => {
     const key = fakeAccessKeyPair();
@@ -457,4 +468,28 @@ export function credentialStoreTestCases(
   });
 
   return cases.filter((c) => !skip.has(c.group));
+}
+
+/**
+ * The cases the suite leaves out for a store, each with why: groups that need a capability the store
+ * does not declare, groups in `options.skip`, and the discard case for a store declared without
+ * `discard()`. {@link credentialStoreTestSuite} prints this list, so a run says what it did not test
+ * instead of counting it as passed.
+ *
+ * @example
+ * ```ts
+ * credentialStoreNotApplicable({ capabilities: { crossProcessLock: false, durableBackup: true }, discard: false });
+ * // [{ name: "cross-process lock", reason: "capabilities.crossProcessLock is false" }, { name: "restore: discard() …", reason: … }]
+ * ```
+ */
+export function credentialStoreNotApplicable(options: CredentialStoreTestSuiteOptions = {}): { name: string; reason: string }[] {
+  const capabilities = options.capabilities ?? ALL_CAPABILITIES;
+  const out: { name: string; reason: string }[] = [];
+  if (!capabilities.durableBackup) out.push({ name: "durable backup", reason: "capabilities.durableBackup is false" });
+  if (!capabilities.crossProcessLock) out.push({ name: "cross-process lock", reason: "capabilities.crossProcessLock is false" });
+  for (const group of options.skip ?? []) out.push({ name: group, reason: "skipped by options.skip" });
+  if (options.discard === false) {
+    out.push({ name: "restore: discard() leaves what the store holds as it was", reason: "the store has no discard() (options.discard is false)" });
+  }
+  return out;
 }

@@ -1,4 +1,4 @@
-export { credentialStoreTestCases } from "./cases.js";
+export { credentialStoreNotApplicable, credentialStoreTestCases } from "./cases.js";
 export { fakeAccessKeyPair, secretPiece } from "./fake-access-key-pair.js";
 export { findSecretLeaks } from "./find-secret-leaks.js";
 export { credentialStoreTestSuite } from "./suite.js";

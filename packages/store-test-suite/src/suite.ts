@@ -1,4 +1,4 @@
-import { credentialStoreTestCases } from "./cases.js";
+import { credentialStoreNotApplicable, credentialStoreTestCases } from "./cases.js";
 import type { CreateCredentialStoreFixture, CredentialStoreTestRegistrar, CredentialStoreTestSuiteOptions } from "./types.js";
 
 /**
@@ -35,5 +35,10 @@ export function credentialStoreTestSuite(
   const timeout = options.timeoutMs ?? 15_000;
   for (const c of credentialStoreTestCases(createFixture, options)) {
     test(c.name, ({ expect }) => c.run({ expect }), timeout);
+  }
+  // Not registered rather than skipped or passed: the run's output says what this store was not tested for.
+  const notApplicable = credentialStoreNotApplicable(options);
+  if (notApplicable.length > 0) {
+    console.info(`credential store conformance: not applicable to this store:\n${notApplicable.map((n) => `  - ${n.name}: ${n.reason}`).join("\n")}`);
   }
 }

@@ -110,6 +110,12 @@ export interface CredentialStoreTestSuiteOptions {
    * Default: every capability `true` (the strictest suite).
    */
   readonly capabilities?: StoreCapabilities;
+  /**
+   * Whether the store implements the optional `discard()`. Default `true`. With `false` the discard
+   * case is not registered (credentialStoreNotApplicable lists it) and a case checks that the store
+   * indeed has no `discard()`.
+   */
+  readonly discard?: boolean;
   /** Groups to leave out entirely. Default: none. */
   readonly skip?: readonly CredentialStoreTestGroup[];
   /** How many writes the atomic-write case races readers against. Default 20. */

@@ -214,7 +214,7 @@ const mustFail: Record<Bug, string[]> = {
   restoreOnce: ["restore: is idempotent, and restoring unchanged content changes nothing"],
   identityBackups: ["restore: a backup handle survives a JSON round trip and restores from the copy"],
   restoreAcceptsUnknown: ["restore: a backup handle the store never made is rejected with EBACKUP and changes nothing"],
-  discardRestores: ["restore: discard(), where the store has it, leaves what the store holds as it was, and a second discard is harmless"],
+  discardRestores: ["restore: discard() leaves what the store holds as it was, and a second discard is harmless"],
   perHandleBackups: ["durable backup: a second handle restores, exactly, a backup the first one took"],
   lockNotExclusive: ["lock: a second lock() throws ELOCKED at once while the first is held"],
   lockWaits: ["lock: a second lock() throws ELOCKED at once while the first is held"],

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll } from "vitest";
+import { watchFolder } from "../../../../test-support/secrets.js";
 
 const dirs: string[] = [];
 const children: ChildProcessWithoutNullStreams[] = [];
@@ -18,6 +19,7 @@ afterAll(async () => {
 export async function tempDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "keyup-store-env-"));
   dirs.push(dir);
+  watchFolder(dir, { remove: false });
   return dir;
 }
 

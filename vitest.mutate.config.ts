@@ -1,0 +1,24 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+const packages = fileURLToPath(new URL("./packages/", import.meta.url));
+
+// The vitest config Stryker runs (`pnpm mutate`): the unit tests only (no moto, no built CLI), so a
+// mutant is judged in seconds. scripts/mutate.mjs names the test files of the module under mutation
+// in KEYUP_MUTATE_TESTS (comma-separated globs).
+const include = (process.env.KEYUP_MUTATE_TESTS ?? "packages/*/test/**/*.test.ts").split(",");
+
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^@keyup\/core\/files$/, replacement: `${packages}core/src/files/index.ts` },
+      { find: /^@keyup\/([a-z-]+)$/, replacement: `${packages}$1/src/index.ts` },
+    ],
+  },
+  test: {
+    include,
+    exclude: ["**/*.int.test.ts", "**/node_modules/**"],
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+    testTimeout: 30_000,
+  },
+});
