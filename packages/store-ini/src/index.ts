@@ -1,2 +1,3 @@
 export { editProfile, readProfile } from "./ini-editor.js";
 export { type IniStore, type IniStoreOptions, iniStore } from "./ini-store.js";
+export { listProfiles } from "./list-profiles.js";

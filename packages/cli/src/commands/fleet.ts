@@ -1,0 +1,58 @@
+import { type CredentialStore, formatFleetTable, rotateMany } from "@keyup/core";
+import { iniStore } from "@keyup/store-ini";
+import type { CliArgs } from "../args.js";
+import type { CliIo } from "../cli-io.js";
+import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
+import { rotationFlags } from "../flags.js";
+import { fleetProfiles } from "../fleet-profiles.js";
+import { cliLogger } from "../logger.js";
+import { failWith, oneLine, usage } from "../output.js";
+
+/**
+ * Several profiles of one credentials file (`--profile a --profile b`, or `--all-profiles`), rotated a
+ * few at a time by `rotateMany()`: one lock for the file, profiles sharing a key rotated once.
+ */
+export async function fleetCommand(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
+  if (args.stores.length > 0) return usage(io, "--store works with one profile; a fleet rotates profiles of the credentials file");
+  if (args.dryRun) return usage(io, "--dry-run works with one profile at a time");
+  const selected = await fleetProfiles(args);
+  if ("error" in selected) return selected.error.kind === "config" ? usage(io, selected.error.message) : failWith(io, selected.error);
+  const { path, profiles } = selected;
+  let stores: CredentialStore[];
+  try {
+    stores = profiles.map((profile) => iniStore({ profile, ...(args.credentialsFile ? { path: args.credentialsFile } : {}) }));
+  } catch (error) {
+    return usage(io, (error as Error).message);
+  }
+  const now = io.now ?? (() => new Date());
+  const logger = cliLogger(args, io, now);
+  const show = !args.auto && !args.quiet && args.output === "table";
+  const profileOf = (name: string) => name.slice(name.lastIndexOf("#") + 1);
+  if (show) io.stdout(`Rotating ${stores.length} profiles of ${path}, ${args.concurrency} at a time:\n`);
+  const result = await rotateMany({
+    stores,
+    concurrency: args.concurrency,
+    ...rotationFlags(args),
+    ...(io.signal ? { signal: io.signal } : {}),
+    logger,
+    onResult: (r) => {
+      if (show)
+        io.stdout(
+          `  ${r.outcome === "rotated" ? "✓" : r.outcome === "skipped" ? "-" : "✗"} ${profileOf(r.store)}: ${r.outcome}${r.error ? ` (${oneLine(r.error.message)})` : ""}\n`,
+        );
+    },
+  });
+  if (result.isErr()) return failWith(io, result.error);
+  const report = result.value;
+  if (args.output === "json" && !args.auto) io.stdout(`${JSON.stringify(report, (k, v) => (k === "cause" ? undefined : v), 2)}\n`);
+  else if (show) io.stdout(`\n${formatFleetTable(report)}\n`);
+  logger.info(`fleet profiles=${stores.length} rotated=${report.rotated} warnings=${report.warnings} skipped=${report.skipped} failed=${report.failed}`);
+  for (const r of report.results) {
+    if (r.error && (args.auto || args.quiet)) io.stderr(`keyup: ${profileOf(r.store)}: ${r.error.kind} error: ${oneLine(r.error.message)}\n`);
+    for (const warning of r.report?.warnings ?? []) io.stderr(`keyup: ${profileOf(r.store)}: warning: ${oneLine(warning)}\n`);
+  }
+  if (report.failed > 0) return ExitCode.Failed;
+  if (report.warnings > 0) return ExitCode.CompletedWithWarnings;
+  if (report.rotated === 0 && report.skipped > 0) return ExitCode.Skipped;
+  return ExitCode.Ok;
+}

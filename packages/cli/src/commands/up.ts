@@ -1,0 +1,89 @@
+import { listKeys, plan, rotate } from "@keyup/core";
+import type { CliArgs } from "../args.js";
+import type { CliIo } from "../cli-io.js";
+import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
+import { awsOptions, journalOption, rotationFlags } from "../flags.js";
+import { formatKeyTable } from "../format.js";
+import { cliLogger } from "../logger.js";
+import { mfaCredentials } from "../mfa.js";
+import { failWith, oneLine, summary, usage, withProfileHint } from "../output.js";
+import { createProgress } from "../progress.js";
+import { storeFor } from "../stores.js";
+import { fleetCommand } from "./fleet.js";
+
+/** `keyup up`: rotates the store's key (several profiles: a fleet). */
+export async function upCommand(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
+  if (args.allProfiles || args.profiles.length > 1) return fleetCommand(args, io);
+  const built = storeFor(args, io);
+  if ("error" in built) return usage(io, built.error);
+  const { store, label } = built;
+  const now = io.now ?? (() => new Date());
+  const logger = cliLogger(args, io, now);
+  const show = !args.auto && !args.quiet && args.output === "table";
+  const say = (text: string) => {
+    if (show) io.stdout(text);
+  };
+
+  // MFA: one session (one code) for the listing before, the rotation and the listing after.
+  const session = await mfaCredentials(args, io, store);
+  if ("exit" in session) return session.exit;
+  const signing = session.credentials ? { credentials: session.credentials } : {};
+  const rotateOptions = { store, ...rotationFlags(args), ...signing, ...journalOption(args) };
+
+  if (args.dryRun) {
+    const planned = await plan(rotateOptions);
+    if (planned.isErr()) return failWith(io, await withProfileHint(args, io, planned.error));
+    if (args.output === "json") {
+      io.stdout(`${JSON.stringify(planned.value, null, 2)}\n`);
+    } else if (planned.value.outcome === "skipped") {
+      io.stdout(`Dry run for ${label}: nothing would change (the key is younger than --if-older-than).\n`);
+    } else {
+      io.stdout(`Dry run for ${label} (user ${planned.value.userName}, key ${planned.value.oldAccessKeyId}); nothing was changed. keyup would:\n`);
+      for (const action of planned.value.actions) io.stdout(`  - ${action}\n`);
+      for (const warning of planned.value.warnings) io.stdout(`  ! ${warning}\n`);
+    }
+    return ExitCode.Ok;
+  }
+
+  if (!args.auto) {
+    const before = await listKeys({ store, ...awsOptions(args), ...signing, now: now() });
+    if (before.isErr()) return failWith(io, await withProfileHint(args, io, before.error));
+    say(`Keys before rotation (${label}):\n${formatKeyTable(before.value)}\n\n`);
+    if (io.interactive && io.ask) {
+      const held = before.value.find((k) => k.inStore)?.accessKeyId ?? "the profile's key";
+      const fate = args.keepOldForMs !== undefined || args.oldKey === "deactivate" ? "deactivated" : args.oldKey === "keep" ? "kept" : "deleted";
+      const answer = (await io.ask(`Rotate ${held}? A new key is created and installed; the old one is ${fate}. [y/N] `)).trim().toLowerCase();
+      if (answer !== "y" && answer !== "yes") {
+        say("Nothing changed.\n");
+        return ExitCode.Ok;
+      }
+    }
+  }
+
+  const progress = createProgress(say, { tty: io.interactive && show, color: io.color === true });
+  const result = await rotate({ ...rotateOptions, logger, ...(io.signal ? { signal: io.signal } : {}), onEvent: progress.onEvent });
+  progress.stop();
+
+  if (result.isErr()) {
+    logger.error(`outcome=${result.error.report?.outcome ?? "failed"} error=${result.error.kind} message=${JSON.stringify(oneLine(result.error.message))}`);
+    if (args.output === "json" && !args.auto) io.stdout(`${JSON.stringify(result.error.report ?? null, null, 2)}\n`);
+    return failWith(io, await withProfileHint(args, io, result.error));
+  }
+  const report = result.value;
+  logger.info(`outcome=${report.outcome} user=${report.userName} old=${report.oldAccessKeyId} new=${report.newAccessKeyId ?? "-"} old_key=${report.oldKey}`);
+  if (args.output === "json" && !args.auto) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+  if (report.outcome === "skipped") {
+    say(`Nothing to do: ${report.steps.at(-1)?.detail ?? "the key is younger than --if-older-than"}.\n`);
+    return ExitCode.Skipped;
+  }
+  say(`\n${summary(report)}\n`);
+  for (const warning of report.warnings) io.stderr(`keyup: warning: ${oneLine(warning)}\n`);
+  for (const step of report.manualSteps) io.stderr(`keyup: to finish by hand: ${step}\n`);
+
+  if (show) {
+    const after = await listKeys({ store, ...awsOptions(args), ...signing, now: now() });
+    if (after.isOk()) say(`\nKeys after rotation:\n${formatKeyTable(after.value)}\n`);
+    else io.stderr(`keyup: rotated, but listing the keys afterwards failed: ${oneLine(after.error.message)}\n`);
+  }
+  return report.outcome === "completed-with-warnings" ? ExitCode.CompletedWithWarnings : ExitCode.Ok;
+}
