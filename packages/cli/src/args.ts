@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { checkMfaCode, checkRotateSettings, describeOptionProblem, type OptionProblem, type RotateOptionName } from "@keyup/core";
 
 /**
  * What the command line asked for, after validation.
@@ -197,16 +198,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {
   }
   const output = values.output ?? "table";
   if (output !== "table" && output !== "json") return { ok: false, error: `--output must be table or json, got "${output}"` };
-  const oldKey = values["old-key"] ?? "delete";
-  if (oldKey !== "delete" && oldKey !== "deactivate" && oldKey !== "keep")
-    return { ok: false, error: `--old-key must be delete, deactivate or keep, got "${oldKey}"` };
-  let verifyTimeoutSeconds: number | undefined;
-  if (values["verify-timeout"] !== undefined) {
-    verifyTimeoutSeconds = Number(values["verify-timeout"]);
-    if (!Number.isFinite(verifyTimeoutSeconds) || verifyTimeoutSeconds <= 0 || verifyTimeoutSeconds > 3600) {
-      return { ok: false, error: `--verify-timeout must be a number of seconds from 1 to 3600, got "${values["verify-timeout"]}"` };
-    }
-  }
+  const verifyTimeoutSeconds = values["verify-timeout"] === undefined ? undefined : Number(values["verify-timeout"]);
   let requestTimeoutSeconds: number | undefined;
   if (values["request-timeout"] !== undefined) {
     requestTimeoutSeconds = Number(values["request-timeout"]);
@@ -225,21 +217,27 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {
     const raw = values[flag];
     if (raw === undefined) continue;
     const ms = parseDuration(raw);
-    if (ms === undefined || ms <= 0) return { ok: false, error: `--${flag} takes a duration such as 90d or 12h, got "${raw}"` };
+    if (ms === undefined) return { ok: false, error: `--${flag} takes a duration such as 90d or 12h, got "${raw}"` };
     durations[flag] = ms;
   }
-  if (durations["keep-old-for"] !== undefined && values["old-key"] !== undefined && values["old-key"] !== "deactivate") {
-    return { ok: false, error: "--keep-old-for keeps the old key deactivated; it cannot be combined with --old-key delete or keep" };
-  }
+  // The rules themselves are the library's (one schema for both); only the spelling is the CLI's.
+  const problem = checkRotateSettings({
+    ...(values["old-key"] !== undefined ? { oldKey: values["old-key"] } : {}),
+    ...(durations["keep-old-for"] !== undefined ? { keepOldForMs: durations["keep-old-for"] } : {}),
+    ...(durations["if-older-than"] !== undefined ? { minAgeMs: durations["if-older-than"] } : {}),
+    ...(verifyTimeoutSeconds !== undefined ? { verifyTimeoutMs: verifyTimeoutSeconds * 1000 } : {}),
+    ...(values.description !== undefined ? { description: values.description } : {}),
+  });
+  if (problem) return { ok: false, error: flagProblem(problem, values) };
+  const oldKey = (values["old-key"] ?? "delete") as CliArgs["oldKey"];
   const concurrency = values.concurrency === undefined ? 4 : Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32)
     return { ok: false, error: `--concurrency must be a whole number from 1 to 32, got "${values.concurrency}"` };
   const logLevel = values["log-level"];
   if (logLevel !== undefined && !["debug", "info", "warn", "error"].includes(logLevel))
     return { ok: false, error: `--log-level must be debug, info, warn or error, got "${logLevel}"` };
-  // A one-time code is not a secret (it expires in seconds), but it must look like one.
-  if (values["mfa-code"] !== undefined && !/^\d{6}$/.test(values["mfa-code"]))
-    return { ok: false, error: "--mfa-code takes the 6 digits your MFA device shows" };
+  const mfaProblem = values["mfa-code"] === undefined ? undefined : checkMfaCode(values["mfa-code"]);
+  if (mfaProblem) return { ok: false, error: flagProblem(mfaProblem, values) };
   const profileList = values.profile ?? [];
   const profile = profileList[0] ?? env.AWS_PROFILE ?? "default";
   if (profile.trim() === "" || /[\]\r\n]/.test(profile)) return { ok: false, error: `--profile "${profile}" is not a profile name` };
@@ -277,6 +275,32 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {
       ...(values.journal ? { journalFile: values.journal } : {}),
     },
   };
+}
+
+/** The flag each library option is set by. */
+const FLAG_OF: Record<RotateOptionName, string> = {
+  oldKey: "--old-key",
+  keepOldForMs: "--keep-old-for",
+  minAgeMs: "--if-older-than",
+  verifyTimeoutMs: "--verify-timeout",
+  description: "--description",
+  mfaCode: "--mfa-code",
+};
+
+/** The library's rule, in the CLI's words: flags for option names, the value as typed (never an MFA code or a description). */
+function flagProblem(problem: OptionProblem, values: Record<string, unknown>): string {
+  const typed = (option: RotateOptionName | undefined) => {
+    if (option === undefined || option === "mfaCode" || option === "description") return undefined;
+    const raw = values[FLAG_OF[option].slice(2)];
+    return typeof raw === "string" ? JSON.stringify(raw) : undefined;
+  };
+  const value = typed(problem.option);
+  const clashValue = problem.clashesWith === undefined ? undefined : values[FLAG_OF[problem.clashesWith].slice(2)];
+  return describeOptionProblem(problem, {
+    names: FLAG_OF,
+    ...(value !== undefined ? { value } : {}),
+    ...(typeof clashValue === "string" ? { clashValue: JSON.stringify(clashValue) } : {}),
+  });
 }
 
 function parseWithNode(argv: readonly string[]) {

@@ -1,3 +1,11 @@
+export {
+  checkMfaCode,
+  checkRotateSettings,
+  describeOptionProblem,
+  type OptionProblem,
+  type RotateOptionName,
+  type RotateSettings,
+} from "./_internal/rotate-options.js";
 export * from "./aws-port.js";
 export * from "./cleanup.js";
 export * from "./composite-store.js";
