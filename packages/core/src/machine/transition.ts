@@ -353,7 +353,7 @@ function onLimit(s2: RotationState, at: number): Transition {
     });
   }
   if (s2.config.onLimit === "delete-inactive" && keys.length === 2 && other?.status === "Inactive") {
-    return next(s2, at, "check-limit", `${other.accessKeyId} is Inactive`, "deleting-inactive");
+    return next(s2, at, "check-grace", `${other.accessKeyId} is Inactive`, "deleting-inactive");
   }
   const why =
     s2.config.onLimit === "delete-inactive"
@@ -790,7 +790,8 @@ const STEP_OF: Record<Phase, string> = {
   done: "done",
 };
 
-function stepOf(phase: Phase): string {
+/** The name of the step a phase runs: the one name the spinner and the finished line both show. */
+export function stepOf(phase: Phase): string {
   return STEP_OF[phase];
 }
 
