@@ -18,7 +18,8 @@ export interface CliArgs {
   /** Extra stores from `--store KIND:WHERE`, in order. */
   readonly stores: readonly StoreSpec[];
   readonly auto: boolean;
-  readonly output: "table" | "json";
+  /** `text` is tab-separated, one record a line, as the AWS CLI prints it. */
+  readonly output: "table" | "json" | "text";
   readonly endpointUrl?: string;
   readonly region?: string;
   readonly logFile?: string;
@@ -144,6 +145,16 @@ Exit codes:
   6  skipped: the key is younger than --if-older-than
 `;
 
+/**
+ * The "Usage:" lines of {@link HELP}, printed when `keyup` runs without arguments.
+ *
+ * @example
+ * ```ts
+ * process.stderr.write(USAGE);
+ * ```
+ */
+export const USAGE: string = `${HELP.slice(HELP.indexOf("Usage:"), HELP.indexOf("\nOperations:")).trimEnd()}\n`;
+
 const OPERATIONS: Record<string, CliArgs["operation"]> = { list: "list", up: "up", keyup: "up", status: "status", recover: "recover", cleanup: "cleanup" };
 
 /**
@@ -191,13 +202,12 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {
   const opName = values.operation ?? positionals[0];
   if (opName === undefined) return { ok: false, error: "no operation: use --operation list or --operation up (see --help)" };
   const operation = OPERATIONS[opName];
-  if (!operation)
-    return { ok: false, error: values.operation !== undefined ? `unknown operation "${opName}": use list or up` : "unknown operation: use list or up" };
+  if (!operation) return { ok: false, error: unknownOperation(opName) };
   if (values.operation !== undefined && positionals[0] !== undefined && OPERATIONS[positionals[0]] !== operation) {
     return { ok: false, error: `two different operations given: ${positionals[0]} and --operation ${values.operation}` };
   }
   const output = values.output ?? "table";
-  if (output !== "table" && output !== "json") return { ok: false, error: `--output must be table or json, got "${output}"` };
+  if (output !== "table" && output !== "json" && output !== "text") return { ok: false, error: `--output must be table, json or text, got "${output}"` };
   const verifyTimeoutSeconds = values["verify-timeout"] === undefined ? undefined : Number(values["verify-timeout"]);
   let requestTimeoutSeconds: number | undefined;
   if (values["request-timeout"] !== undefined) {
@@ -239,7 +249,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {
   const mfaProblem = values["mfa-code"] === undefined ? undefined : checkMfaCode(values["mfa-code"]);
   if (mfaProblem) return { ok: false, error: flagProblem(mfaProblem, values) };
   const profileList = values.profile ?? [];
-  const profile = profileList[0] ?? env.AWS_PROFILE ?? "default";
+  const profile = profileList[0] ?? profileFromEnv(env) ?? "default";
   if (profile.trim() === "" || /[\]\r\n]/.test(profile)) return { ok: false, error: `--profile "${profile}" is not a profile name` };
 
   const endpointUrl = values["endpoint-url"] ?? env.AWS_ENDPOINT_URL;
@@ -248,7 +258,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {
     args: {
       operation,
       profile,
-      profileGiven: profileList.length > 0 || env.AWS_PROFILE !== undefined,
+      profileGiven: profileList.length > 0 || profileFromEnv(env) !== undefined,
       profiles: profileList,
       allProfiles: values["all-profiles"] ?? false,
       concurrency,
@@ -275,6 +285,40 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {
       ...(values.journal ? { journalFile: values.journal } : {}),
     },
   };
+}
+
+/**
+ * The profile the environment names, as the AWS CLI reads it: `AWS_PROFILE`, else the older
+ * `AWS_DEFAULT_PROFILE`. An empty value counts as unset.
+ */
+function profileFromEnv(env: NodeJS.ProcessEnv): string | undefined {
+  return env.AWS_PROFILE || env.AWS_DEFAULT_PROFILE || undefined;
+}
+
+/**
+ * Names what was typed and suggests the nearest operation. A word that does not look like an
+ * operation name is not echoed: it may be a secret pasted in the wrong place.
+ */
+function unknownOperation(typed: string): string {
+  const names = ["list", "up", "status", "recover", "cleanup"];
+  const all = `(the operations: ${names.join(", ")})`;
+  if (!/^[a-z][a-z-]{0,23}$/.test(typed)) return `unknown operation, not shown as it does not look like one ${all}`;
+  const nearest = names.map((name) => ({ name, distance: editDistance(typed, name) })).sort((x, y) => x.distance - y.distance)[0];
+  if (nearest && nearest.distance <= Math.max(2, Math.floor(typed.length / 2))) return `unknown operation "${typed}": did you mean ${nearest.name}? ${all}`;
+  return `unknown operation "${typed}" ${all}`;
+}
+
+/** Levenshtein distance, for "did you mean". */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
 }
 
 /** The flag each library option is set by. */
@@ -343,8 +387,8 @@ function parseWithNode(argv: readonly string[]) {
 function defaults(operation: CliArgs["operation"], env: NodeJS.ProcessEnv): CliArgs {
   return {
     operation,
-    profile: env.AWS_PROFILE ?? "default",
-    profileGiven: env.AWS_PROFILE !== undefined,
+    profile: profileFromEnv(env) ?? "default",
+    profileGiven: profileFromEnv(env) !== undefined,
     stores: [],
     profiles: [],
     allProfiles: false,

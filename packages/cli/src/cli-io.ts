@@ -14,7 +14,7 @@ export interface CliIo {
   readonly interactive: boolean;
   /** Asks a question and resolves with the answer line. */
   readonly ask?: (question: string) => Promise<string>;
-  /** True when stdout is a terminal and `NO_COLOR` is not set: colours the progress marks. */
+  /** True when stdout is a terminal and `NO_COLOR` is not set: colours the progress marks (the spinner also needs `interactive`). */
   readonly color?: boolean;
   /** Aborts a running rotation (Ctrl-C); the rotation then rolls back. */
   readonly signal?: AbortSignal;

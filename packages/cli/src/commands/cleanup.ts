@@ -3,6 +3,7 @@ import type { CliArgs } from "../args.js";
 import type { CliIo } from "../cli-io.js";
 import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
 import { awsOptions } from "../flags.js";
+import { textLines } from "../format.js";
 import { mfaCredentials } from "../mfa.js";
 import { failWith, usage, withProfileHint } from "../output.js";
 import { storeFor } from "../stores.js";
@@ -22,6 +23,8 @@ export async function cleanupCommand(args: CliArgs, io: CliIo): Promise<ExitCode
   if (result.isErr()) return failWith(io, await withProfileHint(args, io, result.error));
   const { deleted, kept, userName } = result.value;
   if (args.output === "json") io.stdout(`${JSON.stringify(result.value, null, 2)}\n`);
+  else if (args.output === "text")
+    io.stdout(textLines([...deleted.map((id) => ["DELETED", userName, id]), ...kept.map((k) => ["KEPT", userName, k.accessKeyId, k.until.toISOString()])]));
   else if (!args.quiet && !args.auto) {
     io.stdout(
       deleted.length

@@ -5,7 +5,8 @@ import type { CliIo } from "../cli-io.js";
 import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
 import { rotationFlags } from "../flags.js";
 import { fleetProfiles } from "../fleet-profiles.js";
-import { cliLogger } from "../logger.js";
+import { textLines } from "../format.js";
+import { cliLogger, profileInLine } from "../logger.js";
 import { failWith, oneLine, usage } from "../output.js";
 
 /**
@@ -25,10 +26,11 @@ export async function fleetCommand(args: CliArgs, io: CliIo): Promise<ExitCodeVa
     return usage(io, (error as Error).message);
   }
   const now = io.now ?? (() => new Date());
-  const logger = cliLogger(args, io, now);
+  // Each line names the profile it is about, and each profile ends with one outcome line.
+  const logger = cliLogger(args, io, now, profileInLine);
   const show = !args.auto && !args.quiet && args.output === "table";
   const profileOf = (name: string) => name.slice(name.lastIndexOf("#") + 1);
-  if (show) io.stdout(`Rotating ${stores.length} profiles of ${path}, ${args.concurrency} at a time:\n`);
+  if (show) io.stdout(`Rotating ${stores.length} ${stores.length === 1 ? "profile" : "profiles"} of ${path}, ${args.concurrency} at a time:\n`);
   const result = await rotateMany({
     stores,
     concurrency: args.concurrency,
@@ -45,7 +47,16 @@ export async function fleetCommand(args: CliArgs, io: CliIo): Promise<ExitCodeVa
   if (result.isErr()) return failWith(io, result.error);
   const report = result.value;
   if (args.output === "json" && !args.auto) io.stdout(`${JSON.stringify(report, (k, v) => (k === "cause" ? undefined : v), 2)}\n`);
+  else if (args.output === "text" && !args.auto)
+    io.stdout(
+      textLines(report.results.map((r) => ["ROTATION", profileOf(r.store), r.outcome, r.report?.oldAccessKeyId, r.report?.newAccessKeyId, r.error?.kind])),
+    );
   else if (show) io.stdout(`\n${formatFleetTable(report)}\n`);
+  for (const r of report.results) {
+    const outcome = `outcome=${r.outcome} store=${r.store} user=${r.userName ?? "-"} old=${r.oldAccessKeyId ?? "-"} new=${r.newAccessKeyId ?? "-"}`;
+    if (r.error) logger.error(`${outcome} error=${r.error.kind} message=${JSON.stringify(oneLine(r.error.message))}`);
+    else logger.info(outcome);
+  }
   logger.info(`fleet profiles=${stores.length} rotated=${report.rotated} warnings=${report.warnings} skipped=${report.skipped} failed=${report.failed}`);
   for (const r of report.results) {
     if (r.error && (args.auto || args.quiet)) io.stderr(`keyup: ${profileOf(r.store)}: ${r.error.kind} error: ${oneLine(r.error.message)}\n`);

@@ -3,6 +3,7 @@ import type { CliArgs } from "../args.js";
 import type { CliIo } from "../cli-io.js";
 import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
 import { journalOption } from "../flags.js";
+import { textLines } from "../format.js";
 import { failWith, usage } from "../output.js";
 import { storeFor } from "../stores.js";
 
@@ -13,6 +14,10 @@ export async function statusCommand(args: CliArgs, io: CliIo): Promise<ExitCodeV
   const { store, label } = built;
   const result = await pendingRotations({ store, ...journalOption(args) });
   if (result.isErr()) return failWith(io, result.error);
+  if (args.output === "text") {
+    io.stdout(textLines(result.value.map((p) => ["PENDING", p.id, p.phase, p.userName, p.oldAccessKeyId, p.newAccessKeyId, p.startedAt, p.writer, p.journal])));
+    return ExitCode.Ok;
+  }
   if (args.output === "json") {
     io.stdout(`${JSON.stringify(result.value, null, 2)}\n`);
     return ExitCode.Ok;

@@ -1,9 +1,9 @@
-import { listKeys, plan, rotate } from "@keyup/core";
+import { listKeys, plan, type RotationReport, rotate } from "@keyup/core";
 import type { CliArgs } from "../args.js";
 import type { CliIo } from "../cli-io.js";
 import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
 import { awsOptions, journalOption, rotationFlags } from "../flags.js";
-import { formatKeyTable } from "../format.js";
+import { formatKeyTable, textLines } from "../format.js";
 import { cliLogger } from "../logger.js";
 import { mfaCredentials } from "../mfa.js";
 import { failWith, oneLine, summary, usage, withProfileHint } from "../output.js";
@@ -35,6 +35,15 @@ export async function upCommand(args: CliArgs, io: CliIo): Promise<ExitCodeValue
     if (planned.isErr()) return failWith(io, await withProfileHint(args, io, planned.error));
     if (args.output === "json") {
       io.stdout(`${JSON.stringify(planned.value, null, 2)}\n`);
+    } else if (args.output === "text") {
+      const p = planned.value;
+      io.stdout(
+        textLines([
+          ["PLAN", p.store, p.outcome, p.userName, p.oldAccessKeyId],
+          ...p.actions.map((a) => ["ACTION", a]),
+          ...p.warnings.map((w) => ["WARNING", w]),
+        ]),
+      );
     } else if (planned.value.outcome === "skipped") {
       io.stdout(`Dry run for ${label}: nothing would change (the key is younger than --if-older-than).\n`);
     } else {
@@ -48,7 +57,7 @@ export async function upCommand(args: CliArgs, io: CliIo): Promise<ExitCodeValue
   if (!args.auto) {
     const before = await listKeys({ store, ...awsOptions(args), ...signing, now: now() });
     if (before.isErr()) return failWith(io, await withProfileHint(args, io, before.error));
-    say(`Keys before rotation (${label}):\n${formatKeyTable(before.value)}\n\n`);
+    say(`Keys before rotation (${label}):\n${formatKeyTable(before.value, now())}\n\n`);
     if (io.interactive && io.ask) {
       const held = before.value.find((k) => k.inStore)?.accessKeyId ?? "the profile's key";
       const fate = args.keepOldForMs !== undefined || args.oldKey === "deactivate" ? "deactivated" : args.oldKey === "keep" ? "kept" : "deleted";
@@ -60,30 +69,40 @@ export async function upCommand(args: CliArgs, io: CliIo): Promise<ExitCodeValue
     }
   }
 
-  const progress = createProgress(say, { tty: io.interactive && show, color: io.color === true });
+  // The spinner rewrites its line with escape codes: only for a person at a terminal, and never with
+  // NO_COLOR (https://no-color.org), which asks for plain output; the step lines stay.
+  const progress = createProgress(say, { tty: io.interactive && show && !io.env.NO_COLOR, color: io.color === true });
   const result = await rotate({ ...rotateOptions, logger, ...(io.signal ? { signal: io.signal } : {}), onEvent: progress.onEvent });
   progress.stop();
 
   if (result.isErr()) {
     logger.error(`outcome=${result.error.report?.outcome ?? "failed"} error=${result.error.kind} message=${JSON.stringify(oneLine(result.error.message))}`);
     if (args.output === "json" && !args.auto) io.stdout(`${JSON.stringify(result.error.report ?? null, null, 2)}\n`);
+    if (args.output === "text" && !args.auto && result.error.report) io.stdout(reportText(result.error.report));
     return failWith(io, await withProfileHint(args, io, result.error));
   }
   const report = result.value;
   logger.info(`outcome=${report.outcome} user=${report.userName} old=${report.oldAccessKeyId} new=${report.newAccessKeyId ?? "-"} old_key=${report.oldKey}`);
   if (args.output === "json" && !args.auto) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
-  if (report.outcome === "skipped") {
-    say(`Nothing to do: ${report.steps.at(-1)?.detail ?? "the key is younger than --if-older-than"}.\n`);
-    return ExitCode.Skipped;
-  }
+  if (args.output === "text" && !args.auto) io.stdout(reportText(report));
+  // The skipped step's own line already said why (for example "AKIA… is 3d old, younger than 90d:
+  // nothing to do"); saying it again would only repeat it.
+  if (report.outcome === "skipped") return ExitCode.Skipped;
   say(`\n${summary(report)}\n`);
   for (const warning of report.warnings) io.stderr(`keyup: warning: ${oneLine(warning)}\n`);
   for (const step of report.manualSteps) io.stderr(`keyup: to finish by hand: ${step}\n`);
 
   if (show) {
     const after = await listKeys({ store, ...awsOptions(args), ...signing, now: now() });
-    if (after.isOk()) say(`\nKeys after rotation:\n${formatKeyTable(after.value)}\n`);
+    if (after.isOk()) say(`\nKeys after rotation:\n${formatKeyTable(after.value, now())}\n`);
     else io.stderr(`keyup: rotated, but listing the keys afterwards failed: ${oneLine(after.error.message)}\n`);
   }
   return report.outcome === "completed-with-warnings" ? ExitCode.CompletedWithWarnings : ExitCode.Ok;
+}
+
+/** The rotation as one `--output text` record: outcome, user, old and new key, what became of the old key, seconds. */
+function reportText(report: RotationReport): string {
+  return textLines([
+    ["ROTATION", report.outcome, report.userName, report.oldAccessKeyId, report.newAccessKeyId, report.oldKey, (report.durationMs / 1000).toFixed(1)],
+  ]);
 }
