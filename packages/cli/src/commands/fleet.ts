@@ -1,4 +1,4 @@
-import { type CredentialStore, formatFleetTable, rotateMany } from "@keyup/core";
+import { type CredentialStore, formatFleetTable, plan, type RotationPlan, rotateMany } from "@keyup/core";
 import { iniStore } from "@keyup/store-ini";
 import type { CliArgs } from "../args.js";
 import type { CliIo } from "../cli-io.js";
@@ -8,6 +8,7 @@ import { fleetProfiles } from "../fleet-profiles.js";
 import { textLines } from "../format.js";
 import { cliLogger, profileInLine } from "../logger.js";
 import { failWith, oneLine, usage } from "../output.js";
+import { printPlan } from "./up.js";
 
 /**
  * Several profiles of one credentials file (`--profile a --profile b`, or `--all-profiles`), rotated a
@@ -15,7 +16,6 @@ import { failWith, oneLine, usage } from "../output.js";
  */
 export async function fleetCommand(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
   if (args.stores.length > 0) return usage(io, "--store works with one profile; a fleet rotates profiles of the credentials file");
-  if (args.dryRun) return usage(io, "--dry-run works with one profile at a time");
   const selected = await fleetProfiles(args);
   if ("error" in selected) return selected.error.kind === "config" ? usage(io, selected.error.message) : failWith(io, selected.error);
   const { path, profiles } = selected;
@@ -25,6 +25,7 @@ export async function fleetCommand(args: CliArgs, io: CliIo): Promise<ExitCodeVa
   } catch (error) {
     return usage(io, (error as Error).message);
   }
+  if (args.dryRun) return dryRun(args, io, stores);
   const now = io.now ?? (() => new Date());
   // Each line names the profile it is about, and each profile ends with one outcome line.
   const logger = cliLogger(args, io, now, profileInLine);
@@ -66,4 +67,24 @@ export async function fleetCommand(args: CliArgs, io: CliIo): Promise<ExitCodeVa
   if (report.warnings > 0) return ExitCode.CompletedWithWarnings;
   if (report.rotated === 0 && report.skipped > 0) return ExitCode.Skipped;
   return ExitCode.Ok;
+}
+
+/**
+ * A fleet's dry run: each profile's plan in turn, read-only (plan() takes no lock and writes nothing),
+ * so profiles sharing a key each show the rotation that would update them together.
+ */
+async function dryRun(args: CliArgs, io: CliIo, stores: readonly CredentialStore[]): Promise<ExitCodeValue> {
+  let exit: ExitCodeValue = ExitCode.Ok;
+  const plans: RotationPlan[] = [];
+  for (const store of stores) {
+    const planned = await plan({ store, ...rotationFlags(args) });
+    if (planned.isErr()) {
+      exit = Math.max(exit, failWith(io, planned.error)) as ExitCodeValue;
+      continue;
+    }
+    if (args.output === "json") plans.push(planned.value);
+    else printPlan(args, io, store.name, planned.value);
+  }
+  if (args.output === "json") io.stdout(`${JSON.stringify(plans, null, 2)}\n`);
+  return exit;
 }

@@ -1,4 +1,4 @@
-import { listKeys, plan, type RotationReport, rotate } from "@keyup/core";
+import { listKeys, plan, type RotationPlan, type RotationReport, rotate } from "@keyup/core";
 import type { CliArgs } from "../args.js";
 import type { CliIo } from "../cli-io.js";
 import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
@@ -33,24 +33,7 @@ export async function upCommand(args: CliArgs, io: CliIo): Promise<ExitCodeValue
   if (args.dryRun) {
     const planned = await plan(rotateOptions);
     if (planned.isErr()) return failWith(io, await withProfileHint(args, io, planned.error));
-    if (args.output === "json") {
-      io.stdout(`${JSON.stringify(planned.value, null, 2)}\n`);
-    } else if (args.output === "text") {
-      const p = planned.value;
-      io.stdout(
-        textLines([
-          ["PLAN", p.store, p.outcome, p.userName, p.oldAccessKeyId],
-          ...p.actions.map((a) => ["ACTION", a]),
-          ...p.warnings.map((w) => ["WARNING", w]),
-        ]),
-      );
-    } else if (planned.value.outcome === "skipped") {
-      io.stdout(`Dry run for ${label}: nothing would change (the key is younger than --if-older-than).\n`);
-    } else {
-      io.stdout(`Dry run for ${label} (user ${planned.value.userName}, key ${planned.value.oldAccessKeyId}); nothing was changed. keyup would:\n`);
-      for (const action of planned.value.actions) io.stdout(`  - ${action}\n`);
-      for (const warning of planned.value.warnings) io.stdout(`  ! ${warning}\n`);
-    }
+    printPlan(args, io, label, planned.value);
     return ExitCode.Ok;
   }
 
@@ -105,4 +88,21 @@ function reportText(report: RotationReport): string {
   return textLines([
     ["ROTATION", report.outcome, report.userName, report.oldAccessKeyId, report.newAccessKeyId, report.oldKey, (report.durationMs / 1000).toFixed(1)],
   ]);
+}
+
+/** A dry run's plan, in the output format asked for. */
+export function printPlan(args: CliArgs, io: CliIo, label: string, p: RotationPlan): void {
+  if (args.output === "json") {
+    io.stdout(`${JSON.stringify(p, null, 2)}\n`);
+  } else if (args.output === "text") {
+    io.stdout(
+      textLines([["PLAN", p.store, p.outcome, p.userName, p.oldAccessKeyId], ...p.actions.map((a) => ["ACTION", a]), ...p.warnings.map((w) => ["WARNING", w])]),
+    );
+  } else if (p.outcome === "skipped") {
+    io.stdout(`Dry run for ${label}: nothing would change (the key is younger than --if-older-than).\n`);
+  } else {
+    io.stdout(`Dry run for ${label} (user ${p.userName}, key ${p.oldAccessKeyId}); nothing was changed. keyup would:\n`);
+    for (const action of p.actions) io.stdout(`  - ${action}\n`);
+    for (const warning of p.warnings) io.stdout(`  ! ${warning}\n`);
+  }
 }
