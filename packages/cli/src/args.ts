@@ -78,7 +78,7 @@ export type ParsedCliArgs = { readonly ok: true; readonly args: CliArgs } | { re
 export const HELP = `keyup — rotate an AWS IAM user's access key safely
 
 Usage:
-  keyup --profile PROFILE --operation list [--output table|json]
+  keyup --profile PROFILE --operation list [--output table|json|text]
   keyup --profile PROFILE --operation up [--auto] [--if-older-than 90d] [--dry-run]
   keyup --profile A --profile B … --operation up      (or --all-profiles: a fleet)
   keyup --profile PROFILE --operation status|recover|cleanup
@@ -94,9 +94,10 @@ Operations:
   cleanup              Delete the user's Inactive keys whose grace period (--keep-old-for) is over.
 
 Options:
-  -p, --profile NAME         Profile in the credentials file (default: $AWS_PROFILE, else "default").
-                             Repeat it to rotate several profiles (a fleet).
-      --all-profiles         Rotate every profile of the credentials file that holds a key.
+  -p, --profile NAME         Profile in the credentials file (default: $AWS_PROFILE, else
+                             $AWS_DEFAULT_PROFILE, else "default"). Repeat it to rotate (or list)
+                             several profiles (a fleet).
+      --all-profiles         Rotate (or list) every profile of the credentials file that holds a key.
       --concurrency N        Profiles rotated at once in a fleet (default 4).
   -o, --operation OP         list | up | keyup | status | recover | cleanup.
       --auto                 No prompt, nothing on stdout; append a timestamped log to the log file;
@@ -110,15 +111,17 @@ Options:
                              (by default such a key is kept and a warning names where it was used).
       --description TEXT     Describe the new key (a user tag named after the key id, as in the console).
       --delete-inactive      At the 2-key limit, delete the other key if it is Inactive and no store holds it.
-      --dry-run              Print what would happen; change nothing in IAM or any store.
+      --dry-run              Print what would happen; change nothing in IAM or any store (a fleet:
+                             each profile's plan).
       --mfa-code CODE        The current code of the profile's MFA device (mfa_serial); prompted for
                              on a terminal when needed.
       --store KIND:WHERE     Also install the new key into another store; repeatable. KIND:WHERE is
                              ini:PROFILE, env:PATH (a .env file) or secretsmanager:SECRET_ID.
                              With --store, --profile is only used when given.
-      --output FORMAT        table (default) or json.
+      --output FORMAT        table (default), json, or text (tab-separated records, as the AWS CLI).
       --endpoint-url URL     IAM and STS endpoint (default: $AWS_ENDPOINT_URL, else AWS).
-      --region REGION        Signing region (default: $AWS_REGION, $AWS_DEFAULT_REGION, else us-east-1).
+      --region REGION        Signing region (default: $AWS_REGION, $AWS_DEFAULT_REGION, the profile's
+                             region in $AWS_CONFIG_FILE or ~/.aws/config, else us-east-1).
       --credentials-file F   Credentials file (default: $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials).
       --user-name NAME       IAM user (default: the user STS names for the profile's key).
       --verify-timeout SEC   How long to wait for the new key to work (default 30).
@@ -134,6 +137,7 @@ Options:
 
 Secrets are never accepted on the command line: keyup reads them from the credentials file.
 Colour and the progress spinner appear only on a terminal, and never with NO_COLOR set.
+Without arguments keyup prints its usage (exit 2); an unknown operation is named, with the nearest.
 
 Exit codes:
   0  rotated, listed, cleaned up, or a dry run

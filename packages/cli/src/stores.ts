@@ -48,7 +48,15 @@ export function storeFor(args: CliArgs, io: CliIo): { store: CredentialStore; la
     const unique = parts.filter((p, i) => parts.findIndex((q) => q.name === p.name) === i);
     const store = unique.length === 1 ? (unique[0] as CredentialStore) : compositeStore(unique);
     // People know a profile by its name and a file by its path: say both.
-    const label = unique.map((p) => (p.name.startsWith("ini:") && "path" in p ? `profile ${p.name.slice(p.name.lastIndexOf("#") + 1)} in ${p.path}` : "path" in p && typeof p.path === "string" ? p.path : p.name)).join(", ");
+    const label = unique
+      .map((p) =>
+        p.name.startsWith("ini:") && "path" in p
+          ? `profile ${p.name.slice(p.name.lastIndexOf("#") + 1)} in ${p.path}`
+          : "path" in p && typeof p.path === "string"
+            ? p.path
+            : p.name,
+      )
+      .join(", ");
     return { store, label };
   } catch (error) {
     return { error: error instanceof Error ? error.message : String(error) };
