@@ -6,6 +6,7 @@ import { envStore } from "@keyup/store-env";
 import { iniStore } from "@keyup/store-ini";
 import { secretsManagerStore } from "@keyup/store-secretsmanager";
 import { credentialsText, type EmulatorKey, ROTATION_POLICY, seedUser } from "../test-support/emulator.js";
+import { startMotoRotation } from "../test-support/rotation-start.js";
 
 /**
  * How each example runs against the local emulator with no AWS account: what `examples/run.ts` seeds
@@ -49,7 +50,13 @@ export const LAMBDA_ROLE_POLICY = {
   Statement: [
     {
       Effect: "Allow",
-      Action: ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
+      Action: [
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:ListSecretVersionIds",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecretVersionStage",
+      ],
       Resource: "*",
     },
   ],
@@ -227,16 +234,19 @@ export const LOCAL_RUNS: Readonly<Record<string, LocalRun>> = {
       const key = await oneKeyUser(url, "app");
       const role = await oneKeyUser(url, "rotation-function-role", LAMBDA_ROLE_POLICY);
       const arn = await seedSecret(context, "app/iam-key", key);
+      // Secrets Manager starts every rotation with RotateSecret, which labels the token's version AWSPENDING.
+      const token = await startMotoRotation(url, arn);
       return {
         seeded: [
           `IAM user app with key ${key.accessKeyId}`,
           `Secrets Manager secret app/iam-key holding it as JSON (${arn})`,
+          `a rotation of it started with RotateSecret (token ${token}), as Secrets Manager starts one`,
           `IAM user rotation-function-role standing in for the function's execution role (Secrets Manager only, no IAM), key ${role.accessKeyId}`,
         ],
         command: TSX,
         args: ["secretsmanager-rotation-lambda/invoke-locally.ts"],
         cwd: EXAMPLES_DIR,
-        env: { KEYUP_SECRET_ID: arn, KEYUP_VERIFY_TIMEOUT_MS: "10000" },
+        env: { KEYUP_SECRET_ID: arn, KEYUP_ROTATION_TOKEN: token, KEYUP_VERIFY_TIMEOUT_MS: "10000" },
         // What the Lambda runtime hands the function: its role's credentials.
         hiddenEnv: { AWS_ACCESS_KEY_ID: role.accessKeyId, AWS_SECRET_ACCESS_KEY: role.secretAccessKey },
         users: ["app"],

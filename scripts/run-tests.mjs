@@ -2,6 +2,7 @@
 // reader of the log (people, CI) sees the totals without knowing vitest's format.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
+import { countFailed } from "./test-summary.mjs";
 
 const results = ".vitest-results.json";
 const scan = ".vitest-secret-scan.jsonl";
@@ -24,8 +25,7 @@ if (existsSync(scan)) {
 if (existsSync(results)) {
   const r = JSON.parse(readFileSync(results, "utf8"));
   const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
-  // A file that fails before its tests run (a failing beforeAll) counts as a failure too, not as skipped tests.
-  const failed = r.numFailedTests + (r.numFailedTestSuites ?? 0);
+  const failed = countFailed(r);
   console.log(`\nvitest: ${r.numPassedTests} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
 } else {
   console.log("\nvitest: 0 passed, 1 failed (no results were written)");

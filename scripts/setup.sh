@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what keyup's tests and demo need on a fresh clone: pnpm (the version package.json pins),
-# the workspace's packages, and a check that moto is there for python3.
+# the workspace's packages, and checks that moto and cfn-lint are there for python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +14,15 @@ if ! python3 -c "import moto.server, flask" >/dev/null 2>&1; then
   echo "setup: moto server not found for python3; trying pip install 'moto[server]'" >&2
   python3 -m pip install --quiet 'moto[server]>=5.2,<6' || {
     echo "setup: keyup's tests and demo need Python 3 with moto[server] (pip install 'moto[server]')" >&2
+    exit 1
+  }
+fi
+
+# The tests lint the SAM template and the CDK construct's synthesized template with cfn-lint.
+if ! command -v cfn-lint >/dev/null 2>&1 && ! python3 -c "import cfnlint.runner" >/dev/null 2>&1; then
+  echo "setup: cfn-lint not found; trying pip install cfn-lint" >&2
+  python3 -m pip install --quiet cfn-lint || {
+    echo "setup: cfn-lint is MISSING: the template tests (examples/secretsmanager-rotation-lambda, packages/cdk) will fail until you pip install cfn-lint" >&2
     exit 1
   }
 fi

@@ -73,7 +73,9 @@ export async function startMoto(): Promise<Emulator> {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  for (let i = 0; i < 100; i++) {
+  // A deadline, not a count of tries: on a loaded machine each fetch may itself take a while.
+  const readyBy = Date.now() + 30_000;
+  while (Date.now() < readyBy) {
     const ready = await fetch(`${url}/moto-api/data.json`).then(
       (r) => r.ok,
       () => false,
@@ -82,7 +84,7 @@ export async function startMoto(): Promise<Emulator> {
     await new Promise((r) => setTimeout(r, 100));
   }
   stop();
-  throw new Error(`moto at ${url} never answered /moto-api/data.json`);
+  throw new Error(`moto at ${url} never answered /moto-api/data.json within 30 s`);
 }
 
 async function post(url: string, path: string, body?: string): Promise<void> {

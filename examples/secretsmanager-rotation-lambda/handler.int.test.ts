@@ -1,7 +1,7 @@
-import { randomUUID } from "node:crypto";
 import { CreateSecretCommand, GetSecretValueCommand, ListSecretVersionIdsCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { afterEach, beforeEach, expect, test, vi } from "vitest";
 import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, whoAmI } from "../../test-support/moto.js";
+import { startMotoRotation } from "../../test-support/rotation-start.js";
 // The same permissions template.yaml grants the function's role: Secrets Manager on the secret, no IAM.
 import { LAMBDA_ROLE_POLICY } from "../local-runs.js";
 
@@ -46,8 +46,9 @@ test("the example's handler rotates the key through all four steps, as Secrets M
   });
   const { handler } = await import("./index.js");
 
-  // Secrets Manager sends the secret's ARN and one fresh token for the whole rotation.
-  const token = randomUUID();
+  // Secrets Manager starts the rotation (RotateSecret labels the token's version AWSPENDING), then sends
+  // the secret's ARN and that token for the whole rotation.
+  const token = await startMotoRotation(motoUrl(), secretArn, admin);
   for (const Step of ["createSecret", "setSecret", "testSecret", "finishSecret"] as const) {
     await handler({ SecretId: secretArn, ClientRequestToken: token, Step });
   }

@@ -14,7 +14,8 @@ const env = process.env;
  * ```ts
  * import { handler } from "./index.js";
  *
- * await handler({ SecretId: secretArn, ClientRequestToken: crypto.randomUUID(), Step: "createSecret" });
+ * // After RotateSecret started a rotation whose token (its VersionId) is `token`:
+ * await handler({ SecretId: secretArn, ClientRequestToken: token, Step: "createSecret" });
  * ```
  */
 export const handler = createRotationHandler({

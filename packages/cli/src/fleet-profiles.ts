@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { KeyupError } from "@keyup/core";
-import { listProfiles, readProfile } from "@keyup/store-ini";
+import { listProfiles } from "@keyup/store-ini";
 import type { CliArgs } from "./args.js";
 import { credentialsPathOf } from "./stores.js";
 
@@ -18,15 +18,8 @@ export async function fleetProfiles(args: CliArgs): Promise<{ path: string; prof
   } catch (error) {
     return { error: { kind: "store", store: `ini:${path}`, code: "ENOTFOUND", message: `cannot read ${path}: ${(error as Error).message}` } };
   }
-  const profiles = listProfiles(text).filter((profile) => {
-    try {
-      return readProfile(text, profile) !== undefined;
-    } catch (error) {
-      // Temporary credentials, roles and SSO hold no key to rotate; a profile keyup cannot read
-      // safely (a key set twice, half a key) stays in, so that its rotation reports why.
-      return (error as { code?: unknown }).code !== "EUNSUPPORTED";
-    }
-  });
+  // Profiles holding a long-term key; temporary credentials (a session token) cannot be rotated.
+  const profiles = listProfiles(text, { holdingKey: true });
   if (profiles.length === 0) return { error: { kind: "config", message: `no profile in ${path} holds an access key` } };
   return { path, profiles };
 }

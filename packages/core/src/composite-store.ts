@@ -48,6 +48,9 @@ export function compositeStore(stores: readonly CredentialStore[]): CredentialSt
       crossProcessLock: stores.every((s) => s.capabilities.crossProcessLock),
       durableBackup: stores.every((s) => s.capabilities.durableBackup),
     },
+    // Its lock is its parts' locks, which no single domain describes: in a fleet a composite is its own
+    // domain, so do not put its parts in the same fleet (their locks would be taken twice: ELOCKED).
+    lockDomain: { kind: "own" },
     ...(first.journalPath ? { journalPath: `${first.journalPath}.composite-${digest}` } : {}),
 
     read: async () => {

@@ -67,6 +67,29 @@ export interface StoreLock {
 }
 
 /**
+ * What a store's `lock()` locks, so that a fleet (`rotateMany`) takes each lock once and runs the
+ * rotations that share it one at a time, instead of letting two stores over one file each lock it.
+ *
+ * A tagged union rather than a free string, because the fleet must compare domains, and only some
+ * can be compared as given: two paths name one file after symlinks are resolved, which the fleet
+ * does for `file` domains so a store need not; `resource` ids are compared as given.
+ *
+ * - `file`: `lock()` locks the whole file at `path` (the INI and .env stores, and every store made
+ *   with `defineFileStore` from `@keyup/core/files`). Every store over that file shares one lock.
+ * - `resource`: `lock()` locks something else shared, named by `id` (a secret's ARN, a vault path).
+ *   Stores with the same `id` share one lock.
+ * - `own`: `lock()` locks nothing another store could be over (an in-memory store): the store is its
+ *   own domain. Only claim it when that is true; a store over a shared file that claims `own` gets
+ *   its own lock and, in a fleet, races the other stores of that file.
+ *
+ * @example
+ * ```ts
+ * const domain: StoreLockDomain = { kind: "file", path: "/home/me/.aws/credentials" };
+ * ```
+ */
+export type StoreLockDomain = { readonly kind: "file"; readonly path: string } | { readonly kind: "resource"; readonly id: string } | { readonly kind: "own" };
+
+/**
  * Where a key lives: an INI profile, a `.env` file, a secret, or anything you write.
  *
  * Rules every implementation follows (the conformance suite checks them):
@@ -77,6 +100,8 @@ export interface StoreLock {
  * - `write(key)` replaces the held key atomically: a reader sees the old key or the new one, never a mix.
  *   Writing the key the store already holds changes nothing.
  * - `lock()` takes an exclusive lock or throws a {@link StoreErrorCode} `"ELOCKED"` error at once.
+ * - `lockDomain` says what `lock()` locks (see {@link StoreLockDomain}); a fleet refuses a store
+ *   that does not declare one rather than guess.
  * - Errors are thrown as `Error`s (ideally from {@link createStoreError}) whose messages never
  *   contain a secret.
  *
@@ -88,6 +113,7 @@ export interface StoreLock {
  *   return {
  *     name: `vault:${path}`,
  *     capabilities: { crossProcessLock: true, durableBackup: true },
+ *     lockDomain: { kind: "resource", id: `vault:${path}` },
  *     read: async () => fetchFromVault(path),
  *     backup: async () => ({ id: await snapshotVault(path) }),
  *     write: async (key) => writeToVault(path, key),
@@ -102,6 +128,12 @@ export interface CredentialStore {
   readonly name: string;
   /** What this store can promise. */
   readonly capabilities: StoreCapabilities;
+  /**
+   * What `lock()` locks: stores with the same domain share one lock (a fleet takes it once). Required,
+   * because a fleet cannot see it: a store over a shared file that said nothing would silently get a
+   * lock of its own.
+   */
+  readonly lockDomain: StoreLockDomain;
   /**
    * Where keyup keeps the rotation journal for this store by default, when the store has a natural
    * place for it (file stores: beside their file). Optional: without it keyup uses its state folder.

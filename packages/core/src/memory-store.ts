@@ -56,6 +56,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   return {
     name,
     capabilities: { crossProcessLock: false, durableBackup: false },
+    // The key lives in this object alone: no other store can share its lock.
+    lockDomain: { kind: "own" },
     current: () => (held ? { ...held } : undefined),
     read: async () => (held ? { ...held } : undefined),
     backup: async (): Promise<StoreBackup> => {

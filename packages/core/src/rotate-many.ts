@@ -96,10 +96,12 @@ const DEFAULT_CONCURRENCY = 4;
 /**
  * Rotates the keys of many stores, a few at a time, each rotation exactly as {@link rotate} does it.
  *
- * - Stores that share a lock (profiles of one credentials file) are locked once for the whole fleet,
- *   and their reads and writes are serialised in this process, so profiles of one file rotate in
- *   parallel without losing each other's edits. If the file is locked by someone else, every store of
- *   that file fails with a `lock` error; other files go ahead.
+ * - Stores that share a lock (the same declared `lockDomain`: profiles of one credentials file, a
+ *   symlink to it included) are locked once for the whole fleet, and their reads and writes are
+ *   serialised in this process, so profiles of one file rotate in parallel without losing each
+ *   other's edits. If the file is locked by someone else, every store of that file fails with a
+ *   `lock` error; other files go ahead. A store that declares no `lockDomain` fails with a `config`
+ *   error without being locked: the fleet cannot tell which other stores share its lock.
  * - Stores that hold the same key are rotated once, together: one new key installed into all of them.
  *   A key also held by a store whose lock could not be taken is not rotated at all (that store would
  *   be left holding a deleted key): its other stores fail with a `lock` error saying so.

@@ -565,6 +565,7 @@ export function plan(options: RotateOptions): ResultAsync<RotationPlan, Rotation
   const dryStore: CredentialStore = {
     name: store.name,
     capabilities: store.capabilities,
+    lockDomain: store.lockDomain,
     read: async () => written ?? store.read(),
     backup: async () => ({ id: "planned" }),
     write: async (key) => {

@@ -31,6 +31,7 @@ function sharedStore(data: SharedData, hooks: { afterWrite?: () => Promise<void>
   return {
     name: "shared:test",
     capabilities: { crossProcessLock: false, durableBackup: true },
+    lockDomain: { kind: "resource", id: "shared:test" },
     read: async () => data.key,
     backup: async () => {
       const id = `b${data.backups.size}`;

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
-import { type AccessKeyPair, type CredentialStore, createStoreError, isAccessKeyPair, type StoreBackup, type StoreLock } from "@keyup/core";
-import { decodeUtf8, discardBackupFile, fingerprint, lockFile, readBytes, removeFile, resolveTarget, writeAtomic } from "@keyup/core/files";
+import { type AccessKeyPair, createStoreError } from "@keyup/core";
+import { defineFileStore, type FileStore } from "@keyup/core/files";
 import { type EnvAssignment, editEnv, parseEnv } from "./env-editor.js";
 
 /**
@@ -34,7 +34,8 @@ export interface EnvStoreOptions {
 }
 
 /**
- * A {@link CredentialStore} for a `.env` file, with where it keeps things.
+ * A `CredentialStore` for a `.env` file, with where it keeps things: a {@link FileStore}
+ * (`path`, `backupPath` = `<path>.keyup-backup`, `journalPath` = `<path>.keyup-journal`) plus its variable names.
  *
  * @example
  * ```ts
@@ -42,26 +43,18 @@ export interface EnvStoreOptions {
  * console.log(store.path, store.names.accessKeyId, store.backupPath);
  * ```
  */
-export interface EnvStore extends CredentialStore {
-  /** The `.env` file, absolute (a symlink stays a symlink: writes go to its target). */
-  readonly path: string;
+export interface EnvStore extends FileStore {
   /** The variables this store reads and writes. */
   readonly names: EnvStoreNames;
-  /** Where `backup()` keeps a copy of the file (mode 0600). */
-  readonly backupPath: string;
-  /** Where keyup journals a rotation of this file while it runs: `<path>.keyup-journal` (mode 0600). */
-  readonly journalPath: string;
 }
 
 const DEFAULT_NAMES: EnvStoreNames = { accessKeyId: "AWS_ACCESS_KEY_ID", secretAccessKey: "AWS_SECRET_ACCESS_KEY" };
-// A missing file gets its own id, so that restoring it removes the file again.
-const ABSENT = "absent";
 const TEMPORARY = ["AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"];
 // dotenv's variable names.
 const VARIABLE_NAME = /^[\w.-]+$/;
 
 /**
- * A {@link CredentialStore} for the two variables of a `.env` file that hold an access key.
+ * A `CredentialStore` for the two variables of a `.env` file that hold an access key.
  *
  * - `read()` returns the two values as `dotenv` reads them, or `undefined` when neither variable is
  *   assigned (or both are empty). One without the other, or a variable assigned twice, is `EINVALID`;
@@ -78,7 +71,10 @@ const VARIABLE_NAME = /^[\w.-]+$/;
  *   hash (`EBACKUP`) and puts those bytes back (or removes the file); `discard()` deletes the copy
  *   once the rotation is over (if it is still that rotation's copy).
  * - `lock()` takes a cross-process lock (`<file>.lock`, proper-lockfile) or fails at once with
- *   `ELOCKED` naming the holder's pid and host; a lock left by a dead process is recovered.
+ *   `ELOCKED` naming the holder's pid and host; a lock left by a dead process is recovered. Its
+ *   `lockDomain` is the file, so a fleet takes one lock for every store over it.
+ *
+ * The file handling is `defineFileStore`'s (`@keyup/core/files`); this store is the .env format code.
  *
  * Errors are store errors (`createStoreError`) with a `code`; their messages name files, variables
  * and lines, never a value.
@@ -112,85 +108,20 @@ export function envStore(options: EnvStoreOptions): EnvStore {
     throw createStoreError("EINVALID", "envStore needs the path of a .env file");
   }
   const path = resolve(options.path);
-  const backupPath = `${path}.keyup-backup`;
-  const name = `env:${path}`;
-
-  const load = async (): Promise<string | undefined> => {
-    const bytes = await readBytes(path, "the .env file");
-    return bytes === undefined ? undefined : decodeUtf8(bytes, path);
-  };
-
-  const read = async (): Promise<AccessKeyPair | undefined> => {
-    const text = await load();
-    if (text === undefined) throw createStoreError("ENOTFOUND", `${path} does not exist (looking for ${names.accessKeyId})`);
-    const assignments = parseEnv(text);
-    if (names.accessKeyId === DEFAULT_NAMES.accessKeyId) refuseTemporary(assignments, path);
-    return heldKey(assignments, names, path);
-  };
-
-  const write = async (key: AccessKeyPair): Promise<void> => {
-    if (!isAccessKeyPair(key)) {
-      throw createStoreError("EBADKEY", `${name}: refusing to write a value that is not an access key pair`);
-    }
-    const text = (await load()) ?? "";
-    const next = editEnv(text, { [names.accessKeyId]: key.accessKeyId, [names.secretAccessKey]: key.secretAccessKey });
-    if (next === text) return;
-    await writeAtomic(await target(), next, "the .env file");
-  };
-
-  const backup = async (): Promise<StoreBackup> => {
-    const bytes = await readBytes(path, "the .env file");
-    if (bytes === undefined) return { id: ABSENT };
-    await writeAtomic(backupPath, bytes, "the backup", { mode: 0o600 });
-    return { id: fingerprint(bytes), location: backupPath };
-  };
-
-  const restore = async (handle: StoreBackup): Promise<void> => {
-    const saved = await loadBackup(handle);
-    const current = await readBytes(path, "the .env file");
-    if (saved === undefined ? current === undefined : current?.equals(saved)) return;
-    if (saved === undefined) await removeFile(await target(), "the .env file");
-    else await writeAtomic(await target(), saved, "the .env file");
-  };
-
-  const loadBackup = async (handle: StoreBackup): Promise<Buffer | undefined> => {
-    if (handle?.id === ABSENT) return undefined;
-    if (typeof handle?.id !== "string" || !/^sha256:[0-9a-f]{64}$/.test(handle.id)) {
-      // The id is not echoed: whatever was passed in place of a backup handle could be anything.
-      throw createStoreError("EBACKUP", `${name}: that is not a backup id this store makes (sha256:<64 hex digits> or "absent")`);
-    }
-    const bytes = await readBytes(backupPath, "the backup").catch((cause: unknown) => {
-      throw createStoreError("EBACKUP", `${name}: cannot read the backup ${backupPath}`, { cause });
-    });
-    if (bytes === undefined) throw createStoreError("EBACKUP", `${name}: the backup ${backupPath} does not exist`);
-    if (fingerprint(bytes) !== handle.id) {
-      throw createStoreError("EBACKUP", `${name}: the backup ${backupPath} does not match ${handle.id} (it was replaced or altered)`);
-    }
-    return bytes;
-  };
-
-  const target = (): Promise<string> =>
-    resolveTarget(path).catch((cause: unknown) => {
-      throw createStoreError("EIO", `${name}: cannot resolve ${path}`, { cause });
-    });
-
-  const lock = async (): Promise<StoreLock> => lockFile(await target(), name);
-
-  return {
-    name,
+  const store = defineFileStore({
+    name: `env:${path}`,
     path,
-    names,
-    backupPath,
-    journalPath: `${path}.keyup-journal`,
-    capabilities: { crossProcessLock: true, durableBackup: true },
-    read,
-    write,
-    backup,
-    restore,
-    lock,
-    // The backup is a copy of the whole file, other keys included: it goes once the rotation is over.
-    discard: (handle: StoreBackup) => discardBackupFile(backupPath, handle),
-  };
+    what: "the .env file",
+    // A missing file is created on write (its folder must exist), and removed again by restore.
+    missingFile: "create",
+    readKey: (text) => {
+      const assignments = parseEnv(text);
+      if (names.accessKeyId === DEFAULT_NAMES.accessKeyId) refuseTemporary(assignments, path);
+      return heldKey(assignments, names, path);
+    },
+    writeKey: (text, key) => editEnv(text, { [names.accessKeyId]: key.accessKeyId, [names.secretAccessKey]: key.secretAccessKey }),
+  });
+  return { ...store, names };
 }
 
 /**

@@ -1,3 +1,3 @@
 export { editProfile, readProfile } from "./ini-editor.js";
 export { type IniStore, type IniStoreOptions, iniStore } from "./ini-store.js";
-export { listProfiles } from "./list-profiles.js";
+export { type ListProfilesOptions, listProfiles } from "./list-profiles.js";

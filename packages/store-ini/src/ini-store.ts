@@ -1,7 +1,7 @@
-import { type AccessKeyPair, type CredentialStore, createStoreError, isAccessKeyPair, type StoreBackup, type StoreLock } from "@keyup/core";
-import { decodeUtf8, discardBackupFile, fingerprint, lockFile, readBytes, removeFile, resolveTarget, writeAtomic } from "@keyup/core/files";
+import { type AccessKeyPair, createStoreError } from "@keyup/core";
+import { defineFileStore, type FileStore } from "@keyup/core/files";
 import { besidePath, credentialsPath } from "./_internal/paths.js";
-import { ACCESS_KEY_ID, heldKey, type ProfileView, quote, SECRET_ACCESS_KEY, viewProfile } from "./_internal/profile.js";
+import { ACCESS_KEY_ID, heldKey, type ProfileView, SECRET_ACCESS_KEY, viewProfile } from "./_internal/profile.js";
 import { checkProfileName, keyIn, removeKeyLines, setValues } from "./_internal/profile-edit.js";
 
 /**
@@ -23,7 +23,7 @@ export interface IniStoreOptions {
 }
 
 /**
- * A {@link CredentialStore} for one profile of a shared credentials file, with where it keeps things.
+ * A `CredentialStore` for one profile of a shared credentials file, with where it keeps things.
  *
  * @example
  * ```ts
@@ -31,29 +31,17 @@ export interface IniStoreOptions {
  * console.log(store.path, store.profile, store.backupPath);
  * ```
  */
-export interface IniStore extends CredentialStore {
-  /** The credentials file, absolute (a symlink stays a symlink: writes go to its target). */
-  readonly path: string;
+export interface IniStore extends FileStore {
   /** The profile this store reads and writes. */
   readonly profile: string;
-  /** Where `backup()` keeps this profile's copy of the file (mode 0600). */
+  /** Where `backup()` keeps this profile's copy of the file (mode 0600): `<path>.keyup-backup.<profile>`. */
   readonly backupPath: string;
   /** Where keyup journals a rotation of this profile while it runs: `<path>.keyup-journal.<profile>` (mode 0600). */
   readonly journalPath: string;
 }
 
-// A missing file gets its own id, so that restoring it removes the file again.
-const ABSENT = "absent";
-const EXACT = Symbol("exact");
-
-interface SavedBackup {
-  readonly bytes: Buffer;
-  /** The backup as text, `undefined` if it is not UTF-8. */
-  readonly text: string | undefined;
-}
-
 /**
- * A {@link CredentialStore} for one profile of an AWS shared credentials file (`~/.aws/credentials`).
+ * A `CredentialStore` for one profile of an AWS shared credentials file (`~/.aws/credentials`).
  *
  * - `read()` returns the profile's `aws_access_key_id` / `aws_secret_access_key`, or `undefined` when
  *   the profile exists without key values. It refuses temporary credentials, role, SSO and
@@ -64,7 +52,10 @@ interface SavedBackup {
  *   `restore()` puts them back, or, if other profiles changed meanwhile, only this profile's values;
  *   `discard()` deletes the copy once the rotation is over (if it is still that rotation's copy).
  * - `lock()` takes a cross-process lock (`<file>.lock`, proper-lockfile) or fails at once with
- *   `ELOCKED` naming the holder's pid and host.
+ *   `ELOCKED` naming the holder's pid and host. Its `lockDomain` is the file: every profile's store
+ *   over it shares one lock, which a fleet takes once.
+ *
+ * The file handling is `defineFileStore`'s (`@keyup/core/files`); this store is the INI format code.
  *
  * Errors are store errors (`createStoreError`) with a `code`; their messages name files and profiles,
  * never a secret.
@@ -92,67 +83,21 @@ export function iniStore(options: IniStoreOptions): IniStore {
   const name = `ini:${path}#${profile}`;
   const where = ` in ${path}`;
 
-  const load = async (): Promise<{ bytes: Buffer; text: string } | undefined> => {
-    const bytes = await readBytes(path, "the credentials file");
-    return bytes === undefined ? undefined : { bytes, text: decodeUtf8(bytes, path) };
-  };
-
-  const read = async (): Promise<AccessKeyPair | undefined> => {
-    const file = await load();
-    if (!file) throw createStoreError("ENOTFOUND", `${path} does not exist (looking for profile ${quote(profile)})`);
-    return keyIn(viewProfile(file.text, profile, where), profile, where);
-  };
-
-  const write = async (key: AccessKeyPair): Promise<void> => {
-    if (!isAccessKeyPair(key)) {
-      throw createStoreError("EBADKEY", `${name}: refusing to write a value that is not an access key pair`);
-    }
-    const file = await load();
-    const view = viewProfile(file?.text ?? "", profile, where);
+  const writeKey = (text: string, key: AccessKeyPair): string => {
+    const view = viewProfile(text, profile, where);
     if (view.kind === "present") {
       const held = heldKey(view, profile, where);
-      if (held?.accessKeyId === key.accessKeyId && held.secretAccessKey === key.secretAccessKey) return;
+      if (held?.accessKeyId === key.accessKeyId && held.secretAccessKey === key.secretAccessKey) return text;
     }
-    await writeAtomic(await target(), setValues(view, profile, key), "the credentials file", { createFolder: true });
-  };
-
-  const backup = async (): Promise<StoreBackup> => {
-    const bytes = await readBytes(path, "the credentials file");
-    if (bytes === undefined) return { id: ABSENT };
-    await writeAtomic(backupPath, bytes, "the backup", { mode: 0o600, createFolder: true });
-    return { id: fingerprint(bytes), location: backupPath };
-  };
-
-  const restore = async (handle: StoreBackup): Promise<void> => {
-    const saved = await loadBackup(handle);
-    const current = await readBytes(path, "the credentials file");
-    if (saved === undefined ? current === undefined : current?.equals(saved.bytes)) return;
-
-    const next = mergedRestore(current, saved);
-    if (next === EXACT) {
-      if (saved) await writeAtomic(await target(), saved.bytes, "the credentials file", { createFolder: true });
-      else await removeFile(await target(), "the credentials file");
-    } else if (current === undefined || !Buffer.from(next).equals(current)) {
-      await writeAtomic(await target(), next, "the credentials file", { createFolder: true });
-    }
+    return setValues(view, profile, key);
   };
 
   /**
-   * What restoring should write. {@link EXACT} (the backup's bytes, or no file) when nothing but this
-   * profile's key changed since the backup; otherwise the current text with only this profile's
-   * values put back, so that changes to other profiles survive.
+   * The backup's text when nothing but this profile's key changed since the backup (the kit then
+   * restores its exact bytes); otherwise the current text with only this profile's values put back,
+   * so that changes to other profiles survive.
    */
-  const mergedRestore = (current: Buffer | undefined, saved: SavedBackup | undefined): string | typeof EXACT => {
-    // With the file gone there is nobody's change to keep.
-    if (current === undefined) return EXACT;
-    const currentText = tryDecode(current);
-    const savedText = saved === undefined ? "" : saved.text;
-    if (currentText === undefined || savedText === undefined) {
-      throw createStoreError(
-        "EINVALID",
-        `${name}: ${path} changed since the backup and one of them is not UTF-8 text, so this profile cannot be restored alone; the backup is ${backupPath}`,
-      );
-    }
+  const restoreKey = (currentText: string, savedText: string): string => {
     const ambiguous = (cause: unknown) =>
       createStoreError("EINVALID", `${name}: ${path} changed since the backup and this profile cannot be restored alone; the backup is ${backupPath}`, {
         cause,
@@ -166,64 +111,28 @@ export function iniStore(options: IniStoreOptions): IniStore {
       throw ambiguous(cause);
     }
     const currentKey = keyValues(currentView);
-    if (currentKey !== undefined && currentKey !== "partial" && setValues(savedView, profile, currentKey) === currentText) return EXACT;
+    if (currentKey !== undefined && currentKey !== "partial" && setValues(savedView, profile, currentKey) === currentText) return savedText;
     const savedKey = keyValues(savedView);
     if (savedKey === "partial") throw ambiguous(undefined);
-    const merged = savedKey
-      ? setValues(currentView, profile, savedKey)
-      : currentView.kind === "present"
-        ? removeKeyLines(currentView, savedView.kind === "missing")
-        : currentText;
-    return merged === savedText ? EXACT : merged;
+    if (savedKey) return setValues(currentView, profile, savedKey);
+    return currentView.kind === "present" ? removeKeyLines(currentView, savedView.kind === "missing") : currentText;
   };
 
-  const loadBackup = async (handle: StoreBackup): Promise<SavedBackup | undefined> => {
-    if (handle?.id === ABSENT) return undefined;
-    if (typeof handle?.id !== "string" || !/^sha256:[0-9a-f]{64}$/.test(handle.id)) {
-      // The id is not echoed: whatever was passed in, it is not ours to print.
-      throw createStoreError("EBACKUP", `${name}: the handle's id is not a backup id of this store`);
-    }
-    const bytes = await readBytes(backupPath, "the backup").catch((cause: unknown) => {
-      throw createStoreError("EBACKUP", `${name}: cannot read the backup ${backupPath}`, { cause });
-    });
-    if (bytes === undefined) throw createStoreError("EBACKUP", `${name}: the backup ${backupPath} does not exist`);
-    if (fingerprint(bytes) !== handle.id) {
-      throw createStoreError("EBACKUP", `${name}: the backup ${backupPath} does not match ${handle.id} (it was replaced or altered)`);
-    }
-    return { bytes, text: tryDecode(bytes) };
-  };
-
-  const target = (): Promise<string> =>
-    resolveTarget(path).catch((cause: unknown) => {
-      throw createStoreError("EIO", `${name}: cannot resolve ${path}`, { cause });
-    });
-
-  const lock = async (): Promise<StoreLock> => lockFile(await target(), name, { createFolder: true });
-
-  return {
+  const store = defineFileStore({
     name,
     path,
-    profile,
+    what: "the credentials file",
     backupPath,
     // The rotation journal sits beside the file it protects, like the backup.
     journalPath: besidePath(path, "journal", profile),
-    capabilities: { crossProcessLock: true, durableBackup: true },
-    read,
-    write,
-    backup,
-    restore,
-    lock,
-    // The backup is a copy of the whole file, other keys included: it goes once the rotation is over.
-    discard: (handle: StoreBackup) => discardBackupFile(backupPath, handle),
-  };
-}
-
-function tryDecode(bytes: Buffer): string | undefined {
-  try {
-    return decodeUtf8(bytes, "");
-  } catch {
-    return undefined;
-  }
+    // A missing file (and folder) is created on write, as `aws configure` does.
+    missingFile: "create",
+    createFolder: true,
+    readKey: (text) => keyIn(viewProfile(text, profile, where), profile, where),
+    writeKey,
+    restoreKey,
+  });
+  return { ...store, profile };
 }
 
 /**

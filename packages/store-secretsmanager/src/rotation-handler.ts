@@ -29,8 +29,11 @@ import type { SecretFields } from "./secrets-manager-store.js";
 export type SecretsManagerRotationStep = "createSecret" | "setSecret" | "testSecret" | "finishSecret";
 
 /**
- * The event Secrets Manager sends a rotation Lambda. `ClientRequestToken` is the id of the version
- * this rotation creates; the same token comes back on every step and every retry of the rotation.
+ * The event Secrets Manager sends a rotation Lambda
+ * (https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_lambda.html).
+ * `ClientRequestToken` is the id of the version this rotation creates; the same token comes back on
+ * every step and every retry of the rotation. `RotationToken`, when Secrets Manager sends one, goes
+ * back to Secrets Manager with PutSecretValue and is never logged.
  *
  * @example
  * ```ts
@@ -45,6 +48,7 @@ export interface SecretsManagerRotationEvent {
   readonly SecretId: string;
   readonly ClientRequestToken: string;
   readonly Step: SecretsManagerRotationStep;
+  readonly RotationToken?: string;
 }
 
 /**
@@ -77,7 +81,9 @@ export interface RotationLogEntry {
  * Why a rotation step failed:
  * - `ECONFIG`: bad options to {@link createRotationHandler} (thrown at once, not per event).
  * - `EEVENT`: the event is not a Secrets Manager rotation event.
- * - `ENOTPENDING`: the token's version is not (or no longer) AWSPENDING, or holds no value yet.
+ * - `ENOTENABLED`: rotation is not turned on for the secret (DescribeSecret's `RotationEnabled`).
+ * - `ENOTPENDING`: the token is not a version of the secret, or its version is not (or no longer)
+ *   AWSPENDING (another version holds AWSPENDING: a rotation in progress), or holds no value yet.
  * - `EINVALID`: a version of the secret does not hold a usable key.
  * - `EUSER`: the key's identity is not an IAM user, or the key is not one of that user's keys.
  * - `ELIMIT`: the user already has two keys and the other one may not be deleted.
@@ -91,7 +97,7 @@ export interface RotationLogEntry {
  * const code: RotationHandlerErrorCode = "ELIMIT";
  * ```
  */
-export type RotationHandlerErrorCode = "ECONFIG" | "EEVENT" | "ENOTPENDING" | "EINVALID" | "EUSER" | "ELIMIT" | "EVERIFY" | "EAWS" | "EORPHAN";
+export type RotationHandlerErrorCode = "ECONFIG" | "EEVENT" | "ENOTENABLED" | "ENOTPENDING" | "EINVALID" | "EUSER" | "ELIMIT" | "EVERIFY" | "EAWS" | "EORPHAN";
 
 /**
  * What a rotation step rejects with: an `Error` with a `code`, whose message says what happened and
@@ -159,11 +165,20 @@ const STEPS = new Set<string>(["createSecret", "setSecret", "testSecret", "finis
 
 /**
  * Creates a Secrets Manager rotation function for a secret holding an IAM user's access key, so the
- * key rotates on Secrets Manager's own schedule:
+ * key rotates on Secrets Manager's own schedule.
+ *
+ * Before every step it makes the checks AWS's rotation function template makes
+ * (https://github.com/aws-samples/aws-secrets-manager-rotation-lambdas, SecretsManagerRotationTemplate):
+ * rotation must be turned on for the secret; the token must be a version of the secret (Secrets
+ * Manager's RotateSecret creates it, labelled AWSPENDING, before the first step); a token whose version
+ * is already AWSCURRENT means the rotation has finished, so the step does nothing; a token whose
+ * version is not AWSPENDING fails (another version holds AWSPENDING: that rotation is the one in
+ * progress, see https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotateSecret.html).
  *
  * - `createSecret`: creates a new key for the user and stages it as AWSPENDING (a JSON copy of the
  *   current version with the two key fields replaced). Idempotent on the token. Deletes a key left by
- *   an earlier unfinished rotation (an AWSPENDING version with another token), and at IAM's 2-key
+ *   an earlier unfinished rotation (held only by a version with no label, once that rotation's
+ *   AWSPENDING was removed), and at IAM's 2-key
  *   limit deletes the other key only if it is that leftover or Inactive; otherwise it fails naming
  *   both keys. If staging fails, the new key is deleted again.
  * - `setSecret`: nothing to push, since CreateAccessKey already made the key valid in IAM; checks that
@@ -199,7 +214,7 @@ export function createRotationHandler(options: RotationHandlerOptions = {}): Rot
   const ports = new Map<string, AwsPort>();
 
   return async (event) => {
-    const { SecretId: secretId, ClientRequestToken: token, Step: step } = checkEvent(event);
+    const { SecretId: secretId, ClientRequestToken: token, Step: step, RotationToken: rotationToken } = checkEvent(event);
     const region = options.region ?? /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):/.exec(secretId)?.[1];
     const clientKey = region ?? "";
     let client = clients.get(clientKey);
@@ -215,6 +230,7 @@ export function createRotationHandler(options: RotationHandlerOptions = {}): Rot
     const run: Run = {
       secretId,
       token,
+      rotationToken,
       fields,
       api: secretApi(client, secretId, `secretsmanager:${secretId}`),
       aws,
@@ -237,22 +253,46 @@ export function createRotationHandler(options: RotationHandlerOptions = {}): Rot
   };
 }
 
+// The checks of AWS's rotation template (SecretsManagerRotationTemplate/lambda_function.py in
+// aws-samples/aws-secrets-manager-rotation-lambdas), made before every step.
 async function runStep(run: Run, step: SecretsManagerRotationStep): Promise<void> {
-  const { stages } = await run.api.describe();
-  const tokenStages = stages.get(run.token);
-  if (tokenStages?.includes("AWSCURRENT") && step !== "finishSecret") {
-    run.log(`version ${run.token} is already AWSCURRENT: this rotation has finished, nothing to do`);
-    return;
+  const { rotationEnabled, stages } = await run.api.describe();
+  if (!rotationEnabled) {
+    throw rotationError(
+      "ENOTENABLED",
+      `secretsmanager:${run.secretId}: rotation is not turned on for this secret: turn it on (aws secretsmanager rotate-secret --rotation-lambda-arn …) and let Secrets Manager invoke this function`,
+    );
   }
-  if (tokenStages !== undefined && !tokenStages.includes("AWSPENDING") && !tokenStages.includes("AWSCURRENT")) {
+  const tokenStages = stages.get(run.token);
+  if (tokenStages === undefined) {
     throw rotationError(
       "ENOTPENDING",
-      `secretsmanager:${run.secretId}: version ${run.token} exists but is not AWSPENDING: it does not belong to a rotation in progress`,
+      `secretsmanager:${run.secretId}: version ${run.token} has no staging label: it is not a rotation Secrets Manager started (RotateSecret labels the token's version AWSPENDING before the first step)`,
+    );
+  }
+  if (tokenStages.includes("AWSCURRENT")) {
+    if (step !== "finishSecret") {
+      run.log(`version ${run.token} is already AWSCURRENT: this rotation has finished, nothing to do`);
+      return;
+    }
+    // AWS's template returns here too. keyup's finishSecret moves no label either, but still retires
+    // the old key if an earlier finishSecret moved AWSCURRENT and then failed to delete it: a retry is
+    // the only thing that can finish that job (the store's README promises every step is idempotent).
+    return finishSecret(run, stages);
+  }
+  if (!tokenStages.includes("AWSPENDING")) {
+    const pendingOn = [...stages].find(([, labels]) => labels.includes("AWSPENDING"))?.[0];
+    throw rotationError(
+      "ENOTPENDING",
+      `secretsmanager:${run.secretId}: version ${run.token} is not AWSPENDING, so it does not belong to the rotation in progress` +
+        (pendingOn !== undefined
+          ? ` (version ${pendingOn} holds AWSPENDING: Secrets Manager retries that rotation; to abandon it, remove AWSPENDING from ${pendingOn}, as CancelRotateSecret's reference describes)`
+          : ""),
     );
   }
   switch (step) {
     case "createSecret":
-      return createSecret(run, stages);
+      return createSecret(run);
     case "setSecret":
       return setSecret(run);
     case "testSecret":
@@ -265,6 +305,8 @@ async function runStep(run: Run, step: SecretsManagerRotationStep): Promise<void
 interface Run {
   readonly secretId: string;
   readonly token: string;
+  /** From the event when Secrets Manager sent one; passed back with PutSecretValue, never logged. */
+  readonly rotationToken: string | undefined;
   readonly fields: ResolvedFields;
   readonly api: SecretApi;
   readonly aws: AwsPort;
@@ -274,7 +316,7 @@ interface Run {
   readonly roleCredentials: () => Promise<SigningCredentials>;
 }
 
-async function createSecret(run: Run, stages: Map<string, readonly string[]>): Promise<void> {
+async function createSecret(run: Run): Promise<void> {
   const staged = await run.api.byId(run.token, "AWSPENDING");
   if (staged) {
     const key = keyIn(run, staged, `pending version ${run.token}`);
@@ -290,10 +332,14 @@ async function createSecret(run: Run, stages: Map<string, readonly string[]>): P
     throw rotationError("EUSER", `the key in AWSCURRENT (${currentKey.accessKeyId}) is not one of IAM user ${userName}'s keys (${describeKeys(keys)})`);
   }
 
-  // A rotation that failed before finishSecret leaves its AWSPENDING version, and its key, behind.
-  for (const [versionId, labels] of stages) {
-    if (versionId === run.token || !labels.includes("AWSPENDING") || labels.includes("AWSCURRENT")) continue;
-    const leftover = await run.api.byId(versionId, "AWSPENDING");
+  // A rotation that failed before finishSecret leaves its version, and its key, behind. Secrets Manager
+  // starts no new rotation while that version holds AWSPENDING; once it is abandoned (a person removes
+  // the label, as https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CancelRotateSecret.html
+  // describes), the version has no label at all. Nothing serves a key only such a version holds
+  // (consumers read AWSCURRENT or AWSPREVIOUS), so it is deleted.
+  for (const [versionId, labels] of await run.api.versionIds()) {
+    if (versionId === run.token || labels.length > 0) continue;
+    const leftover = await run.api.byId(versionId);
     const held = leftover ? heldKey(run, leftover) : undefined;
     if (!held || held.accessKeyId === currentKey.accessKeyId || !keys.some((k) => k.accessKeyId === held.accessKeyId)) continue;
     await deleteKey(run, userName, held.accessKeyId, signer);
@@ -317,7 +363,7 @@ async function createSecret(run: Run, stages: Map<string, readonly string[]>): P
 
   const created = await awsCall("CreateAccessKey", () => run.aws.createAccessKey(userName, signer));
   try {
-    await run.api.put(withKey(current.text, run.fields, created), run.token, ["AWSPENDING"]);
+    await run.api.put(withKey(current.text, run.fields, created), run.token, ["AWSPENDING"], run.rotationToken);
   } catch (error) {
     try {
       await deleteKey(run, userName, created.accessKeyId, signer);
@@ -449,7 +495,13 @@ function checkEvent(event: unknown): SecretsManagerRotationEvent {
   if (typeof e.Step !== "string" || !STEPS.has(e.Step)) {
     throw rotationError("EEVENT", `unknown Step ${JSON.stringify(String(e.Step)).slice(0, 40)}: expected createSecret, setSecret, testSecret or finishSecret`);
   }
-  return { SecretId: e.SecretId, ClientRequestToken: e.ClientRequestToken, Step: e.Step as SecretsManagerRotationStep };
+  if (e.RotationToken !== undefined && typeof e.RotationToken !== "string") throw rotationError("EEVENT", "the event's RotationToken must be a string");
+  return {
+    SecretId: e.SecretId,
+    ClientRequestToken: e.ClientRequestToken,
+    Step: e.Step as SecretsManagerRotationStep,
+    ...(e.RotationToken !== undefined ? { RotationToken: e.RotationToken } : {}),
+  };
 }
 
 async function pendingVersion(run: Run): Promise<SecretVersion> {

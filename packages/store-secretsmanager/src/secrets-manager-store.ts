@@ -204,6 +204,8 @@ export function secretsManagerStore(options: SecretsManagerStoreOptions): Secret
     secretId,
     fields,
     capabilities: { crossProcessLock: true, durableBackup: true },
+    // lock() locks the secret (through its companion lock secret): stores of one secret share it.
+    lockDomain: { kind: "resource", id: name },
     read: async () => {
       const { held } = await current();
       return held.kind === "key" ? { ...held.key } : undefined;

@@ -1,5 +1,6 @@
+import { isAbsolute } from "node:path";
 import { setImmediate as nextTurn } from "node:timers/promises";
-import type { AccessKeyPair, StoreBackup, StoreCapabilities } from "@keyup/core";
+import type { AccessKeyPair, CredentialStore, StoreBackup, StoreCapabilities, StoreLockDomain } from "@keyup/core";
 import { describeKey, expectStoreError, NOTHING_THROWN, observe, type Session, thrownBy, withSession } from "./_internal/harness.js";
 import { fakeAccessKeyPair, secretPiece } from "./fake-access-key-pair.js";
 import { findSecretLeaks } from "./find-secret-leaks.js";
@@ -36,6 +37,15 @@ function badKeys(): { label: string; value: unknown; secrets: string[] }[] {
     { label: "undefined", value: undefined, secrets: [] },
     { label: "a string", value: `${accessKeyId}:${e}${f}`, secrets: [`${e}${f}`] },
   ];
+}
+
+/** The store's declared lock domain if it is one of the known kinds with its field set, else `undefined`. */
+function lockDomainOf(store: CredentialStore): StoreLockDomain | undefined {
+  const domain = (store as { readonly lockDomain?: Partial<Record<string, unknown>> }).lockDomain;
+  if (domain?.kind === "own") return { kind: "own" };
+  if (domain?.kind === "file" && typeof domain.path === "string" && domain.path !== "") return { kind: "file", path: domain.path };
+  if (domain?.kind === "resource" && typeof domain.id === "string") return { kind: "resource", id: domain.id };
+  return undefined;
 }
 
 /** JSON round trip: what a journal hands a later process. */
@@ -307,6 +317,30 @@ export function credentialStoreTestCases(
       expectStoreError(expect, error, "ELOCKED", [], "lock() after a stale release()");
       await second.release();
       await (await lock(store)).release();
+    });
+  });
+
+  add("lock", "the store declares what lock() locks (lockDomain), the same from a second handle", async ({ expect }) => {
+    const key = fakeAccessKeyPair();
+    await session(key, async ({ store, fixture, lock }) => {
+      // A fleet groups stores by this declaration and takes each domain's lock once: a store that
+      // declares nothing is refused, and one that declares too little races its neighbours.
+      const domain = lockDomainOf(store);
+      expect(domain, "store.lockDomain: { kind: 'file', path } | { kind: 'resource', id } | { kind: 'own' }").toBeDefined();
+      if (domain?.kind === "file") expect(isAbsolute(domain.path), `lockDomain.path must be absolute, got ${domain.path}`).toBe(true);
+      if (domain?.kind === "resource") expect(domain.id, "lockDomain.id").not.toBe("");
+      expect(findSecretLeaks(domain, [key.secretAccessKey]), "lockDomain holds no secret").toEqual([]);
+      const other = await fixture.reopen();
+      if (other === store) return;
+      if (domain?.kind !== "own") {
+        expect(lockDomainOf(other), "a second handle over the same key declares the same lockDomain").toEqual(domain);
+        return;
+      }
+      // "own" promises that no other store shares the lock: two handles whose locks exclude each other do.
+      const held = await lock(store);
+      const error = await thrownBy(() => lock(other));
+      await held.release();
+      expect(error === NOTHING_THROWN, "two handles share one lock, so lockDomain cannot be { kind: 'own' }").toBe(true);
     });
   });
 

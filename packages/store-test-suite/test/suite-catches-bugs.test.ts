@@ -1,6 +1,14 @@
 import { createHash } from "node:crypto";
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { type AccessKeyPair, type CredentialStore, createStoreError, isAccessKeyPair, type StoreBackup, type StoreCapabilities } from "@keyup/core";
+import {
+  type AccessKeyPair,
+  type CredentialStore,
+  createStoreError,
+  isAccessKeyPair,
+  type StoreBackup,
+  type StoreCapabilities,
+  type StoreLockDomain,
+} from "@keyup/core";
 import { type CreateCredentialStoreFixture, type CredentialStoreTestSuiteOptions, credentialStoreTestCases } from "@keyup/store-test-suite";
 import { describe, type ExpectStatic, test } from "vitest";
 
@@ -25,6 +33,9 @@ type Bug =
   | "lockNotExclusive"
   | "lockWaits"
   | "perHandleLock"
+  | "noLockDomain"
+  | "ownLockDomain"
+  | "lockDomainPerHandle"
   | "releaseNoop"
   | "doubleReleaseThrows"
   | "staleReleaseFrees"
@@ -48,7 +59,20 @@ function parse(text: string | undefined): AccessKeyPair | undefined {
   return id !== undefined && secret !== undefined ? { accessKeyId: id, secretAccessKey: secret } : undefined;
 }
 
+// Every handle locks the one disk: a resource named after it, unless the bug says otherwise.
+const handles = new WeakMap<Disk, number>();
+function lockDomainFor(bug: Bug | undefined, disk: Disk): StoreLockDomain {
+  if (bug === "ownLockDomain") return { kind: "own" };
+  if (bug === "lockDomainPerHandle") {
+    const count = (handles.get(disk) ?? 0) + 1;
+    handles.set(disk, count);
+    return { kind: "resource", id: `disk:test#${count}` };
+  }
+  return { kind: "resource", id: "disk:test" };
+}
+
 function textStore(disk: Disk, bug: Bug | undefined, name: string): CredentialStore {
+  // The bug noLockDomain leaves lockDomain out, as a plain JavaScript store could.
   const own: Pick<Disk, "lockToken" | "backups"> = { lockToken: undefined, backups: new Map() };
   const lockHome = bug === "perHandleLock" ? own : disk;
   const backupHome = bug === "perHandleBackups" ? own : disk;
@@ -72,6 +96,7 @@ function textStore(disk: Disk, bug: Bug | undefined, name: string): CredentialSt
   return {
     name: bug === "leakInName" ? `${name}:${parse(disk.text)?.secretAccessKey ?? "empty"}` : name,
     capabilities: { crossProcessLock: true, durableBackup: bug !== "capabilitiesLie" },
+    lockDomain: bug === "noLockDomain" ? (undefined as unknown as StoreLockDomain) : lockDomainFor(bug, disk),
     read: async () => {
       if (bug === "readEmptyThrows" && parse(disk.text) === undefined) throw createStoreError("ENOTFOUND", `${name}: no key`);
       if (bug === "readTouches") disk.text = `${disk.text ?? ""}# read\n`;
@@ -194,6 +219,9 @@ const mustFail: Record<Bug, string[]> = {
   lockNotExclusive: ["lock: a second lock() throws ELOCKED at once while the first is held"],
   lockWaits: ["lock: a second lock() throws ELOCKED at once while the first is held"],
   perHandleLock: named("cross-process lock: "),
+  noLockDomain: ["lock: the store declares what lock() locks (lockDomain), the same from a second handle"],
+  ownLockDomain: ["lock: the store declares what lock() locks (lockDomain), the same from a second handle"],
+  lockDomainPerHandle: ["lock: the store declares what lock() locks (lockDomain), the same from a second handle"],
   releaseNoop: ["lock: release() lets the lock be taken again, and releasing twice is harmless"],
   doubleReleaseThrows: ["lock: release() lets the lock be taken again, and releasing twice is harmless"],
   staleReleaseFrees: ["lock: release() lets the lock be taken again, and releasing twice is harmless"],

@@ -1,6 +1,6 @@
 import { realpath } from "node:fs/promises";
 import { resolve } from "node:path";
-import type { CredentialStore, StoreBackup, StoreLock } from "../credential-store.js";
+import type { CredentialStore, StoreBackup, StoreLock, StoreLockDomain } from "../credential-store.js";
 import type { KeyupError } from "../errors.js";
 import { callStore } from "./options.js";
 
@@ -23,38 +23,67 @@ export function createMutex(): Mutex {
 
 /** Stores that share one underlying lock (one file), with the lock once taken and the mutex their I/O goes through. */
 export interface LockDomain {
-  /** `file:<real path>` for stores that expose a `path`, else `store:<name>`. */
+  /** `file:<real path>`, `resource:<id>` or `own:<name>`, from each member's declared `lockDomain`. */
   readonly key: string;
   readonly members: readonly CredentialStore[];
   readonly mutex: Mutex;
   /** Set once the domain's lock is held. */
   lock?: StoreLock;
-  /** Set when the lock could not be taken: every member fails with it. */
+  /** Set when the lock could not be taken (or the store declared no domain): every member fails with it. */
   error?: KeyupError;
 }
 
 /**
- * The lock domain of a store. The CredentialStore contract has no notion of "these stores share a
- * lock", so the file stores' public `path` (IniStore, EnvStore) stands in for it, symlinks resolved,
- * because their `lock()` locks the whole file; any other store is its own domain.
+ * The key of a store's declared lock domain: file paths resolved through symlinks (every alias of one
+ * file shares its lock), resource ids as given. A store without a valid declaration (plain JavaScript,
+ * or a cast) gets `undefined`: it is refused, never silently given a lock of its own.
  */
-async function domainKeyOf(store: CredentialStore): Promise<string> {
-  const path = (store as { readonly path?: unknown }).path;
-  if (typeof path !== "string" || path === "") return `store:${store.name}`;
-  const absolute = resolve(path);
-  return `file:${await realpath(absolute).catch(() => absolute)}`;
+async function domainKeyOf(store: CredentialStore): Promise<string | undefined> {
+  const domain = (store as { readonly lockDomain?: unknown }).lockDomain as StoreLockDomain | undefined;
+  switch (domain?.kind) {
+    case "file": {
+      if (typeof domain.path !== "string" || domain.path === "") return undefined;
+      const absolute = resolve(domain.path);
+      return `file:${await realpath(absolute).catch(() => absolute)}`;
+    }
+    case "resource":
+      return typeof domain.id === "string" && domain.id !== "" ? `resource:${domain.id}` : undefined;
+    case "own":
+      return `own:${store.name}`;
+    default:
+      return undefined;
+  }
 }
 
-/** Groups `stores` by lock domain, domains sorted by key and members kept in the order given. */
+/**
+ * Groups `stores` by lock domain, domains sorted by key and members kept in the order given. A store
+ * that declares no lock domain gets a domain of its own that already failed, so the fleet reports it
+ * (and blocks stores holding its key) without calling its `lock()`.
+ */
 export async function lockDomains(stores: readonly CredentialStore[]): Promise<LockDomain[]> {
   const byKey = new Map<string, CredentialStore[]>();
+  const undeclared: LockDomain[] = [];
   for (const store of stores) {
     const key = await domainKeyOf(store);
+    if (key === undefined) {
+      undeclared.push({ key: `undeclared:${store.name}`, members: [store], mutex: createMutex(), error: undeclaredDomain(store) });
+      continue;
+    }
     const members = byKey.get(key);
     if (members) members.push(store);
     else byKey.set(key, [store]);
   }
-  return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, members]) => ({ key, members, mutex: createMutex() }));
+  const declared = [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, members]) => ({ key, members, mutex: createMutex() }));
+  return [...declared, ...undeclared];
+}
+
+function undeclaredDomain(store: CredentialStore): KeyupError {
+  return {
+    kind: "config",
+    message:
+      `${store.name} declares no lockDomain, so the fleet cannot tell which other stores share its lock; ` +
+      `give it one ({ kind: "file", path } for a store over a file) or rotate it on its own`,
+  };
 }
 
 /**
@@ -64,6 +93,7 @@ export async function lockDomains(stores: readonly CredentialStore[]): Promise<L
  */
 export async function lockAll(domains: readonly LockDomain[]): Promise<void> {
   for (const domain of domains) {
+    if (domain.error) continue;
     const first = domain.members[0] as CredentialStore;
     const taken = await callStore(first, "lock", () => first.lock());
     if (taken.isOk()) domain.lock = taken.value;
@@ -93,6 +123,7 @@ export function heldStore(store: CredentialStore, mutex: Mutex): CredentialStore
     ...store,
     name: store.name,
     capabilities: store.capabilities,
+    lockDomain: store.lockDomain,
     ...(store.journalPath !== undefined ? { journalPath: store.journalPath } : {}),
     read: () => mutex.run(() => store.read()),
     backup: () => mutex.run(() => store.backup()),

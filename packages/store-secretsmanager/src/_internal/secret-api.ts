@@ -123,8 +123,11 @@ export function secretApi(client: SecretsManagerClient, secretId: string, where:
       return ids;
     },
 
-    /** The secret's name (its id may be an ARN) and the labels on each version. */
-    async describe(): Promise<{ name: string; stages: Map<string, readonly string[]> }> {
+    /**
+     * The secret's name (its id may be an ARN), whether rotation is turned on for it, and the labels on
+     * each labelled version (DescribeSecret's VersionIdsToStages leaves out versions with no label).
+     */
+    async describe(): Promise<{ name: string; rotationEnabled: boolean; stages: Map<string, readonly string[]> }> {
       let out: DescribeSecretCommandOutput;
       try {
         out = await client.send(new DescribeSecretCommand({ SecretId: secretId }));
@@ -136,13 +139,27 @@ export function secretApi(client: SecretsManagerClient, secretId: string, where:
       }
       const stages = new Map<string, readonly string[]>();
       for (const [id, labels] of Object.entries(out.VersionIdsToStages ?? {})) stages.set(id, labels);
-      return { name: out.Name ?? secretId, stages };
+      return { name: out.Name ?? secretId, rotationEnabled: out.RotationEnabled === true, stages };
     },
 
-    /** Adds a version with `token` as its id carrying `stages`; repeating the same call adds nothing. */
-    async put(text: string, token: string, stages: string[]): Promise<readonly string[]> {
+    /**
+     * Adds a version with `token` as its id carrying `stages`; repeating the same call adds nothing.
+     * `rotationToken` is the one a rotation event carried: PutSecretValue is the only Secrets Manager
+     * call that accepts it, and Secrets Manager uses it to check the caller when the rotation function
+     * assumes a role or rotates a secret of another account
+     * (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html).
+     */
+    async put(text: string, token: string, stages: string[], rotationToken?: string): Promise<readonly string[]> {
       const out = await call("PutSecretValue", () =>
-        client.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: text, ClientRequestToken: token, VersionStages: stages })),
+        client.send(
+          new PutSecretValueCommand({
+            SecretId: secretId,
+            SecretString: text,
+            ClientRequestToken: token,
+            VersionStages: stages,
+            ...(rotationToken !== undefined ? { RotationToken: rotationToken } : {}),
+          }),
+        ),
       );
       return out.VersionStages ?? [];
     },

@@ -1,0 +1,270 @@
+import { stat } from "node:fs/promises";
+import { resolve } from "node:path";
+import { type AccessKeyPair, type CredentialStore, createStoreError, isAccessKeyPair, type StoreBackup, type StoreLock } from "../credential-store.js";
+import { lockFile } from "./file-lock.js";
+import { decodeUtf8, discardBackupFile, fingerprint, isMissing, readBytes, reasonOf, removeFile, resolveTarget, writeAtomic } from "./files.js";
+
+/**
+ * What a file-backed store is made of: where the file is, and the format code that reads the key
+ * from its text and edits the key into it. {@link defineFileStore} does everything else.
+ *
+ * @example
+ * ```ts
+ * const definition: FileStoreDefinition = {
+ *   name: "props:/srv/app/aws.properties",
+ *   path: "/srv/app/aws.properties",
+ *   readKey: (text) => parseProperties(text),
+ *   writeKey: (text, key) => editProperties(text, key),
+ * };
+ * ```
+ */
+export interface FileStoreDefinition {
+  /** The store's printable identity, such as `json:/srv/app/config.json#/aws`. Never a secret. */
+  readonly name: string;
+  /** The file. A relative path is resolved against the working directory when the store is made. */
+  readonly path: string;
+  /**
+   * The key the file's text holds, or `undefined` when it holds none. Throws a store error
+   * (`createStoreError`) for content it refuses: `EINVALID` (cannot parse, ambiguous, half a key),
+   * `EUNSUPPORTED` (something keyup must not rotate). Messages never quote a value.
+   */
+  readKey(text: string): AccessKeyPair | undefined;
+  /**
+   * The text with `key` in place of the held one, every other byte kept; `text` itself when it
+   * already holds `key` (the file is then not touched). `key` has passed `isAccessKeyPair`. Throws
+   * like `readKey` for content it refuses to edit. With `missingFile: "create"`, a missing file is `""`.
+   */
+  writeKey(text: string, key: AccessKeyPair): string;
+  /**
+   * Optional, for files holding several keys (one store per key): the text that puts back only this
+   * store's key from `saved` into `current`, so that changes made to other keys since the backup
+   * survive. `saved` is `""` when the file did not exist. Returning `saved` restores the backup's
+   * exact bytes (or removes the file); without this, restore always does.
+   */
+  restoreKey?(current: string, saved: string): string;
+  /** What to call the file in messages, such as `"the credentials file"`. Default `"the file"`. */
+  readonly what?: string;
+  /** Where `backup()` copies the file (mode 0600). Default `<path>.keyup-backup`; one per key if the file holds several. */
+  readonly backupPath?: string;
+  /** Where keyup journals a rotation of this store. Default `<path>.keyup-journal`; one per key if the file holds several. */
+  readonly journalPath?: string;
+  /**
+   * A missing file: `"refuse"` (default) makes every method fail with `ENOTFOUND`; `"create"` lets
+   * `write()` create it (from `""`), `backup()` record its absence and `restore()` remove it again.
+   */
+  readonly missingFile?: "refuse" | "create";
+  /** With `missingFile: "create"`, also create a missing folder (mode 0700) for the file and its lock. */
+  readonly createFolder?: boolean;
+  /** The file's mode after every write. Default: the file keeps its own mode (0600 when created). */
+  readonly mode?: number;
+}
+
+/**
+ * A {@link CredentialStore} over one file, with where it keeps things.
+ *
+ * @example
+ * ```ts
+ * const store: FileStore = defineFileStore(definition);
+ * console.log(store.path, store.backupPath, store.lockDomain);
+ * ```
+ */
+export interface FileStore extends CredentialStore {
+  /** The file, absolute (a symlink stays a symlink: writes go to its target). */
+  readonly path: string;
+  /** Where `backup()` copies the file (mode 0600). */
+  readonly backupPath: string;
+  /** Where keyup journals a rotation of this store while it runs (mode 0600, written by core). */
+  readonly journalPath: string;
+  /** The whole file: every store over it shares one lock. */
+  readonly lockDomain: { readonly kind: "file"; readonly path: string };
+  /** Deletes the backup copy (it holds the old secret), if it is still the copy `backup` names. */
+  discard(backup: StoreBackup): Promise<void>;
+}
+
+// A missing file gets its own backup id, so that restoring it removes the file again.
+const ABSENT = "absent";
+const BACKUP_ID = /^sha256:[0-9a-f]{64}$/;
+
+interface Saved {
+  readonly bytes: Buffer;
+}
+
+/**
+ * Makes a {@link CredentialStore} over a file from format code alone. The kit carries what every file
+ * store must get right, so that the format code only parses and edits text:
+ *
+ * - `read()` decodes the file as UTF-8 (`EINVALID` otherwise: a byte that is not UTF-8 would change on
+ *   the way back) and hands the text to `readKey`. A missing file is `ENOTFOUND`.
+ * - `write(key)` refuses what is not an access key pair (`EBADKEY`) before reading anything, then
+ *   replaces the file atomically (write-file-atomic: temp file, fsync, rename) with `writeKey`'s
+ *   text; through a symlink it writes the target and keeps the link. Text that did not change is not
+ *   written.
+ * - `backup()` copies the file's exact bytes (mode 0600) and returns their `sha256:` id; `restore()`
+ *   checks the copy against it (`EBACKUP`) and puts back those bytes, mode kept (or, with
+ *   `restoreKey`, only this store's key when other keys changed meanwhile). `discard()` deletes the
+ *   copy once the rotation is over, if it is still the copy that handle names.
+ * - `lock()` takes a cross-process lock on the file (`<file>.lock`, proper-lockfile) naming its holder,
+ *   or fails at once with `ELOCKED`; `lockDomain` declares the file, so stores over it share the lock.
+ *
+ * @param definition - The file and its format code.
+ * @returns The store; spread it to add your own fields (`{ ...defineFileStore(...), profile }`).
+ * @throws A store error `EINVALID` when `path` is empty.
+ *
+ * @example
+ * ```ts
+ * import { createStoreError } from "@keyup/core";
+ * import { defineFileStore } from "@keyup/core/files";
+ *
+ * // A file of two lines: the access key id, then the secret.
+ * export const twoLineStore = (path: string) =>
+ *   defineFileStore({
+ *     name: `two-line:${path}`,
+ *     path,
+ *     readKey: (text) => {
+ *       const [accessKeyId = "", secretAccessKey = ""] = text.split("\n");
+ *       if (accessKeyId === "" && secretAccessKey === "") return undefined;
+ *       if (accessKeyId === "" || secretAccessKey === "") throw createStoreError("EINVALID", `${path} holds half a key`);
+ *       return { accessKeyId, secretAccessKey };
+ *     },
+ *     writeKey: (_text, key) => `${key.accessKeyId}\n${key.secretAccessKey}\n`,
+ *   });
+ * ```
+ */
+export function defineFileStore(definition: FileStoreDefinition): FileStore {
+  if (typeof definition?.path !== "string" || definition.path === "") {
+    throw createStoreError("EINVALID", `${String(definition?.name)} needs the path of a file`);
+  }
+  const { name, readKey, writeKey, restoreKey } = definition;
+  const path = resolve(definition.path);
+  const what = definition.what ?? "the file";
+  const backupPath = definition.backupPath ?? `${path}.keyup-backup`;
+  const createMissing = definition.missingFile === "create";
+  const createFolder = createMissing && definition.createFolder === true;
+  const writeOptions = { createFolder, ...(definition.mode !== undefined ? { mode: definition.mode } : {}) };
+
+  const missing = (): Error => createStoreError("ENOTFOUND", `${name}: ${path} does not exist`);
+
+  /** The file's bytes; `undefined` for a missing file only where the store may create it. */
+  const loadBytes = async (): Promise<Buffer | undefined> => {
+    const bytes = await readBytes(path, what);
+    if (bytes === undefined && !createMissing) throw missing();
+    return bytes;
+  };
+
+  const target = (): Promise<string> =>
+    resolveTarget(path).catch((cause: unknown) => {
+      throw createStoreError("EIO", `${name}: cannot resolve ${path}`, { cause });
+    });
+
+  const replace = async (data: string | Buffer): Promise<void> => writeAtomic(await target(), data, what, writeOptions);
+
+  const read = async (): Promise<AccessKeyPair | undefined> => {
+    const bytes = await readBytes(path, what);
+    if (bytes === undefined) throw missing();
+    return readKey(decodeUtf8(bytes, path));
+  };
+
+  const write = async (key: AccessKeyPair): Promise<void> => {
+    // Checked before anything is read: a value with a line break or a quote could rewrite the file.
+    if (!isAccessKeyPair(key)) throw createStoreError("EBADKEY", `${name}: refusing to write a value that is not an access key pair`);
+    const bytes = await loadBytes();
+    const text = bytes === undefined ? "" : decodeUtf8(bytes, path);
+    const next = writeKey(text, key);
+    if (bytes !== undefined && next === text) return;
+    await replace(next);
+  };
+
+  const backup = async (): Promise<StoreBackup> => {
+    const bytes = await loadBytes();
+    if (bytes === undefined) return { id: ABSENT };
+    await writeAtomic(backupPath, bytes, "the backup", { mode: 0o600, createFolder });
+    return { id: fingerprint(bytes), location: backupPath };
+  };
+
+  const loadBackup = async (handle: StoreBackup): Promise<Saved | undefined> => {
+    if (createMissing && handle?.id === ABSENT) return undefined;
+    if (typeof handle?.id !== "string" || !BACKUP_ID.test(handle.id)) {
+      // The id is not echoed: whatever was passed in place of a backup handle could be anything.
+      throw createStoreError("EBACKUP", `${name}: that is not a backup id this store makes (sha256:<64 hex digits>${createMissing ? ' or "absent"' : ""})`);
+    }
+    const bytes = await readBytes(backupPath, "the backup").catch((cause: unknown) => {
+      throw createStoreError("EBACKUP", `${name}: cannot read the backup ${backupPath}`, { cause });
+    });
+    if (bytes === undefined) throw createStoreError("EBACKUP", `${name}: the backup ${backupPath} does not exist`);
+    if (fingerprint(bytes) !== handle.id) {
+      throw createStoreError("EBACKUP", `${name}: the backup ${backupPath} does not match ${handle.id} (a later backup replaced it, or it was altered)`);
+    }
+    return { bytes };
+  };
+
+  /** With `restoreKey`: the text to write when other keys changed since the backup, or `undefined` to restore exactly. */
+  const merged = (current: Buffer, saved: Saved | undefined): string | undefined => {
+    if (!restoreKey) return undefined;
+    const currentText = tryDecode(current);
+    const savedText = saved === undefined ? "" : tryDecode(saved.bytes);
+    if (currentText === undefined || savedText === undefined) {
+      throw createStoreError(
+        "EINVALID",
+        `${name}: ${path} changed since the backup and one of them is not UTF-8 text, so this key cannot be restored alone; the backup is ${backupPath}`,
+      );
+    }
+    const next = restoreKey(currentText, savedText);
+    return next === savedText ? undefined : next;
+  };
+
+  const restore = async (handle: StoreBackup): Promise<void> => {
+    const saved = await loadBackup(handle);
+    const current = await readBytes(path, what);
+    if (saved === undefined ? current === undefined : current?.equals(saved.bytes)) return;
+    // With the file gone there is nobody's change to keep.
+    const next = current === undefined ? undefined : merged(current, saved);
+    if (next !== undefined) {
+      if (!Buffer.from(next).equals(current as Buffer)) await replace(next);
+    } else if (saved) {
+      await replace(saved.bytes);
+    } else {
+      await removeFile(await target(), what);
+    }
+  };
+
+  const lock = async (): Promise<StoreLock> => {
+    const file = await target();
+    // A store that never creates its file has nothing to lock without one.
+    if (!createMissing && !(await exists(file))) throw missing();
+    return lockFile(file, name, { createFolder });
+  };
+
+  return {
+    name,
+    path,
+    backupPath,
+    journalPath: definition.journalPath ?? `${path}.keyup-journal`,
+    capabilities: { crossProcessLock: true, durableBackup: true },
+    lockDomain: { kind: "file", path },
+    read,
+    write,
+    backup,
+    restore,
+    lock,
+    // The backup is a copy of the whole file, other keys included: it goes once the rotation is over.
+    discard: (handle: StoreBackup) => discardBackupFile(backupPath, handle),
+  };
+}
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    (cause: unknown) => {
+      if (isMissing(cause)) return false;
+      throw createStoreError("EIO", `cannot look at ${file}${reasonOf(cause)}`, { cause });
+    },
+  );
+}
+
+function tryDecode(bytes: Buffer): string | undefined {
+  try {
+    return decodeUtf8(bytes, "");
+  } catch {
+    return undefined;
+  }
+}
