@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { checkMfaCode, checkRotateSettings, describeOptionProblem, type OptionProblem, type RotateOptionName } from "@keyup/core";
 
 /**
  * What the command line asked for, after validation.
@@ -17,7 +18,8 @@ export interface CliArgs {
   /** Extra stores from `--store KIND:WHERE`, in order. */
   readonly stores: readonly StoreSpec[];
   readonly auto: boolean;
-  readonly output: "table" | "json";
+  /** `text` is tab-separated, one record a line, as the AWS CLI prints it. */
+  readonly output: "table" | "json" | "text";
   readonly endpointUrl?: string;
   readonly region?: string;
   readonly logFile?: string;
@@ -76,7 +78,7 @@ export type ParsedCliArgs = { readonly ok: true; readonly args: CliArgs } | { re
 export const HELP = `keyup — rotate an AWS IAM user's access key safely
 
 Usage:
-  keyup --profile PROFILE --operation list [--output table|json]
+  keyup --profile PROFILE --operation list [--output table|json|text]
   keyup --profile PROFILE --operation up [--auto] [--if-older-than 90d] [--dry-run]
   keyup --profile A --profile B … --operation up      (or --all-profiles: a fleet)
   keyup --profile PROFILE --operation status|recover|cleanup
@@ -92,9 +94,10 @@ Operations:
   cleanup              Delete the user's Inactive keys whose grace period (--keep-old-for) is over.
 
 Options:
-  -p, --profile NAME         Profile in the credentials file (default: $AWS_PROFILE, else "default").
-                             Repeat it to rotate several profiles (a fleet).
-      --all-profiles         Rotate every profile of the credentials file that holds a key.
+  -p, --profile NAME         Profile in the credentials file (default: $AWS_PROFILE, else
+                             $AWS_DEFAULT_PROFILE, else "default"). Repeat it to rotate (or list)
+                             several profiles (a fleet).
+      --all-profiles         Rotate (or list) every profile of the credentials file that holds a key.
       --concurrency N        Profiles rotated at once in a fleet (default 4).
   -o, --operation OP         list | up | keyup | status | recover | cleanup.
       --auto                 No prompt, nothing on stdout; append a timestamped log to the log file;
@@ -108,15 +111,17 @@ Options:
                              (by default such a key is kept and a warning names where it was used).
       --description TEXT     Describe the new key (a user tag named after the key id, as in the console).
       --delete-inactive      At the 2-key limit, delete the other key if it is Inactive and no store holds it.
-      --dry-run              Print what would happen; change nothing in IAM or any store.
+      --dry-run              Print what would happen; change nothing in IAM or any store (a fleet:
+                             each profile's plan).
       --mfa-code CODE        The current code of the profile's MFA device (mfa_serial); prompted for
                              on a terminal when needed.
       --store KIND:WHERE     Also install the new key into another store; repeatable. KIND:WHERE is
                              ini:PROFILE, env:PATH (a .env file) or secretsmanager:SECRET_ID.
                              With --store, --profile is only used when given.
-      --output FORMAT        table (default) or json.
+      --output FORMAT        table (default), json, or text (tab-separated records, as the AWS CLI).
       --endpoint-url URL     IAM and STS endpoint (default: $AWS_ENDPOINT_URL, else AWS).
-      --region REGION        Signing region (default: $AWS_REGION, $AWS_DEFAULT_REGION, else us-east-1).
+      --region REGION        Signing region (default: $AWS_REGION, $AWS_DEFAULT_REGION, the profile's
+                             region in $AWS_CONFIG_FILE or ~/.aws/config, else us-east-1).
       --credentials-file F   Credentials file (default: $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials).
       --user-name NAME       IAM user (default: the user STS names for the profile's key).
       --verify-timeout SEC   How long to wait for the new key to work (default 30).
@@ -132,6 +137,7 @@ Options:
 
 Secrets are never accepted on the command line: keyup reads them from the credentials file.
 Colour and the progress spinner appear only on a terminal, and never with NO_COLOR set.
+Without arguments keyup prints its usage (exit 2); an unknown operation is named, with the nearest.
 
 Exit codes:
   0  rotated, listed, cleaned up, or a dry run
@@ -143,6 +149,16 @@ Exit codes:
   6  skipped: the key is younger than --if-older-than
   7  a keyup bug: please report it with the printed message
 `;
+
+/**
+ * The "Usage:" lines of {@link HELP}, printed when `keyup` runs without arguments.
+ *
+ * @example
+ * ```ts
+ * process.stderr.write(USAGE);
+ * ```
+ */
+export const USAGE: string = `${HELP.slice(HELP.indexOf("Usage:"), HELP.indexOf("\nOperations:")).trimEnd()}\n`;
 
 const OPERATIONS: Record<string, CliArgs["operation"]> = { list: "list", up: "up", keyup: "up", status: "status", recover: "recover", cleanup: "cleanup" };
 
@@ -191,23 +207,13 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {
   const opName = values.operation ?? positionals[0];
   if (opName === undefined) return { ok: false, error: "no operation: use --operation list or --operation up (see --help)" };
   const operation = OPERATIONS[opName];
-  if (!operation)
-    return { ok: false, error: values.operation !== undefined ? `unknown operation "${opName}": use list or up` : "unknown operation: use list or up" };
+  if (!operation) return { ok: false, error: unknownOperation(opName) };
   if (values.operation !== undefined && positionals[0] !== undefined && OPERATIONS[positionals[0]] !== operation) {
     return { ok: false, error: `two different operations given: ${positionals[0]} and --operation ${values.operation}` };
   }
   const output = values.output ?? "table";
-  if (output !== "table" && output !== "json") return { ok: false, error: `--output must be table or json, got "${output}"` };
-  const oldKey = values["old-key"] ?? "delete";
-  if (oldKey !== "delete" && oldKey !== "deactivate" && oldKey !== "keep")
-    return { ok: false, error: `--old-key must be delete, deactivate or keep, got "${oldKey}"` };
-  let verifyTimeoutSeconds: number | undefined;
-  if (values["verify-timeout"] !== undefined) {
-    verifyTimeoutSeconds = Number(values["verify-timeout"]);
-    if (!Number.isFinite(verifyTimeoutSeconds) || verifyTimeoutSeconds <= 0 || verifyTimeoutSeconds > 3600) {
-      return { ok: false, error: `--verify-timeout must be a number of seconds from 1 to 3600, got "${values["verify-timeout"]}"` };
-    }
-  }
+  if (output !== "table" && output !== "json" && output !== "text") return { ok: false, error: `--output must be table, json or text, got "${output}"` };
+  const verifyTimeoutSeconds = values["verify-timeout"] === undefined ? undefined : Number(values["verify-timeout"]);
   let requestTimeoutSeconds: number | undefined;
   if (values["request-timeout"] !== undefined) {
     requestTimeoutSeconds = Number(values["request-timeout"]);
@@ -226,23 +232,29 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {
     const raw = values[flag];
     if (raw === undefined) continue;
     const ms = parseDuration(raw);
-    if (ms === undefined || ms <= 0) return { ok: false, error: `--${flag} takes a duration such as 90d or 12h, got "${raw}"` };
+    if (ms === undefined) return { ok: false, error: `--${flag} takes a duration such as 90d or 12h, got "${raw}"` };
     durations[flag] = ms;
   }
-  if (durations["keep-old-for"] !== undefined && values["old-key"] !== undefined && values["old-key"] !== "deactivate") {
-    return { ok: false, error: "--keep-old-for keeps the old key deactivated; it cannot be combined with --old-key delete or keep" };
-  }
+  // The rules themselves are the library's (one schema for both); only the spelling is the CLI's.
+  const problem = checkRotateSettings({
+    ...(values["old-key"] !== undefined ? { oldKey: values["old-key"] } : {}),
+    ...(durations["keep-old-for"] !== undefined ? { keepOldForMs: durations["keep-old-for"] } : {}),
+    ...(durations["if-older-than"] !== undefined ? { minAgeMs: durations["if-older-than"] } : {}),
+    ...(verifyTimeoutSeconds !== undefined ? { verifyTimeoutMs: verifyTimeoutSeconds * 1000 } : {}),
+    ...(values.description !== undefined ? { description: values.description } : {}),
+  });
+  if (problem) return { ok: false, error: flagProblem(problem, values) };
+  const oldKey = (values["old-key"] ?? "delete") as CliArgs["oldKey"];
   const concurrency = values.concurrency === undefined ? 4 : Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32)
     return { ok: false, error: `--concurrency must be a whole number from 1 to 32, got "${values.concurrency}"` };
   const logLevel = values["log-level"];
   if (logLevel !== undefined && !["debug", "info", "warn", "error"].includes(logLevel))
     return { ok: false, error: `--log-level must be debug, info, warn or error, got "${logLevel}"` };
-  // A one-time code is not a secret (it expires in seconds), but it must look like one.
-  if (values["mfa-code"] !== undefined && !/^\d{6}$/.test(values["mfa-code"]))
-    return { ok: false, error: "--mfa-code takes the 6 digits your MFA device shows" };
+  const mfaProblem = values["mfa-code"] === undefined ? undefined : checkMfaCode(values["mfa-code"]);
+  if (mfaProblem) return { ok: false, error: flagProblem(mfaProblem, values) };
   const profileList = values.profile ?? [];
-  const profile = profileList[0] ?? env.AWS_PROFILE ?? "default";
+  const profile = profileList[0] ?? profileFromEnv(env) ?? "default";
   if (profile.trim() === "" || /[\]\r\n]/.test(profile)) return { ok: false, error: `--profile "${profile}" is not a profile name` };
 
   const endpointUrl = values["endpoint-url"] ?? env.AWS_ENDPOINT_URL;
@@ -251,7 +263,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {
     args: {
       operation,
       profile,
-      profileGiven: profileList.length > 0 || env.AWS_PROFILE !== undefined,
+      profileGiven: profileList.length > 0 || profileFromEnv(env) !== undefined,
       profiles: profileList,
       allProfiles: values["all-profiles"] ?? false,
       concurrency,
@@ -278,6 +290,66 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {
       ...(values.journal ? { journalFile: values.journal } : {}),
     },
   };
+}
+
+/**
+ * The profile the environment names, as the AWS CLI reads it: `AWS_PROFILE`, else the older
+ * `AWS_DEFAULT_PROFILE`. An empty value counts as unset.
+ */
+function profileFromEnv(env: NodeJS.ProcessEnv): string | undefined {
+  return env.AWS_PROFILE || env.AWS_DEFAULT_PROFILE || undefined;
+}
+
+/**
+ * Names what was typed and suggests the nearest operation. A word that does not look like an
+ * operation name is not echoed: it may be a secret pasted in the wrong place.
+ */
+function unknownOperation(typed: string): string {
+  const names = ["list", "up", "status", "recover", "cleanup"];
+  const all = `(the operations: ${names.join(", ")})`;
+  if (!/^[a-z][a-z-]{0,23}$/.test(typed)) return `unknown operation, not shown as it does not look like one ${all}`;
+  const nearest = names.map((name) => ({ name, distance: editDistance(typed, name) })).sort((x, y) => x.distance - y.distance)[0];
+  if (nearest && nearest.distance <= Math.max(2, Math.floor(typed.length / 2))) return `unknown operation "${typed}": did you mean ${nearest.name}? ${all}`;
+  return `unknown operation "${typed}" ${all}`;
+}
+
+/** Levenshtein distance, for "did you mean". */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/** The flag each library option is set by. */
+const FLAG_OF: Record<RotateOptionName, string> = {
+  oldKey: "--old-key",
+  keepOldForMs: "--keep-old-for",
+  minAgeMs: "--if-older-than",
+  verifyTimeoutMs: "--verify-timeout",
+  description: "--description",
+  mfaCode: "--mfa-code",
+};
+
+/** The library's rule, in the CLI's words: flags for option names, the value as typed (never an MFA code or a description). */
+function flagProblem(problem: OptionProblem, values: Record<string, unknown>): string {
+  const typed = (option: RotateOptionName | undefined) => {
+    if (option === undefined || option === "mfaCode" || option === "description") return undefined;
+    const raw = values[FLAG_OF[option].slice(2)];
+    return typeof raw === "string" ? JSON.stringify(raw) : undefined;
+  };
+  const value = typed(problem.option);
+  const clashValue = problem.clashesWith === undefined ? undefined : values[FLAG_OF[problem.clashesWith].slice(2)];
+  return describeOptionProblem(problem, {
+    names: FLAG_OF,
+    ...(value !== undefined ? { value } : {}),
+    ...(typeof clashValue === "string" ? { clashValue: JSON.stringify(clashValue) } : {}),
+  });
 }
 
 function parseWithNode(argv: readonly string[]) {
@@ -320,8 +392,8 @@ function parseWithNode(argv: readonly string[]) {
 function defaults(operation: CliArgs["operation"], env: NodeJS.ProcessEnv): CliArgs {
   return {
     operation,
-    profile: env.AWS_PROFILE ?? "default",
-    profileGiven: env.AWS_PROFILE !== undefined,
+    profile: profileFromEnv(env) ?? "default",
+    profileGiven: profileFromEnv(env) !== undefined,
     stores: [],
     profiles: [],
     allProfiles: false,

@@ -27,7 +27,7 @@ export function formatAge(ms: number): string {
  * console.log(formatKeyTable(keys));
  * ```
  */
-export function formatKeyTable(keys: readonly AccessKeyInfo[]): string {
+export function formatKeyTable(keys: readonly AccessKeyInfo[], now: Date = new Date()): string {
   const header = ["ACCESS KEY ID", "AGE", "STATUS", "LAST USED", "SERVICE", "DESCRIPTION", ""];
   const rows = keys.map((k) => [
     k.accessKeyId,
@@ -35,7 +35,7 @@ export function formatKeyTable(keys: readonly AccessKeyInfo[]): string {
     k.status,
     k.lastUsed?.date ? k.lastUsed.date.toISOString().replace(/\.\d{3}Z$/, "Z") : "never",
     k.lastUsed?.serviceName ?? "-",
-    k.description ?? (k.keepUntil ? `kept until ${k.keepUntil.toISOString().slice(0, 10)}` : "-"),
+    k.description ?? (k.keepUntil ? graceNote(k.keepUntil, now) : "-"),
     k.inStore ? "(in profile)" : "",
   ]);
   const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => (r[i] ?? "").length)));
@@ -45,6 +45,12 @@ export function formatKeyTable(keys: readonly AccessKeyInfo[]): string {
       .join("  ")
       .trimEnd();
   return [line(header), ...rows.map(line)].join("\n");
+}
+
+/** A grace deadline as it reads on the day: still running, or over (cleanup or the next rotation deletes the key). */
+function graceNote(until: Date, now: Date): string {
+  const day = until.toISOString().slice(0, 10);
+  return until.getTime() > now.getTime() ? `kept until ${day}` : `grace period ended ${day}`;
 }
 
 /**
@@ -68,4 +74,46 @@ export function keysToJson(keys: readonly AccessKeyInfo[]): object[] {
     keepUntil: k.keepUntil?.toISOString() ?? null,
     inStore: k.inStore,
   }));
+}
+
+/**
+ * Tab-separated lines as the AWS CLI's `--output text` prints them: one record a line, a record
+ * type first, missing values as `None`, no header, so `cut -f` and `awk` can read them.
+ *
+ * @example
+ * ```ts
+ * textLines([["KEY", "AKIA…", "Active", null]]); // "KEY\tAKIA…\tActive\tNone\n"
+ * ```
+ */
+export function textLines(records: readonly (readonly (string | number | boolean | null | undefined)[])[]): string {
+  // A tab or newline inside a value would split the record: AWS's text output has the same limit.
+  const cell = (v: string | number | boolean | null | undefined) => (v === null || v === undefined ? "None" : String(v).replace(/[\t\r\n]+/g, " "));
+  return records.map((r) => `${r.map(cell).join("\t")}\n`).join("");
+}
+
+/**
+ * The `list` records for `--output text`: `KEYS`, id, status, created, age in seconds, last used,
+ * service, description, grace deadline, and whether the store holds it.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(keysToText(keys));
+ * ```
+ */
+export function keysToText(keys: readonly AccessKeyInfo[], profile?: string): string {
+  return textLines(
+    keys.map((k) => [
+      "KEYS",
+      ...(profile !== undefined ? [profile] : []),
+      k.accessKeyId,
+      k.status,
+      k.createdAt?.toISOString(),
+      k.ageMs === undefined ? undefined : Math.floor(k.ageMs / 1000),
+      k.lastUsed?.date?.toISOString(),
+      k.lastUsed?.serviceName,
+      k.description,
+      k.keepUntil?.toISOString(),
+      k.inStore,
+    ]),
+  );
 }

@@ -79,3 +79,28 @@ export async function mfaSerialFor(profile: string, env: NodeJS.ProcessEnv, cred
   }
   return undefined;
 }
+
+/**
+ * The profile's `region` from the AWS config file (`$AWS_CONFIG_FILE`, else `~/.aws/config`;
+ * `[profile NAME]`, or `[default]`), as the AWS CLI reads it when neither `--region` nor
+ * `AWS_REGION`/`AWS_DEFAULT_REGION` says. `undefined` when the file or the setting is missing.
+ *
+ * @example
+ * ```ts
+ * await regionFor("me", process.env); // "eu-west-1"
+ * ```
+ */
+export async function regionFor(profile: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const path = env.AWS_CONFIG_FILE ?? join(env.HOME ?? homedir(), ".aws", "config");
+  let sections: Record<string, unknown>;
+  try {
+    sections = parse(await readFile(path, "utf8"));
+  } catch {
+    return undefined;
+  }
+  const section = (profile === "default" ? (sections.default ?? sections["profile default"]) : sections[`profile ${profile}`]) as
+    | Record<string, unknown>
+    | undefined;
+  const region = section && Object.entries(section).find(([k]) => k.toLowerCase() === "region")?.[1];
+  return typeof region === "string" && region.trim() !== "" ? region.trim() : undefined;
+}

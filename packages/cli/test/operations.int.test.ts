@@ -244,7 +244,7 @@ describe("on a terminal", () => {
     return out;
   }
 
-  test("asks before rotating, shows a spinner and coloured marks; NO_COLOR turns the colour off", async () => {
+  test("asks before rotating, shows a spinner and coloured marks; NO_COLOR turns the colour and the spinner off", async () => {
     const { env } = await oneProfile("tty");
     await enforceAuth();
     const coloured = await upInTerminal(env);
@@ -256,5 +256,6 @@ describe("on a terminal", () => {
     const plain = await upInTerminal({ ...env, NO_COLOR: "1" });
     expect(plain).toContain("✓ verify");
     expect(plain).not.toContain("\x1b[3");
+    expect(plain).not.toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/);
   });
 });

@@ -19,7 +19,7 @@ test("on a terminal with colour: a spinner while a step runs, a green mark when 
   expect(text).toContain("\x1b[32m✓\x1b[0m verify: 2 consecutive successes\n");
 });
 
-test("NO_COLOR (color: false) on a terminal: the spinner stays, the escape codes for colour go", () => {
+test("color: false on a terminal: the spinner stays, the escape codes for colour go (the CLI also turns tty off under NO_COLOR)", () => {
   const out: string[] = [];
   const progress = createProgress((s) => out.push(s), { tty: true, color: false });
   progress.onEvent(started);

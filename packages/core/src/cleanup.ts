@@ -1,8 +1,9 @@
 import { err, errAsync, ok, type Result, ResultAsync } from "neverthrow";
 import { checkAwsOptions, checkStore } from "./_internal/options.js";
 import { call, userContext } from "./_internal/user-context.js";
+import type { AwsOptions, AwsPort } from "./aws-port.js";
+import type { CredentialStore } from "./credential-store.js";
 import type { KeyupError } from "./errors.js";
-import type { ListKeysOptions } from "./list-keys.js";
 import { graceTagKey } from "./machine/types.js";
 
 /**
@@ -21,6 +22,27 @@ export interface CleanupReport {
 }
 
 /**
+ * What `cleanup()` needs: the store whose key signs the calls (and which key never to delete), and
+ * optionally whose keys to look at, the time to judge grace periods against, and MFA.
+ *
+ * @example
+ * ```ts
+ * const options: CleanupOptions = { store: iniStore({ profile: "ci" }), now: new Date("2027-01-01T00:00:00Z") };
+ * ```
+ */
+export interface CleanupOptions extends AwsOptions {
+  readonly store?: CredentialStore;
+  /** Whose Inactive keys to delete. Default: the IAM user behind the store's key (or behind `credentials`). */
+  readonly userName?: string;
+  /** The time grace periods are compared with. Default: now. */
+  readonly now?: Date;
+  /** Substitute IAM/STS implementation. Default: {@link createAwsPort}. */
+  readonly aws?: AwsPort;
+  /** For users whose policies require MFA: calls use a 15-minute session opened with this device and code. */
+  readonly mfa?: { readonly serialNumber: string; readonly tokenCode: () => Promise<string> };
+}
+
+/**
  * Deletes the user's Inactive keys whose grace period (set by `rotate({ keepOldForMs })` or
  * `keyup up --keep-old-for`) has passed, with their tags. Never deletes the key the store holds, an
  * Active key, or an Inactive key without a grace tag. Never throws.
@@ -31,7 +53,7 @@ export interface CleanupReport {
  * if (result.isOk()) console.log(`deleted ${result.value.deleted.join(", ") || "nothing"}`);
  * ```
  */
-export function cleanup(options: ListKeysOptions): ResultAsync<CleanupReport, KeyupError> {
+export function cleanup(options: CleanupOptions): ResultAsync<CleanupReport, KeyupError> {
   if (typeof options !== "object" || options === null || options.store === undefined) return errAsync({ kind: "config", message: "cleanup() needs a store" });
   const store = checkStore(options.store);
   if (store.isErr()) return errAsync(store.error);
@@ -40,7 +62,7 @@ export function cleanup(options: ListKeysOptions): ResultAsync<CleanupReport, Ke
   return new ResultAsync(cleanupAsync(options));
 }
 
-async function cleanupAsync(options: ListKeysOptions): Promise<Result<CleanupReport, KeyupError>> {
+async function cleanupAsync(options: CleanupOptions): Promise<Result<CleanupReport, KeyupError>> {
   const context = await userContext(options);
   if (context.isErr()) return err(context.error);
   const { aws, signer, held, userName } = context.value;

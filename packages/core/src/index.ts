@@ -2,9 +2,12 @@
 // a journal, and read the results. The state machine and its runner are at @keyup/core/machine.
 // Every name here is a decision: test/public-names.test.ts lists them.
 
+// The option rules rotate() applies, shared with the CLI so a bad value gets one message everywhere.
+export type { OptionProblem, RotateOptionName, RotateSettings } from "./_internal/rotate-options.js";
+export { checkMfaCode, checkRotateSettings, describeOptionProblem } from "./_internal/rotate-options.js";
 export type { AwsOptions, AwsPort, SigningCredentials } from "./aws-port.js";
 export { createAwsPort } from "./aws-port.js";
-export type { CleanupReport } from "./cleanup.js";
+export type { CleanupOptions, CleanupReport } from "./cleanup.js";
 export { cleanup } from "./cleanup.js";
 export { compositeStore } from "./composite-store.js";
 export type {

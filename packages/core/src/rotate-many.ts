@@ -154,7 +154,7 @@ export function formatFleetTable(report: FleetReport): string {
       .map((cell, i) => (i === cells.length - 1 ? cell.padStart(widths[i] as number) : cell.padEnd(widths[i] as number)))
       .join("  ")
       .trimEnd();
-  const summary = `${report.results.length} stores: ${report.rotated} rotated, ${report.warnings} with warnings, ${report.skipped} skipped, ${report.failed} failed in ${(report.durationMs / 1000).toFixed(1)} s`;
+  const summary = `${report.results.length} ${report.results.length === 1 ? "store" : "stores"}: ${report.rotated} rotated, ${report.warnings} with warnings, ${report.skipped} skipped, ${report.failed} failed in ${(report.durationMs / 1000).toFixed(1)} s`;
   const reasons = report.results.flatMap((r) => {
     if (r.error) return [`${r.store}: ${r.error.message}`];
     if (r.outcome === "completed-with-warnings") return (r.report?.warnings ?? []).map((w) => `${r.store}: ${w}`);

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { err, errAsync, ok, type Result, ResultAsync } from "neverthrow";
 import { callStore, checkAwsOptions, checkStore, checkUserName } from "./_internal/options.js";
+import { checkRotateSettings, rotateOptionError } from "./_internal/rotate-options.js";
 import { openSession } from "./_internal/user-context.js";
 import { type AwsOptions, type AwsPort, createAwsPort, type SigningCredentials } from "./aws-port.js";
 import { compositeStore } from "./composite-store.js";
@@ -404,31 +405,17 @@ function checkRotateOptions(options: RotateOptions): Result<{ store: CredentialS
   if (aws.isErr()) return err(aws.error);
   const userName = checkUserName(options.userName);
   if (userName.isErr()) return err(userName.error);
+  const problem = checkRotateSettings(options);
+  if (problem) return err(rotateOptionError(problem, options));
+  const { minAgeMs: minAge, keepOldForMs: grace, description } = options;
   const timeout = options.verifyTimeoutMs ?? defaultRotationConfig.verifyTimeoutMs;
-  if (!Number.isFinite(timeout) || timeout <= 0)
-    return err({ kind: "config", message: `verifyTimeoutMs must be a positive number of milliseconds, got ${timeout}` });
+  const oldKey = options.oldKey ?? "delete";
   const successes = options.requiredSuccesses ?? defaultRotationConfig.requiredSuccesses;
   if (!Number.isInteger(successes) || successes < 1 || successes > 20)
     return err({ kind: "config", message: `requiredSuccesses must be a whole number from 1 to 20, got ${successes}` });
   const onLimit = options.onLimit ?? "refuse";
   if (onLimit !== "refuse" && onLimit !== "delete-inactive")
     return err({ kind: "config", message: `onLimit must be "refuse" or "delete-inactive", got ${String(onLimit)}` });
-  const oldKey = options.oldKey ?? "delete";
-  if (oldKey !== "delete" && oldKey !== "deactivate" && oldKey !== "keep")
-    return err({ kind: "config", message: `oldKey must be "delete", "deactivate" or "keep", got ${String(oldKey)}` });
-  const minAge = options.minAgeMs;
-  if (minAge !== undefined && (!Number.isFinite(minAge) || minAge < 0))
-    return err({ kind: "config", message: `minAgeMs must be a non-negative number of milliseconds, got ${minAge}` });
-  const grace = options.keepOldForMs;
-  if (grace !== undefined && (!Number.isFinite(grace) || grace <= 0))
-    return err({ kind: "config", message: `keepOldForMs must be a positive number of milliseconds, got ${grace}` });
-  if (grace !== undefined && options.oldKey !== undefined && options.oldKey !== "deactivate") {
-    return err({ kind: "config", message: `keepOldForMs keeps the old key deactivated; it cannot be combined with oldKey: "${options.oldKey}"` });
-  }
-  const description = options.description;
-  if (description !== undefined && (description.length === 0 || description.length > 256 || !/^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u.test(description))) {
-    return err({ kind: "config", message: "description must be 1–256 characters of letters, digits, spaces and _ . : / = + - @ (IAM's rule for tag values)" });
-  }
   if (options.mfa !== undefined && (typeof options.mfa.serialNumber !== "string" || !options.mfa.serialNumber || typeof options.mfa.tokenCode !== "function")) {
     return err({ kind: "config", message: "mfa needs a serialNumber and a tokenCode function" });
   }

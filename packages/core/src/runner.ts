@@ -2,7 +2,7 @@ import { setTimeout as sleepFor } from "node:timers/promises";
 import type { AwsPort, SigningCredentials } from "./aws-port.js";
 import type { AccessKeyPair, CredentialStore } from "./credential-store.js";
 import { awsErrorName, classifyAwsErrorName, redact, toAwsError } from "./errors.js";
-import { effectFor, groupOf, isTerminal, transition } from "./machine/transition.js";
+import { effectFor, groupOf, isTerminal, stepOf, transition } from "./machine/transition.js";
 import type { Effect, Failure, RotationEvent, RotationState, Signer } from "./machine/types.js";
 import type { RotationStep } from "./report.js";
 
@@ -116,7 +116,7 @@ export async function runRotation(initial: RotationState, ctx: RunnerContext): P
       }
       if (!event) {
         try {
-          if (effect.type !== "wait") emit({ type: "step-started", step: stepName(effect), effect, at: new Date(now()).toISOString() });
+          if (effect.type !== "wait") emit({ type: "step-started", step: stepOf(state.phase), effect, at: new Date(now()).toISOString() });
           event = await perform(effect, ctx, secrets, sleep, now);
         } catch (error) {
           event = { type: "effectFailed", effect: effect.type, failure: failureOf(effect, error, ctx.signal), at: now(), random: random() };
@@ -268,39 +268,4 @@ function failureOf(effect: Effect, error: unknown, signal: AbortSignal | undefin
     message: toAwsError(operation, error).message,
     retry: kind === "transient-auth" ? "auth" : kind === "transient-service" ? "service" : "no",
   };
-}
-
-function stepName(effect: Effect): string {
-  switch (effect.type) {
-    case "readStore":
-      return "read-store";
-    case "getCallerIdentity":
-      return "resolve-identity";
-    case "listAccessKeys":
-      return "list-keys";
-    case "deleteAccessKey":
-      return "delete-key";
-    case "backupStore":
-      return "backup-store";
-    case "createAccessKey":
-      return "create-key";
-    case "install":
-      return "install";
-    case "verify":
-      return "verify";
-    case "updateAccessKey":
-      return "deactivate-old-key";
-    case "restoreStore":
-      return "restore-store";
-    case "wait":
-      return "wait";
-    case "listUserTags":
-      return "check-grace";
-    case "tagUser":
-      return "tag-user";
-    case "untagUser":
-      return "untag-user";
-    case "getAccessKeyLastUsed":
-      return "check-old-key-use";
-  }
 }

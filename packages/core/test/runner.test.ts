@@ -158,6 +158,15 @@ async function run(store: CredentialStore, options: { userName?: string; config?
   return { state, events, report: reportOf(state), error: errorOf(state) };
 }
 
+/** Each `step-started` name paired with the name of the first finished step after it. */
+function startedThenFinished(events: readonly ProgressEvent[]): [string, string | undefined][] {
+  return events.flatMap((e, i) => {
+    if (e.type !== "step-started") return [];
+    const finished = events.slice(i + 1).find((f) => f.type === "step");
+    return [[e.step, finished?.type === "step" ? finished.step.step : undefined] as [string, string | undefined]];
+  });
+}
+
 const cases: {
   name: string;
   fault: Fault;
@@ -285,6 +294,8 @@ describe("runner: a fault at every effect keeps the invariants", () => {
       for (const secret of secrets) expect(seen).not.toContain(secret);
       if (state.outcome === "rollback-failed") expect(report.manualSteps.length).toBeGreaterThan(0);
       if (state.outcome === "completed-with-warnings") expect(report.warnings.length).toBeGreaterThan(0);
+      // One name per step: what a spinner shows while a step runs is what the finished line says.
+      expect(startedThenFinished(events).filter(([started, finished]) => started !== finished)).toEqual([]);
     });
   }
 });

@@ -4,6 +4,7 @@ import type { CredentialStore } from "../credential-store.js";
 import { type KeyupError, toAwsError } from "../errors.js";
 import { parseIdentityArn } from "../machine/arn.js";
 import { readStoreKey } from "./options.js";
+import { checkMfaCode, describeOptionProblem } from "./rotate-options.js";
 
 /**
  * Opens a 15-minute GetSessionToken session signed by `key` with the device's current code: the one
@@ -20,7 +21,8 @@ export async function openSession(
   } catch (error) {
     return err({ kind: "config", message: `no MFA code: ${error instanceof Error ? error.message : String(error)}`, cause: error });
   }
-  if (!/^\d{6}$/.test(code)) return err({ kind: "config", message: "the MFA code must be the 6 digits your device shows" });
+  const problem = checkMfaCode(code);
+  if (problem) return err({ kind: "config", message: describeOptionProblem(problem) });
   return call("GetSessionToken", () => aws.getSessionToken(key, { serialNumber: mfa.serialNumber, tokenCode: code }, 900));
 }
 

@@ -197,7 +197,7 @@ function onLimit(s2: RotationState, at: number): Decision {
     });
   }
   if (s2.config.onLimit === "delete-inactive" && keys.length === 2 && other?.status === "Inactive") {
-    return advance(s2, { at, step: "check-limit", detail: `${other.accessKeyId} is Inactive`, to: "deleting-inactive" });
+    return advance(s2, { at, step: "check-grace", detail: `${other.accessKeyId} is Inactive`, to: "deleting-inactive" });
   }
   const why =
     s2.config.onLimit === "delete-inactive"

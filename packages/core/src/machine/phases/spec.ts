@@ -91,7 +91,6 @@ export type StepName =
   | "read-store"
   | "resolve-identity"
   | "list-keys"
-  | "check-limit"
   | "delete-inactive-key"
   | "backup-store"
   | "create-key"

@@ -1,0 +1,35 @@
+import { type CredentialStore, openMfaSession, type SigningCredentials } from "@keyup/core";
+import type { CliArgs } from "./args.js";
+import type { CliIo } from "./cli-io.js";
+import { ExitCode, type ExitCodeValue } from "./exit-codes.js";
+import { awsOptions } from "./flags.js";
+import { failWith } from "./output.js";
+import { mfaSerialFor } from "./profile-hints.js";
+import { credentialsPathOf } from "./stores.js";
+
+/**
+ * The MFA session for this run, when the profile has an `mfa_serial`: the code comes from --mfa-code
+ * or a prompt on a terminal. With --auto and no code, the run stops here, before anything is created.
+ */
+export async function mfaCredentials(
+  args: CliArgs,
+  io: CliIo,
+  store: CredentialStore,
+): Promise<{ credentials?: SigningCredentials } | { exit: ExitCodeValue }> {
+  const serialNumber = await mfaSerialFor(args.profile, io.env, credentialsPathOf(args));
+  if (!serialNumber) return {};
+  let code = args.mfaCode;
+  if (!code) {
+    if (args.auto || !io.interactive || !io.ask) {
+      io.stderr(
+        `keyup: error: profile ${args.profile} requires MFA (mfa_serial ${serialNumber}): pass --mfa-code with the current code${args.auto ? " (--auto cannot prompt)" : ""}; nothing was changed\n`,
+      );
+      return { exit: ExitCode.Usage };
+    }
+    code = (await io.ask(`MFA code for ${serialNumber}: `)).trim();
+  }
+  const fixed = code;
+  const session = await openMfaSession({ store, ...awsOptions(args), mfa: { serialNumber, tokenCode: async () => fixed } });
+  if (session.isErr()) return { exit: failWith(io, session.error) };
+  return { credentials: session.value };
+}
