@@ -473,8 +473,9 @@ function usage(io: CliIo, message: string): ExitCodeValue {
 }
 
 function failWith(io: CliIo, error: KeyupError | RotationError): ExitCodeValue {
-  io.stderr(`keyup: ${error.kind === "config" ? "error" : `${error.kind} error`}: ${oneLine(error.message)}\n`);
-  for (const step of renderNextSteps("report" in error ? (error.report?.nextSteps ?? []) : [])) io.stderr(`keyup: next: ${step}\n`);
+  // One line, as scripts expect: the next steps (in the CLI's words) go at its end.
+  const next = renderNextSteps("report" in error ? (error.report?.nextSteps ?? []) : []);
+  io.stderr(`keyup: ${error.kind === "config" ? "error" : `${error.kind} error`}: ${oneLine([error.message, ...next].join("; "))}\n`);
   switch (error.kind) {
     case "config":
       return ExitCode.Usage;
