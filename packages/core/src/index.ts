@@ -39,3 +39,4 @@ export { pendingRotations, plan, recover, rotate } from "./rotate.js";
 export type { FleetReport, FleetResult, RotateManyOptions } from "./rotate-many.js";
 export { formatFleetTable, rotateMany } from "./rotate-many.js";
 export type { ProgressEvent, RotationSecrets } from "./runner.js";
+export type { StoreLockDomain } from "./credential-store.js";

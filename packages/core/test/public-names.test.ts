@@ -80,6 +80,7 @@ const ENTRY_POINTS = {
       "StoreErrorCode",
       "StoreFailure",
       "StoreLock",
+      "StoreLockDomain",
       "VerifyError",
     ],
   },
