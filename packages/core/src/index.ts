@@ -7,7 +7,16 @@ export { createAwsPort } from "./aws-port.js";
 export type { CleanupReport } from "./cleanup.js";
 export { cleanup } from "./cleanup.js";
 export { compositeStore } from "./composite-store.js";
-export type { AccessKeyPair, CredentialStore, StoreBackup, StoreCapabilities, StoreErrorCode, StoreFailure, StoreLock } from "./credential-store.js";
+export type {
+  AccessKeyPair,
+  CredentialStore,
+  StoreBackup,
+  StoreCapabilities,
+  StoreErrorCode,
+  StoreFailure,
+  StoreLock,
+  StoreLockDomain,
+} from "./credential-store.js";
 export { createStoreError, isAccessKeyPair } from "./credential-store.js";
 export type {
   AbortedError,
@@ -39,4 +48,3 @@ export { pendingRotations, plan, recover, rotate } from "./rotate.js";
 export type { FleetReport, FleetResult, RotateManyOptions } from "./rotate-many.js";
 export { formatFleetTable, rotateMany } from "./rotate-many.js";
 export type { ProgressEvent, RotationSecrets } from "./runner.js";
-export type { StoreLockDomain } from "./credential-store.js";
