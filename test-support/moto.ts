@@ -84,12 +84,22 @@ export async function whoAmI(key: TestKey): Promise<string> {
 }
 
 /**
- * The status IAM gives `accessKeyId` ("Active", "Inactive"), or "absent", read from moto's own model
- * (no credentials needed, so it works whatever policy the test's users have).
+ * The status IAM gives `key` ("Active", "Inactive"), or "absent". Asked of IAM itself, signed by the
+ * key (moto authenticates Inactive keys, and a deleted key is refused); when the key's policy does not
+ * allow ListAccessKeys, read from moto's own model instead. moto's model dump fails once a Lambda
+ * function exists (the rotation handler's tests make one for RotateSecret), so it is the fallback.
  */
-export async function keyStatus(accessKeyId: string): Promise<string> {
+export async function keyStatus(key: TestKey): Promise<string> {
+  const userName = /:user\/(?:.*\/)?([^/]+)$/.exec(await whoAmI(key))?.[1];
+  if (userName === undefined) return "absent";
+  try {
+    const out = await iamClient(key).send(new ListAccessKeysCommand({ UserName: userName }));
+    return out.AccessKeyMetadata?.find((k) => k.AccessKeyId === key.accessKeyId)?.Status ?? "absent";
+  } catch (error) {
+    if ((error as Error).name !== "AccessDenied") throw error;
+  }
   const data = (await (await fetch(`${motoUrl()}/moto-api/data.json`)).json()) as { iam?: { AccessKey?: { access_key_id?: string; status?: string }[] } };
-  return (data.iam?.AccessKey ?? []).find((k) => k.access_key_id === accessKeyId)?.status ?? "absent";
+  return (data.iam?.AccessKey ?? []).find((k) => k.access_key_id === key.accessKeyId)?.status ?? "absent";
 }
 
 /**
@@ -104,7 +114,7 @@ export async function keyStatus(accessKeyId: string): Promise<string> {
  */
 export async function workingKey(key: TestKey): Promise<string> {
   const arn = await whoAmI(key);
-  const status = await keyStatus(key.accessKeyId);
+  const status = await keyStatus(key);
   return status === "Active" ? arn : `inactive:${status}:${arn}`;
 }
 
