@@ -117,7 +117,10 @@ Options:
                              on a terminal when needed.
       --store KIND:WHERE     Also install the new key into another store; repeatable. KIND:WHERE is
                              ini:PROFILE, env:PATH (a .env file) or secretsmanager:SECRET_ID.
-                             With --store, --profile is only used when given.
+                             With --store, --profile is only used when given: beside an ini or env
+                             store it is rotated too; when every --store is secretsmanager it signs
+                             the Secrets Manager calls instead (else the default AWS credential chain
+                             does), and the secret's own key signs IAM.
       --output FORMAT        table (default), json, or text (tab-separated records, as the AWS CLI).
       --endpoint-url URL     IAM and STS endpoint (default: $AWS_ENDPOINT_URL, else AWS).
       --region REGION        Signing region (default: $AWS_REGION, $AWS_DEFAULT_REGION, the profile's

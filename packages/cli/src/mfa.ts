@@ -5,7 +5,7 @@ import { ExitCode, type ExitCodeValue } from "./exit-codes.js";
 import { awsOptions } from "./flags.js";
 import { failWith } from "./output.js";
 import { mfaSerialFor } from "./profile-hints.js";
-import { credentialsPathOf } from "./stores.js";
+import { credentialsPathOf, secretsOnly } from "./stores.js";
 
 /**
  * The MFA session for this run, when the profile has an `mfa_serial`: the code comes from --mfa-code
@@ -16,6 +16,9 @@ export async function mfaCredentials(
   io: CliIo,
   store: CredentialStore,
 ): Promise<{ credentials?: SigningCredentials } | { exit: ExitCodeValue }> {
+  // With only secrets, --profile signs the Secrets Manager calls; IAM is signed by the secret's key,
+  // which the profile's mfa_serial has nothing to do with.
+  if (secretsOnly(args)) return {};
   const serialNumber = await mfaSerialFor(args.profile, io.env, credentialsPathOf(args));
   if (!serialNumber) return {};
   let code = args.mfaCode;

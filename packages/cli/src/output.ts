@@ -4,6 +4,7 @@ import type { CliIo } from "./cli-io.js";
 import { ExitCode, type ExitCodeValue } from "./exit-codes.js";
 import { explainProfile } from "./profile-hints.js";
 import { renderNextSteps } from "./render-next-steps.js";
+import { secretsOnly } from "./stores.js";
 
 /** Prints a usage error and returns exit code 2. */
 export function usage(io: CliIo, message: string): ExitCodeValue {
@@ -53,7 +54,8 @@ export function summary(report: RotationReport): string {
 
 /** A missing profile: says what the AWS config file makes of it (a role, SSO, …), when it knows. */
 export async function withProfileHint(args: CliArgs, io: CliIo, error: KeyupError | RotationError): Promise<KeyupError | RotationError> {
-  if (error.kind !== "store" || error.code !== "ENOTFOUND") return error;
+  // With only secrets, the profile signs Secrets Manager calls and is not what went missing.
+  if (error.kind !== "store" || error.code !== "ENOTFOUND" || secretsOnly(args)) return error;
   const hint = await explainProfile(args.profile, io.env);
   return hint ? { ...error, message: `${error.message}. ${hint}` } : error;
 }

@@ -1,3 +1,4 @@
+import { fromIni, fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { type CredentialStore, compositeStore } from "@keyup/core";
 import { envStore } from "@keyup/store-env";
 import { iniStore } from "@keyup/store-ini";
@@ -6,15 +7,39 @@ import type { CliArgs, StoreSpec } from "./args.js";
 import type { CliIo } from "./cli-io.js";
 
 /**
+ * True when every `--store` is `secretsmanager:`: no file store holds a key to sign the Secrets Manager
+ * calls with, so `--profile` (or the default credential chain) signs them instead of being rotated.
+ *
+ * @example
+ * ```ts
+ * secretsOnly(parseCliArgs(["--store", "secretsmanager:app/key", "list"]).args); // true
+ * ```
+ */
+export function secretsOnly(args: Pick<CliArgs, "stores">): boolean {
+  return args.stores.length > 0 && args.stores.every((s) => s.kind === "secretsmanager");
+}
+
+/**
  * The store the command works on: the profile's INI store, or with `--store`, every store named (the
  * profile's first when `--profile` was given), combined into one. A Secrets Manager store signs its
  * calls with the key held by the first file store, read afresh at each call, so that its lock is
- * released with the new key after the old one is gone.
+ * released with the new key after the old one is gone. When every store is a secret, `--profile` (or
+ * the default credential chain) signs them instead: that signer is checked first and named on stderr.
+ *
+ * @example
+ * ```ts
+ * const built = await storeFor(args, io);
+ * if ("error" in built) return usage(io, built.error);
+ * ```
  */
-export function storeFor(args: CliArgs, io: CliIo): { store: CredentialStore; label: string } | { error: string } {
-  const specs: StoreSpec[] = args.stores.length === 0 || args.profileGiven ? [{ kind: "ini", where: args.profile }, ...args.stores] : [...args.stores];
+export async function storeFor(args: CliArgs, io: CliIo): Promise<{ store: CredentialStore; label: string } | { error: string }> {
+  const alone = secretsOnly(args);
+  const specs: StoreSpec[] =
+    args.stores.length === 0 || (args.profileGiven && !alone) ? [{ kind: "ini", where: args.profile }, ...args.stores] : [...args.stores];
   const files: CredentialStore[] = [];
   const parts: CredentialStore[] = [];
+  const signer = alone ? await secretsSigner(args, io) : undefined;
+  if (signer && "error" in signer) return signer;
   try {
     for (const spec of specs) {
       if (spec.kind === "ini") {
@@ -27,20 +52,19 @@ export function storeFor(args: CliArgs, io: CliIo): { store: CredentialStore; la
         parts.push(store);
       } else {
         // The file store may come later in the list: the provider below reads it only when called.
-        if (!specs.some((s) => s.kind !== "secretsmanager")) {
-          return { error: "a secretsmanager store needs an ini or env store in the same rotation: their key signs the Secrets Manager calls" };
-        }
         const source = () => files[0] as CredentialStore;
         parts.push(
           secretsManagerStore({
             secretId: spec.where,
             ...(args.region ? { region: args.region } : {}),
             ...(args.endpointUrl ? { endpoint: args.endpointUrl } : io.env.AWS_ENDPOINT_URL ? { endpoint: io.env.AWS_ENDPOINT_URL } : {}),
-            credentials: async () => {
-              const key = await source().read();
-              if (!key) throw new Error(`${source().name} holds no key to sign Secrets Manager calls with`);
-              return key;
-            },
+            credentials:
+              signer?.credentials ??
+              (async () => {
+                const key = await source().read();
+                if (!key) throw new Error(`${source().name} holds no key to sign Secrets Manager calls with`);
+                return key;
+              }),
           }),
         );
       }
@@ -57,10 +81,31 @@ export function storeFor(args: CliArgs, io: CliIo): { store: CredentialStore; la
             : p.name,
       )
       .join(", ");
+    if (signer && !args.quiet) io.stderr(`keyup: Secrets Manager calls signed by ${signer.said}; IAM calls by the key in the secret\n`);
     return { store, label };
   } catch (error) {
     return { error: error instanceof Error ? error.message : String(error) };
   }
+}
+
+/**
+ * Who signs the Secrets Manager calls when no file store holds a key: the profile when one was named
+ * (`--profile`, `$AWS_PROFILE`), read as the SDK reads it, else the SDK's default chain. Resolved once
+ * here so that an unusable signer is a usage error before anything is read, not a failure mid-rotation.
+ */
+async function secretsSigner(args: CliArgs, io: CliIo): Promise<{ credentials: ReturnType<typeof fromNodeProviderChain>; said: string } | { error: string }> {
+  const file = args.credentialsFile ?? io.env.AWS_SHARED_CREDENTIALS_FILE;
+  const provider = args.profileGiven
+    ? fromIni({ profile: args.profile, ...(file ? { filepath: file } : {}), ...(io.env.AWS_CONFIG_FILE ? { configFilepath: io.env.AWS_CONFIG_FILE } : {}) })
+    : fromNodeProviderChain();
+  const said = args.profileGiven ? `profile ${args.profile}` : "the default AWS credential chain";
+  try {
+    await provider();
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    return { error: `no credentials to sign the Secrets Manager calls with (${said}): ${why}` };
+  }
+  return { credentials: provider, said };
 }
 
 /** The credentials file the command works on (`--credentials-file`, else the SDK's default). */

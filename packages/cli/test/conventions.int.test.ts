@@ -17,6 +17,7 @@ import {
   type TestKey,
   tempDir,
 } from "../../../test-support/moto.js";
+import { holdsSecret } from "../../../test-support/secrets.js";
 
 // The CLI as people used to the AWS CLI expect it (issue 13), each checked on the built bin.
 let admin: TestKey;
@@ -92,7 +93,9 @@ describe("profiles and regions as the AWS CLI reads them", () => {
     );
     await enforceAuth();
 
-    const run = await keyup(["up", "--profile", "p", "--store", "secretsmanager:app/key", "--auto", "--endpoint-url", motoUrl()], {
+    // `--store ini:p` keeps the profile in the rotation: with only secretsmanager stores, --profile
+    // would sign the Secrets Manager calls instead of being rotated (secret-alone.int.test.ts).
+    const run = await keyup(["up", "--profile", "p", "--store", "ini:p", "--store", "secretsmanager:app/key", "--auto", "--endpoint-url", motoUrl()], {
       AWS_SHARED_CREDENTIALS_FILE: file,
       HOME: dir,
       AWS_CONFIG_FILE: join(dir, "config"),
@@ -188,6 +191,7 @@ describe("fleets", () => {
 
     const oneFile = join(dir, "one-profile");
     await writeFile(oneFile, section("only", single), { mode: 0o600 });
+    holdsSecret(oneFile); // a credentials file by another name: the leak scan must not count it
     const one = await keyup(["up", "--all-profiles", "--endpoint-url", motoUrl()], { ...env, AWS_SHARED_CREDENTIALS_FILE: oneFile });
     expect(one.stderr).toBe("");
     expect(one.stdout).toContain("Rotating 1 profile of");

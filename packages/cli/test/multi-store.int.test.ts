@@ -87,7 +87,14 @@ test("a bad --store is a usage error", async () => {
   const result = await keyup(["--store", "vault:x", "--operation", "list"], {});
   expect(result.code).toBe(2);
   expect(result.stderr).toContain("--store takes ini:PROFILE, env:PATH or secretsmanager:SECRET_ID");
-  const lonely = await keyup(["--store", "secretsmanager:app/aws-key", "--operation", "list"], {});
+  // A secret alone is no longer refused (secret-alone.int.test.ts): the profile named signs its calls,
+  // and one that does not exist is still a usage error, before any AWS call.
+  const dir = await tempDir();
+  const lonely = await keyup(["--store", "secretsmanager:app/aws-key", "--profile", "nobody", "--operation", "list"], {
+    HOME: dir,
+    AWS_SHARED_CREDENTIALS_FILE: join(dir, "credentials"),
+  });
   expect(lonely.code).toBe(2);
-  expect(lonely.stderr).toContain("needs an ini or env store");
+  expect(lonely.stderr).toContain("no credentials to sign the Secrets Manager calls with (profile nobody)");
+  expect(lonely.stderr).not.toContain("needs an ini or env store");
 });

@@ -10,7 +10,7 @@ import { storeFor } from "../stores.js";
 
 /** `keyup cleanup`: deletes the user's Inactive keys whose grace period is over. */
 export async function cleanupCommand(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
-  const built = storeFor(args, io);
+  const built = await storeFor(args, io);
   if ("error" in built) return usage(io, built.error);
   const session = await mfaCredentials(args, io, built.store);
   if ("exit" in session) return session.exit;

@@ -45,7 +45,7 @@ export async function listCommand(args: CliArgs, io: CliIo): Promise<ExitCodeVal
 }
 
 async function keysOf(args: CliArgs, io: CliIo): Promise<{ keys: AccessKeyInfo[]; label: string } | { exit: ExitCodeValue }> {
-  const built = storeFor(args, io);
+  const built = await storeFor(args, io);
   if ("error" in built) return { exit: usage(io, built.error) };
   const { store, label } = built;
   const session = await mfaCredentials(args, io, store);

@@ -9,7 +9,7 @@ import { storeFor } from "../stores.js";
 
 /** `keyup recover`: finishes or rolls back an interrupted rotation, and starts no new one. */
 export async function recoverCommand(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
-  const built = storeFor(args, io);
+  const built = await storeFor(args, io);
   if ("error" in built) return usage(io, built.error);
   const { store, label } = built;
   const say = (text: string) => {

@@ -9,7 +9,7 @@ import { storeFor } from "../stores.js";
 
 /** `keyup status`: shows an unfinished rotation of the store, reading only. */
 export async function statusCommand(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
-  const built = storeFor(args, io);
+  const built = await storeFor(args, io);
   if ("error" in built) return usage(io, built.error);
   const { store, label } = built;
   const result = await pendingRotations({ store, ...journalOption(args) });

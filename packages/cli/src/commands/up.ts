@@ -16,7 +16,7 @@ import { fleetCommand } from "./fleet.js";
 /** `keyup up`: rotates the store's key (several profiles: a fleet). */
 export async function upCommand(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
   if (args.allProfiles || args.profiles.length > 1) return fleetCommand(args, io);
-  const built = storeFor(args, io);
+  const built = await storeFor(args, io);
   if ("error" in built) return usage(io, built.error);
   const { store, label } = built;
   const now = io.now ?? (() => new Date());
