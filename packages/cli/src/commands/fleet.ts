@@ -8,7 +8,7 @@ import { fleetProfiles } from "../fleet-profiles.js";
 import { textLines } from "../format.js";
 import { cliLogger, profileInLine } from "../logger.js";
 import { failWith, oneLine, usage } from "../output.js";
-import { printPlan } from "./up.js";
+import { printPlan } from "../plan-output.js";
 
 /**
  * Several profiles of one credentials file (`--profile a --profile b`, or `--all-profiles`), rotated a

@@ -1,4 +1,4 @@
-import { listKeys, plan, type RotationPlan, type RotationReport, rotate } from "@keyup/core";
+import { listKeys, plan, type RotationReport, rotate } from "@keyup/core";
 import type { CliArgs } from "../args.js";
 import type { CliIo } from "../cli-io.js";
 import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
@@ -7,6 +7,7 @@ import { formatKeyTable, textLines } from "../format.js";
 import { cliLogger } from "../logger.js";
 import { mfaCredentials } from "../mfa.js";
 import { failWith, oneLine, summary, usage, withProfileHint } from "../output.js";
+import { printPlan } from "../plan-output.js";
 import { createProgress } from "../progress.js";
 import { renderNextSteps } from "../render-next-steps.js";
 import { storeFor } from "../stores.js";
@@ -89,21 +90,4 @@ function reportText(report: RotationReport): string {
   return textLines([
     ["ROTATION", report.outcome, report.userName, report.oldAccessKeyId, report.newAccessKeyId, report.oldKey, (report.durationMs / 1000).toFixed(1)],
   ]);
-}
-
-/** A dry run's plan, in the output format asked for. */
-export function printPlan(args: CliArgs, io: CliIo, label: string, p: RotationPlan): void {
-  if (args.output === "json") {
-    io.stdout(`${JSON.stringify(p, null, 2)}\n`);
-  } else if (args.output === "text") {
-    io.stdout(
-      textLines([["PLAN", p.store, p.outcome, p.userName, p.oldAccessKeyId], ...p.actions.map((a) => ["ACTION", a]), ...p.warnings.map((w) => ["WARNING", w])]),
-    );
-  } else if (p.outcome === "skipped") {
-    io.stdout(`Dry run for ${label}: nothing would change (the key is younger than --if-older-than).\n`);
-  } else {
-    io.stdout(`Dry run for ${label} (user ${p.userName}, key ${p.oldAccessKeyId}); nothing was changed. keyup would:\n`);
-    for (const action of p.actions) io.stdout(`  - ${action}\n`);
-    for (const warning of p.warnings) io.stdout(`  ! ${warning}\n`);
-  }
 }
