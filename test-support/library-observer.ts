@@ -81,9 +81,10 @@ function observedOptions(name: string, options: unknown): unknown {
   if (logger === undefined || (typeof logger === "object" && logger !== null)) out.logger = observedLogger(name, logger);
   const onEvent = o.onEvent;
   if (onEvent === undefined || typeof onEvent === "function") {
-    out.onEvent = (e: unknown) => {
+    // Every argument passed on: rotateMany's onEvent also names the store.
+    out.onEvent = (e: unknown, ...rest: unknown[]) => {
       captureValue(`${name} event`, e, "event");
-      (onEvent as ((e: unknown) => void) | undefined)?.(e);
+      (onEvent as ((e: unknown, ...rest: unknown[]) => void) | undefined)?.(e, ...rest);
     };
   }
   const onResult = o.onResult;

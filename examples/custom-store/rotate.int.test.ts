@@ -5,6 +5,7 @@ import { afterEach, beforeEach, expect, test } from "vitest";
 import { awsErrorXml, startAwsProxy } from "../../test-support/aws-proxy.js";
 import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, tempDir, whoAmI, workingKey } from "../../test-support/moto.js";
 import { rotate } from "../../test-support/observed.js";
+import { holdsSecret } from "../../test-support/secrets.js";
 import { jsonFileStore } from "./json-file-store.js";
 
 const closers: (() => Promise<void>)[] = [];
@@ -41,6 +42,7 @@ async function setUp() {
   const user = await createUser("json-config-bot");
   const old = user.keys[0] as TestKey;
   const path = join(await tempDir(), "config.json");
+  holdsSecret(path); // the custom store's file: holding the key is its job
   const before = configText(old);
   await writeFile(path, before, { mode: 0o600 });
   await enforceAuth();

@@ -5,6 +5,7 @@ import { beforeEach, describe, expect, test } from "vitest";
 import { startAwsProxy } from "../../../test-support/aws-proxy.js";
 import { keyup } from "../../../test-support/cli.js";
 import { createUser, enforceAuth, iamClient, keysOf, motoUrl, resetEmulator, type TestKey, tempDir } from "../../../test-support/moto.js";
+import { holdsSecret } from "../../../test-support/secrets.js";
 
 /**
  * Hostile and unusual input, through the real CLI. Every case ends with a clear error (and every file
@@ -325,6 +326,8 @@ async function prepare(): Promise<Env> {
     user,
     env: { AWS_SHARED_CREDENTIALS_FILE: file, HOME: dir, AWS_CONFIG_FILE: join(dir, "config"), XDG_STATE_HOME: state },
   };
+  // The config file is a store too: some cases put static keys in it, as people do.
+  holdsSecret(join(dir, "config"));
 }
 
 describe("hostile input: a clear error, every file byte-identical, IAM untouched", () => {
@@ -433,6 +436,7 @@ describe("unusual but valid files: rotated, and only the two values changed", ()
   test("a symlinked credentials file stays a symlink and its target gets the new key", async () => {
     const e = await prepare();
     const target = join(e.dir, "real-credentials");
+    holdsSecret(target);
     await writeFile(target, profileOf(e.key), { mode: 0o600 });
     await symlink(target, e.file);
     await enforceAuth();

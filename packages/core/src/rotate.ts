@@ -311,7 +311,12 @@ async function runLocked(
     ...(credentials ? { credentials } : {}),
     onEvent,
     ...(options.signal ? { signal: options.signal } : {}),
-    ...(journal ? { persist: (s: RotationState, sec: RotationSecrets) => journal.save(journalEntry(id, s, sec, new Date(), createdAt)) } : {}),
+    ...(journal
+      ? {
+          persist: (s: RotationState, sec: RotationSecrets) =>
+            untouchedJournal(s) ? Promise.resolve() : journal.save(journalEntry(id, s, sec, new Date(), createdAt)),
+        }
+      : {}),
   });
   // The machine says when the journal must stay (a failed rollback, which the next run or `keyup
   // recover` tries again; a journal that no longer matches IAM, for a person to look at).
@@ -339,6 +344,15 @@ async function mfaSession(store: CredentialStore, aws: AwsPort, mfa: MfaOptions,
     key = read.value;
   }
   return openSession(aws, key, mfa);
+}
+
+/**
+ * A resumed journal is written again only once the machine's check against IAM let it go on: while it
+ * checks, and when the check refuses it, the journal stays exactly as the crashed run left it, for a
+ * person (or a later run) to read.
+ */
+function untouchedJournal(state: RotationState): boolean {
+  return state.phase === "resuming" || (state.phase === "done" && state.failure?.phase === "resuming");
 }
 
 function toOutcome(state: RotationState, journal: string | undefined): Result<RotationReport, RotationError> {

@@ -29,7 +29,7 @@ import type { Result } from "neverthrow";
 import { afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { startAwsProxy } from "../../../test-support/aws-proxy.js";
 import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, tempDir, whoAmI, workingKey } from "../../../test-support/moto.js";
-import { captureOutput, captureValue } from "../../../test-support/secrets.js";
+import { captureOutput, captureValue, holdsSecret } from "../../../test-support/secrets.js";
 
 const run = promisify(execFile);
 const require = createRequire(import.meta.url);
@@ -131,6 +131,7 @@ function credentialsText(profiles: readonly Profile[]): string {
 
 async function credentialsFile(profiles: readonly Profile[], name = "credentials"): Promise<{ path: string; text: string }> {
   const path = join(await tempDir("keyup-fleet-"), name);
+  holdsSecret(path);
   const text = credentialsText(profiles);
   await writeFile(path, text, { mode: 0o600 });
   return { path, text };
