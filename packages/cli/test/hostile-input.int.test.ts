@@ -319,6 +319,8 @@ async function prepare(): Promise<Env> {
   // The --auto log goes elsewhere, so "every file byte-identical" speaks of the credentials folder.
   const state = await tempDir("keyup-state-");
   await chmod(state, 0o777);
+  // The config file is a store too: some cases put static keys in it, as people do.
+  holdsSecret(join(dir, "config"));
   return {
     dir,
     file,
@@ -326,8 +328,6 @@ async function prepare(): Promise<Env> {
     user,
     env: { AWS_SHARED_CREDENTIALS_FILE: file, HOME: dir, AWS_CONFIG_FILE: join(dir, "config"), XDG_STATE_HOME: state },
   };
-  // The config file is a store too: some cases put static keys in it, as people do.
-  holdsSecret(join(dir, "config"));
 }
 
 describe("hostile input: a clear error, every file byte-identical, IAM untouched", () => {
