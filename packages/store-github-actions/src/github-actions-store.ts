@@ -4,7 +4,7 @@ import { isAbsolute, join } from "node:path";
 import { type AccessKeyPair, type CredentialStore, createStoreError, isAccessKeyPair, type StoreBackup, type StoreLock } from "@keyup/core";
 import { discardBackupFile, fingerprint, readBytes, writeAtomic } from "@keyup/core/files";
 import type { Octokit } from "@octokit/rest";
-import { githubApi, type SecretScope, scopePath } from "./_internal/github-api.js";
+import { githubApi, type SecretScope, scopeLabel } from "./_internal/github-api.js";
 import { sealForGithub } from "./_internal/sealed-box.js";
 import { acquireVariableLock } from "./_internal/variable-lock.js";
 
@@ -163,8 +163,8 @@ export function githubActionsStore(options: GithubActionsStoreOptions): GithubAc
   if (!Number.isFinite(ttlMs) || ttlMs < 1_000) {
     throw createStoreError("EINVALID", `lockTtlMs must be at least 1000 ms, got ${String(ttlMs)}`);
   }
-  const where = scope.kind === "organisation" ? `org/${scope.org}` : scopePath(scope).replace(/^\/repos\//, "");
-  const name = `github-actions:${decodeURIComponent(where)}#${names.accessKeyId},${names.secretAccessKey}`;
+  const where = scopeLabel(scope);
+  const name = `github-actions:${where}#${names.accessKeyId},${names.secretAccessKey}`;
   const backupPath = options.backupPath ?? defaultBackupPath(name);
   if (!isAbsolute(backupPath)) throw createStoreError("EINVALID", "backupPath must be an absolute path");
   const lockVariable = `KEYUP_LOCK_${names.accessKeyId}`.slice(0, 100);
@@ -213,6 +213,8 @@ export function githubActionsStore(options: GithubActionsStoreOptions): GithubAc
     if (mine) return mine.key;
     const key = fromCurrent();
     if (key !== undefined) return key;
+    // GitHub answers 404 both for a missing secret and a missing repository: the public key tells them apart.
+    await api.publicKey();
     const existing = [];
     for (const secret of [names.accessKeyId, names.secretAccessKey]) if (await api.secret(secret)) existing.push(secret);
     if (existing.length > 0) {
@@ -249,7 +251,7 @@ export function githubActionsStore(options: GithubActionsStoreOptions): GithubAc
     lockVariable,
     backupPath,
     capabilities: { crossProcessLock: true, durableBackup: true },
-    lockDomain: { kind: "resource", id: `github-actions:${decodeURIComponent(where)}/variables/${lockVariable}` },
+    lockDomain: { kind: "resource", id: `github-actions:${where}/variables/${lockVariable}` },
     read: async () => {
       const key = await held();
       return key ? { ...key } : undefined;

@@ -7,16 +7,31 @@ export type SecretScope =
   | { readonly kind: "environment"; readonly owner: string; readonly repo: string; readonly environment: string }
   | { readonly kind: "organisation"; readonly org: string };
 
-/** The REST path prefix of a scope's secrets and variables (`/repos/o/r`, `/repos/o/r/environments/e`, `/orgs/o`). */
-export function scopePath(scope: SecretScope): string {
+/**
+ * The REST path under which a scope's `secrets` and `variables` are: `/repos/o/r/actions` and
+ * `/orgs/o/actions`, but `/repos/o/r/environments/e` for an environment (no `/actions` there).
+ */
+function apiBase(scope: SecretScope): string {
   const e = encodeURIComponent;
   switch (scope.kind) {
     case "repository":
-      return `/repos/${e(scope.owner)}/${e(scope.repo)}`;
+      return `/repos/${e(scope.owner)}/${e(scope.repo)}/actions`;
     case "environment":
       return `/repos/${e(scope.owner)}/${e(scope.repo)}/environments/${e(scope.environment)}`;
     case "organisation":
-      return `/orgs/${e(scope.org)}`;
+      return `/orgs/${e(scope.org)}/actions`;
+  }
+}
+
+/** How a scope is written in the store's name: `acme/deploy`, `acme/deploy/environments/prod`, `org/acme`. */
+export function scopeLabel(scope: SecretScope): string {
+  switch (scope.kind) {
+    case "repository":
+      return `${scope.owner}/${scope.repo}`;
+    case "environment":
+      return `${scope.owner}/${scope.repo}/environments/${scope.environment}`;
+    case "organisation":
+      return `org/${scope.org}`;
   }
 }
 
@@ -48,7 +63,7 @@ export interface GithubApi {
 
 /** The store's calls against `scope`, through `octokit`. `label` names the store in messages. */
 export function githubApi(octokit: () => Promise<Octokit>, scope: SecretScope, label: string): GithubApi {
-  const base = scopePath(scope);
+  const base = apiBase(scope);
   const e = encodeURIComponent;
 
   const call = async <T>(what: string, route: string, params: Record<string, unknown> = {}): Promise<{ status: number; data: T }> => {
@@ -65,22 +80,18 @@ export function githubApi(octokit: () => Promise<Octokit>, scope: SecretScope, l
 
   return {
     publicKey: async () => {
-      const { data } = await call<{ key_id: string; key: string }>("get the public key", `GET ${base}/actions/secrets/public-key`);
+      const { data } = await call<{ key_id: string; key: string }>("get the public key", `GET ${base}/secrets/public-key`);
       return { keyId: data.key_id, key: data.key };
     },
     secret: async (name) => {
       try {
-        const { data } = await call<{ visibility?: string; updated_at: string }>(`look up secret ${name}`, `GET ${base}/actions/secrets/${e(name)}`);
+        const { data } = await call<{ visibility?: string; updated_at: string }>(`look up secret ${name}`, `GET ${base}/secrets/${e(name)}`);
         const found = { updatedAt: data.updated_at };
         if (scope.kind !== "organisation" || data.visibility !== "selected")
           return data.visibility === undefined ? found : { ...found, visibility: data.visibility };
-        const repos = await call<{ repositories: { id: number }[] }>(
-          `list the repositories of secret ${name}`,
-          `GET ${base}/actions/secrets/${e(name)}/repositories`,
-          {
-            per_page: 100,
-          },
-        );
+        const repos = await call<{ repositories: { id: number }[] }>(`list the repositories of secret ${name}`, `GET ${base}/secrets/${e(name)}/repositories`, {
+          per_page: 100,
+        });
         return { ...found, visibility: "selected", selectedRepositoryIds: repos.data.repositories.map((r) => r.id) };
       } catch (error) {
         if (missing(error)) return undefined;
@@ -88,11 +99,11 @@ export function githubApi(octokit: () => Promise<Octokit>, scope: SecretScope, l
       }
     },
     putSecret: async (name, body) => {
-      await call(`write secret ${name}`, `PUT ${base}/actions/secrets/${e(name)}`, body);
+      await call(`write secret ${name}`, `PUT ${base}/secrets/${e(name)}`, body);
     },
     deleteSecret: async (name) => {
       try {
-        await call(`delete secret ${name}`, `DELETE ${base}/actions/secrets/${e(name)}`);
+        await call(`delete secret ${name}`, `DELETE ${base}/secrets/${e(name)}`);
       } catch (error) {
         if (!missing(error)) throw error;
       }
@@ -102,7 +113,7 @@ export function githubApi(octokit: () => Promise<Octokit>, scope: SecretScope, l
       // variable is for keyup alone and no workflow needs to see it.
       const body = scope.kind === "organisation" ? { name, value, visibility: "selected", selected_repository_ids: [] } : { name, value };
       try {
-        await call(`create variable ${name}`, `POST ${base}/actions/variables`, body);
+        await call(`create variable ${name}`, `POST ${base}/variables`, body);
         return true;
       } catch (error) {
         const status = (error as { status?: number }).status;
@@ -116,7 +127,7 @@ export function githubApi(octokit: () => Promise<Octokit>, scope: SecretScope, l
     },
     variable: async (name) => {
       try {
-        const { data } = await call<{ value: string }>(`read variable ${name}`, `GET ${base}/actions/variables/${e(name)}`);
+        const { data } = await call<{ value: string }>(`read variable ${name}`, `GET ${base}/variables/${e(name)}`);
         return data.value;
       } catch (error) {
         if (missing(error)) return undefined;
@@ -125,7 +136,7 @@ export function githubApi(octokit: () => Promise<Octokit>, scope: SecretScope, l
     },
     deleteVariable: async (name) => {
       try {
-        await call(`delete variable ${name}`, `DELETE ${base}/actions/variables/${e(name)}`);
+        await call(`delete variable ${name}`, `DELETE ${base}/variables/${e(name)}`);
       } catch (error) {
         if (!missing(error)) throw error;
       }
@@ -134,7 +145,7 @@ export function githubApi(octokit: () => Promise<Octokit>, scope: SecretScope, l
 
   async function exists(name: string): Promise<boolean> {
     try {
-      await call(`read variable ${name}`, `GET ${base}/actions/variables/${e(name)}`);
+      await call(`read variable ${name}`, `GET ${base}/variables/${e(name)}`);
       return true;
     } catch (error) {
       if (missing(error)) return false;
