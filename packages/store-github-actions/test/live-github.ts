@@ -28,10 +28,15 @@ const check = (ok: boolean, what: string) => {
   if (!ok) process.exitCode = 1;
 };
 
+const lock = await store.lock();
 try {
-  const lock = await store.lock();
   check(true, `took the lock variable ${store.lockVariable}`);
-  check((await githubActionsStore({ owner, repo, token, names, current: undefined }).lock().catch((e: { code?: string }) => e.code)) === "ELOCKED", "a second lock() is ELOCKED");
+  check(
+    (await githubActionsStore({ owner, repo, token, names, current: undefined })
+      .lock()
+      .catch((e: { code?: string }) => e.code)) === "ELOCKED",
+    "a second lock() is ELOCKED",
+  );
   const backup = await store.backup();
   await store.write(fake);
   const listed = await fetch(`https://api.github.com/repos/${owner}/${repo}/actions/secrets/${names.secretAccessKey}`, {
@@ -44,8 +49,8 @@ try {
     headers: { authorization: `Bearer ${token}`, accept: "application/vnd.github+json" },
   });
   check(gone.status === 404, "restore() of the empty backup deleted the secrets");
-  await lock.release();
-  check(true, "released the lock");
 } finally {
+  await lock.release();
+  console.log("released the lock");
   await rm(dir, { recursive: true, force: true });
 }
