@@ -106,11 +106,16 @@ export function createAwsPort(options: AwsOptions = {}): AwsPort {
   // gets one attempt; the rotation machine looks for a key a lost answer created before trying again.
   const createClients = new Map<string, IAMClient>();
   const stsClients = new Map<string, STSClient>();
+  // One clock correction for all clients of this port (one rotation): the SDK learns the machine's
+  // skew from the first refused or answered request of one client; without sharing, CreateAccessKey's
+  // single-attempt client would still sign with the uncorrected clock and be refused.
+  const clock = { offset: 0 };
+  const shared = <C extends { config: object }>(client: C): C => shareClockOffset(client, clock);
   const keyOf = (c: SigningCredentials) => `${c.accessKeyId}:${c.sessionToken ?? ""}`;
   const iam = (credentials: SigningCredentials): IAMClient => {
     let client = iamClients.get(keyOf(credentials));
     if (!client) {
-      client = new IAMClient({ ...base, ...options.clientConfig, credentials: { ...credentials } });
+      client = shared(new IAMClient({ ...base, ...options.clientConfig, credentials: { ...credentials } }));
       iamClients.set(keyOf(credentials), client);
     }
     return client;
@@ -118,7 +123,7 @@ export function createAwsPort(options: AwsOptions = {}): AwsPort {
   const iamOnce = (credentials: SigningCredentials): IAMClient => {
     let client = createClients.get(keyOf(credentials));
     if (!client) {
-      client = new IAMClient({ ...base, ...options.clientConfig, maxAttempts: 1, credentials: { ...credentials } });
+      client = shared(new IAMClient({ ...base, ...options.clientConfig, maxAttempts: 1, credentials: { ...credentials } }));
       createClients.set(keyOf(credentials), client);
     }
     return client;
@@ -126,7 +131,7 @@ export function createAwsPort(options: AwsOptions = {}): AwsPort {
   const sts = (credentials: SigningCredentials): STSClient => {
     let client = stsClients.get(keyOf(credentials));
     if (!client) {
-      client = new STSClient({ ...base, ...(options.clientConfig as object), credentials: { ...credentials } });
+      client = shared(new STSClient({ ...base, ...(options.clientConfig as object), credentials: { ...credentials } }));
       stsClients.set(keyOf(credentials), client);
     }
     return client;
@@ -202,4 +207,20 @@ export function createAwsPort(options: AwsOptions = {}): AwsPort {
       };
     },
   };
+}
+
+/**
+ * Makes `client.config.systemClockOffset` (the SDK v3's correction of the machine's clock, read when a
+ * request is signed and updated from the server's `Date` on a skew error) one value held in `clock`.
+ */
+function shareClockOffset<C extends { config: object }>(client: C, clock: { offset: number }): C {
+  Object.defineProperty(client.config, "systemClockOffset", {
+    get: () => clock.offset,
+    set: (value: unknown) => {
+      if (typeof value === "number" && Number.isFinite(value)) clock.offset = value;
+    },
+    enumerable: true,
+    configurable: true,
+  });
+  return client;
 }

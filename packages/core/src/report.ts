@@ -83,6 +83,7 @@ export interface RotationReport {
  * - `skip-in-use-guard`: the old key may be retired anyway by rerunning without the in-use guard.
  * - `allow-delete-inactive`: at the 2-key limit, the Inactive other key may be deleted when allowed.
  * - `cleanup-after`: an Inactive key is kept until `after` (its grace period); clean up then.
+ * - `grant-permission`: the user's policy lacks `action` (for example `iam:ListAccessKeys`) on itself.
  *
  * @example
  * ```ts
@@ -104,4 +105,5 @@ export type NextStep =
   | { readonly type: "find-lost-key"; readonly userName: string; readonly keepAccessKeyId: string }
   | { readonly type: "skip-in-use-guard" }
   | { readonly type: "allow-delete-inactive" }
-  | { readonly type: "cleanup-after"; readonly accessKeyId: string; readonly after: string };
+  | { readonly type: "cleanup-after"; readonly accessKeyId: string; readonly after: string }
+  | { readonly type: "grant-permission"; readonly userName: string; readonly action: string };

@@ -510,6 +510,8 @@ export function plan(options: RotateOptions): ResultAsync<RotationPlan, Rotation
       }
       return { arn: arn ?? `arn:aws:iam::000000000000:user/${config.userName ?? "unknown"}`, account: "" };
     },
+    // Verify's IAM confirmation with the planned key: it would list the user's keys.
+    listAccessKeys: async (u, c) => (c.accessKeyId === PLANNED_KEY ? [] : real.listAccessKeys(u, c)),
     listUserTags: async (u, c) => real.listUserTags(u, c).catch(() => ({})),
     getAccessKeyLastUsed: async (id, c) => (c.accessKeyId === PLANNED_KEY ? {} : real.getAccessKeyLastUsed(id, c)),
     createAccessKey: async (u) => {
@@ -554,7 +556,7 @@ export function plan(options: RotateOptions): ResultAsync<RotationPlan, Rotation
       onEvent: (event) => {
         if (event.type !== "step-started" || event.effect.type !== "verify" || verifyPlanned) return;
         verifyPlanned = true;
-        actions.push(`verify the new key with STS (${config.requiredSuccesses} consecutive successes) before touching the old one`);
+        actions.push(`verify the new key with STS and IAM (${config.requiredSuccesses} consecutive successes) before touching the old one`);
       },
     }),
     (bug): RotationError => ({ kind: "internal", message: `keyup bug: the plan stopped unexpectedly: ${String(bug)}`, cause: bug }),

@@ -82,7 +82,7 @@ afterEach(() => {
   sts.reset();
 });
 
-test("IAM calls use a 15-minute MFA session opened with the store's key; verification uses the bare new key", async () => {
+test("IAM calls use a 15-minute MFA session opened with the store's key; verification uses the bare new key, on STS and IAM", async () => {
   const store = memoryStore({ initial: OLD });
   const result = await rotate({ store, userName: "mfa-user", mfa: { serialNumber: "arn:aws:iam::123456789012:mfa/me", tokenCode: async () => "123456" } });
 
@@ -93,6 +93,7 @@ test("IAM calls use a 15-minute MFA session opened with the store's key; verific
     { action: "CreateAccessKey", key: SESSION.AccessKeyId, token: SESSION.SessionToken },
     { action: "GetCallerIdentity", key: "AKIAMFANEWKEY0000002" },
     { action: "GetCallerIdentity", key: "AKIAMFANEWKEY0000002" },
+    { action: "ListAccessKeys", key: "AKIAMFANEWKEY0000002" },
     { action: "UpdateAccessKey", key: SESSION.AccessKeyId, token: SESSION.SessionToken },
     { action: "DeleteAccessKey", key: SESSION.AccessKeyId, token: SESSION.SessionToken },
   ]);

@@ -70,7 +70,8 @@ export function errorOf(state: RotationState, journal = ""): RotationError | und
       return base({ kind: "store", store: state.store, code: failure.code, message: failure.message + rolledBack, cause: failure });
     case "aws":
       if (failure.code === "LimitExceeded") return base({ kind: "limit", message: failure.message + rolledBack, keys: keysOf(state) });
-      if (state.failure?.phase === "verifying")
+      // AccessDenied at verify is a missing permission (the key is known), not a key that failed to verify.
+      if (state.failure?.phase === "verifying" && failure.code !== "AccessDenied" && failure.code !== "AccessDeniedException")
         return base({ kind: "verify", message: failure.message + rolledBack, attempts: state.verifyAttempts, cause: failure });
       return base({ kind: "aws", operation: failure.operation ?? "unknown", code: failure.code, message: failure.message + rolledBack, cause: failure });
   }
