@@ -513,8 +513,8 @@ describe("transition: paths", () => {
   test("a throttled CreateAccessKey created nothing: wait and create again, no reconcile; fail once the time is up", () => {
     const throttled = (at: number): RotationEvent => ({ type: "effectFailed", effect: "createAccessKey", failure: fail("Throttling", "service"), at, random: 0 });
     let t = transition(stateIn("creating", { loopStartedAt: AT }), throttled(AT));
-    expect(t.effects).toEqual([{ type: "wait", ms: 150 }]);
-    t = transition(t.state, { type: "waited", at: AT + 150 });
+    expect(t.effects).toEqual([{ type: "wait", ms: 100 }]);
+    t = transition(t.state, { type: "waited", at: AT + 100 });
     expect(t.effects).toEqual([{ type: "createAccessKey", userName: "alice", signer: "old" }]);
     t = transition(t.state, throttled(AT + 30_000));
     expect(t.state.outcome).toBe("failed");
