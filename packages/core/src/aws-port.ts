@@ -28,6 +28,8 @@ export interface SigningCredentials {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
   readonly sessionToken?: string;
+  /** When session credentials expire (GetSessionToken's `Expiration`); absent for long-term keys. */
+  readonly expiration?: Date;
 }
 
 /**
@@ -77,7 +79,7 @@ export interface AwsPort {
   listUserTags(userName: string, credentials: SigningCredentials): Promise<Record<string, string>>;
   tagUser(userName: string, tags: readonly { key: string; value: string }[], credentials: SigningCredentials): Promise<void>;
   untagUser(userName: string, keys: readonly string[], credentials: SigningCredentials): Promise<void>;
-  /** STS GetSessionToken with an MFA code: a short session (15 min) whose calls count as MFA-authenticated. */
+  /** STS GetSessionToken with an MFA code: a session (15 min unless `durationSeconds` says) whose calls count as MFA-authenticated. */
   getSessionToken(credentials: SigningCredentials, mfa: { serialNumber: string; tokenCode: string }, durationSeconds?: number): Promise<SigningCredentials>;
 }
 
@@ -115,7 +117,7 @@ export function createAwsPort(options: AwsOptions = {}): AwsPort {
   const iam = (credentials: SigningCredentials): IAMClient => {
     let client = iamClients.get(keyOf(credentials));
     if (!client) {
-      client = shared(new IAMClient({ ...base, ...options.clientConfig, credentials: { ...credentials } }));
+      client = shared(new IAMClient({ ...base, ...options.clientConfig, credentials: identityOf(credentials) }));
       iamClients.set(keyOf(credentials), client);
     }
     return client;
@@ -123,7 +125,7 @@ export function createAwsPort(options: AwsOptions = {}): AwsPort {
   const iamOnce = (credentials: SigningCredentials): IAMClient => {
     let client = createClients.get(keyOf(credentials));
     if (!client) {
-      client = shared(new IAMClient({ ...base, ...options.clientConfig, maxAttempts: 1, credentials: { ...credentials } }));
+      client = shared(new IAMClient({ ...base, ...options.clientConfig, maxAttempts: 1, credentials: identityOf(credentials) }));
       createClients.set(keyOf(credentials), client);
     }
     return client;
@@ -131,7 +133,7 @@ export function createAwsPort(options: AwsOptions = {}): AwsPort {
   const sts = (credentials: SigningCredentials): STSClient => {
     let client = stsClients.get(keyOf(credentials));
     if (!client) {
-      client = shared(new STSClient({ ...base, ...(options.clientConfig as object), credentials: { ...credentials } }));
+      client = shared(new STSClient({ ...base, ...(options.clientConfig as object), credentials: identityOf(credentials) }));
       stsClients.set(keyOf(credentials), client);
     }
     return client;
@@ -195,7 +197,12 @@ export function createAwsPort(options: AwsOptions = {}): AwsPort {
       const c = out.Credentials;
       if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken)
         throw Object.assign(new Error("GetSessionToken answered without credentials"), { name: "MalformedResponse" });
-      return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
+      return {
+        accessKeyId: c.AccessKeyId,
+        secretAccessKey: c.SecretAccessKey,
+        sessionToken: c.SessionToken,
+        ...(c.Expiration ? { expiration: c.Expiration } : {}),
+      };
     },
     getAccessKeyLastUsed: async (accessKeyId, credentials) => {
       const out = await iam(credentials).send(new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }));
@@ -223,4 +230,9 @@ function shareClockOffset<C extends { config: object }>(client: C, clock: { offs
     configurable: true,
   });
   return client;
+}
+
+/** The SDK's view of signing credentials: the key and token only (keyup checks a session's expiry itself). */
+function identityOf(c: SigningCredentials): { accessKeyId: string; secretAccessKey: string; sessionToken?: string } {
+  return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, ...(c.sessionToken !== undefined ? { sessionToken: c.sessionToken } : {}) };
 }

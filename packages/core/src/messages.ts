@@ -40,9 +40,7 @@ function describeNextStep(step: NextStep): string[] {
     case "cleanup-after":
       return [`${step.accessKeyId} may be deleted after ${step.after}: call cleanup() then`];
     case "grant-permission":
-      return [
-        `allow ${step.action} to IAM user ${step.userName} on itself (${policyLine(step.action)}), then rotate again`,
-      ];
+      return [`allow ${step.action} to IAM user ${step.userName} on itself (${policyLine(step.action)}), then rotate again`];
   }
 }
 

@@ -1,7 +1,8 @@
 import { setTimeout as sleepFor } from "node:timers/promises";
+import { confirmOnIam, confirmsOnIam, isAccessDenied, listOwnKeysStatement } from "./_internal/iam-confirmation.js";
+import { sessionTooShort } from "./_internal/session-budget.js";
 import type { AwsPort, SigningCredentials } from "./aws-port.js";
 import type { AccessKeyPair, CredentialStore } from "./credential-store.js";
-import { confirmOnIam, confirmsOnIam, isAccessDenied, listOwnKeysStatement } from "./_internal/iam-confirmation.js";
 import { awsErrorName, classifyAwsErrorName, redact, toAwsError } from "./errors.js";
 import { effectFor, groupOf, isTerminal, stepOf, transition } from "./machine/transition.js";
 import type { Effect, Failure, RotationEvent, RotationState, Signer } from "./machine/types.js";
@@ -172,6 +173,13 @@ async function perform(
       return { type: "storeBackedUp", backup: { id: backup.id, ...(backup.location !== undefined ? { location: backup.location } : {}) }, at: now() };
     }
     case "createAccessKey": {
+      // A session that may expire before the rotation (rollback included) ends must not create a key.
+      const expiration = effect.signer === "credentials" ? ctx.credentials?.expiration : undefined;
+      const tooShort = expiration ? sessionTooShort(expiration.getTime(), now(), state.config) : undefined;
+      if (tooShort) {
+        const failure: Failure = { source: "keyup", code: "SessionTooShort", message: tooShort, retry: "no" };
+        return { type: "effectFailed", effect: effect.type, failure, at: now(), random: 0 };
+      }
       const key = await ctx.aws.createAccessKey(effect.userName, signer(effect.signer));
       secrets.new = key;
       return { type: "keyCreated", accessKeyId: key.accessKeyId, at: now() };

@@ -2,9 +2,9 @@ import { PutUserPolicyCommand } from "@aws-sdk/client-iam";
 import { memoryStore, type ProgressEvent } from "@keyup/core";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { createAdmin, createUser, enforceAuth, iamClient, keysOf, motoUrl, resetEmulator, type TestKey } from "../../../test-support/moto.js";
+import { rotate } from "../../../test-support/observed.js";
 import type { RealismProfile } from "../../../test-support/realism/profiles.js";
 import { type RealismProxy, startRealismProxy } from "../../../test-support/realism/realism-proxy.js";
-import { rotate } from "../../../test-support/observed.js";
 
 // The fixes issue 11 asks for, each under the realism proxy's model of AWS (docs/aws-behaviour.md).
 
@@ -129,5 +129,53 @@ describe("a machine clock off by 10 minutes", () => {
     expect(result._unsafeUnwrap().outcome).toBe("rotated");
     // Only the rotation's first request met the skew; CreateAccessKey was never refused for it.
     expect(p.requests.filter((r) => r.action === "CreateAccessKey").map((r) => r.status)).toEqual([200]);
+  });
+});
+
+describe("MFA sessions that last the rotation", () => {
+  const mfa = { serialNumber: "arn:aws:iam::123456789012:mfa/alice", tokenCode: async () => "123456" };
+
+  test("a session that would expire before the rotation could end is refused before CreateAccessKey", async () => {
+    // Sessions live 1/20 of what they ask: the 900 s session keyup asks for lasts 45 s, less than the
+    // 150 s a rotation with a 30 s verify timeout may need after creating its key.
+    const { old, p } = await aliceUnder({ sessionTimeScale: 0.05 });
+    const store = memoryStore({ initial: old });
+
+    const result = await rotate({ store, endpoint: p.url, region: "us-east-1", mfa });
+
+    expect(result.isErr()).toBe(true);
+    const error = result._unsafeUnwrapErr();
+    expect(error.kind).toBe("config");
+    expect(error.message).toMatch(/the MFA session expires at .*, in \d+ s, and the rotation may need 150 s .*nothing was created/);
+    expect(error.report?.outcome).toBe("failed");
+    expect(p.requests.map((r) => r.action)).not.toContain("CreateAccessKey");
+    expect(store.current()).toEqual(old);
+    expect(await keysOf(admin, "alice")).toEqual([{ id: old.accessKeyId, status: "Active" }]);
+  });
+
+  test("a session that expires during the rollback ends 'failed' with ExpiredToken and what is left, not rollback-failed", async () => {
+    // STS never accepts the new key within the 1 s verify timeout: the rotation rolls back. Once verify
+    // has given up, two hours pass on AWS's side: the 15-minute session has expired.
+    const { old, p } = await aliceUnder({ propagation: { stsMs: 10 * 60_000, iamMs: 10 * 60_000 } });
+    const store = memoryStore({ initial: old });
+    const onEvent = (e: ProgressEvent) => {
+      if (e.type === "step" && e.step.step === "verify" && e.step.status === "failed") p.advance(2 * 60 * 60_000);
+    };
+
+    const result = await rotate({ store, endpoint: p.url, region: "us-east-1", mfa, verifyTimeoutMs: 1_000, onEvent });
+
+    expect(result.isErr()).toBe(true);
+    const error = result._unsafeUnwrapErr();
+    const fresh = error.report?.newAccessKeyId ?? "";
+    expect(error).toMatchObject({ kind: "aws", code: "ExpiredToken", operation: "DeleteAccessKey" });
+    expect(error.message).toContain("the MFA session expired during the rollback's delete-new-key");
+    expect(error.message).toContain(`IAM still has the new key ${fresh}`);
+    expect(error.message).toContain("Run recover with a fresh MFA code");
+    expect(error.report?.outcome).toBe("failed");
+    expect(error.report?.leftovers.accessKeyIds).toEqual([fresh]);
+    expect(error.report?.nextSteps).toEqual([{ type: "delete-key", userName: "alice", accessKeyId: fresh }]);
+    // The store was restored before the session ran out.
+    expect(store.current()).toEqual(old);
+    expect(p.requests.some((r) => r.action === "DeleteAccessKey" && r.error === "ExpiredToken")).toBe(true);
   });
 });

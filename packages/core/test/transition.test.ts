@@ -511,7 +511,13 @@ describe("transition: paths", () => {
   });
 
   test("a throttled CreateAccessKey created nothing: wait and create again, no reconcile; fail once the time is up", () => {
-    const throttled = (at: number): RotationEvent => ({ type: "effectFailed", effect: "createAccessKey", failure: fail("Throttling", "service"), at, random: 0 });
+    const throttled = (at: number): RotationEvent => ({
+      type: "effectFailed",
+      effect: "createAccessKey",
+      failure: fail("Throttling", "service"),
+      at,
+      random: 0,
+    });
     let t = transition(stateIn("creating", { loopStartedAt: AT }), throttled(AT));
     expect(t.effects).toEqual([{ type: "wait", ms: 100 }]);
     t = transition(t.state, { type: "waited", at: AT + 100 });

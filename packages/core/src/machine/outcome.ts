@@ -92,6 +92,8 @@ const KEYUP_ERRORS: { readonly [C in KeyupFailureCode]: (message: string, cause:
   JournalUserGone: (message, cause, _state, journal) => ({ kind: "journal", location: journal, message: journalMessage(message, journal), cause }),
   JournalKeysInvalid: (message, cause, _state, journal) => ({ kind: "journal", location: journal, message: journalMessage(message, journal), cause }),
   UnexpectedEvent: (message, cause) => ({ kind: "internal", message, cause }),
+  // The MFA session would expire before the rotation could end: nothing was created; a fresh code helps.
+  SessionTooShort: (message, cause) => ({ kind: "config", message, cause }),
 };
 
 function keysOf(state: RotationState): { accessKeyId: string; status: string }[] {

@@ -100,5 +100,8 @@ function onVerified(s: RotationState, arn: string, at: number): Decision {
 /** An AccessDenied during verify is a missing permission: the report says which one to grant. */
 function withPermissionStep(s: RotationState, failure: Failure): RotationState {
   if (failure.source !== "aws" || (failure.code !== "AccessDenied" && failure.code !== "AccessDeniedException")) return s;
-  return { ...s, nextSteps: [{ type: "grant-permission", userName: s.userName ?? s.config.userName ?? "", action: `iam:${failure.operation ?? "ListAccessKeys"}` }] };
+  return {
+    ...s,
+    nextSteps: [{ type: "grant-permission", userName: s.userName ?? s.config.userName ?? "", action: `iam:${failure.operation ?? "ListAccessKeys"}` }],
+  };
 }
