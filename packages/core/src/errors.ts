@@ -292,7 +292,8 @@ function hintFor(code: string, operation: string, detail: string): string {
       return " (the access key is not valid: deleted, mistyped, or not yet propagated)";
     case "SignatureDoesNotMatch":
       // AWS's words for a request signed more than 5 minutes off its clock (docs/aws-behaviour.md, section 4).
-      if (/Signature expired|Signature not yet current/.test(detail)) return " (this machine's clock is more than 5 minutes off AWS's: set the time, for example with NTP)";
+      if (/Signature expired|Signature not yet current/.test(detail))
+        return " (this machine's clock is more than 5 minutes off AWS's: set the time, for example with NTP)";
       return " (the secret access key does not match the key id)";
     case "NetworkError":
       return " (no answer from the endpoint: check the network, --endpoint-url and --region)";
