@@ -6,7 +6,9 @@
  * - `rolled-back`: something failed before the new key was proven; the store holds its previous
  *   content and the new key was deleted.
  * - `rollback-failed`: a rollback step failed too; `leftovers` and `nextSteps` say exactly what is left.
- * - `failed`: nothing was changed (for example the 2-key limit, or a bad store).
+ * - `failed`: nothing was changed (for example the 2-key limit, or a bad store); or, with MFA, the
+ *   session expired during a rollback (`ExpiredToken`): `leftovers` and `nextSteps` say what is left,
+ *   and `recover` with a fresh code finishes the rollback.
  * - `skipped`: nothing was changed because the key is younger than `minAge`.
  *
  * @example
