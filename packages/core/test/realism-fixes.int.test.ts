@@ -1,8 +1,9 @@
+import { join } from "node:path";
 import { PutUserPolicyCommand } from "@aws-sdk/client-iam";
-import { memoryStore, type ProgressEvent } from "@keyup/core";
+import { fileJournal, memoryStore, type ProgressEvent } from "@keyup/core";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { createAdmin, createUser, enforceAuth, iamClient, keysOf, motoUrl, resetEmulator, type TestKey } from "../../../test-support/moto.js";
-import { rotate } from "../../../test-support/observed.js";
+import { createAdmin, createUser, enforceAuth, iamClient, keysOf, motoUrl, resetEmulator, type TestKey, tempDir } from "../../../test-support/moto.js";
+import { recover, rotate } from "../../../test-support/observed.js";
 import type { RealismProfile } from "../../../test-support/realism/profiles.js";
 import { type RealismProxy, startRealismProxy } from "../../../test-support/realism/realism-proxy.js";
 
@@ -153,7 +154,7 @@ describe("MFA sessions that last the rotation", () => {
     expect(await keysOf(admin, "alice")).toEqual([{ id: old.accessKeyId, status: "Active" }]);
   });
 
-  test("a session that expires during the rollback ends 'failed' with ExpiredToken and what is left, not rollback-failed", async () => {
+  test("a session that expires during the rollback ends 'failed' with ExpiredToken and what is left, not rollback-failed; recover finishes it", async () => {
     // STS never accepts the new key within the 1 s verify timeout: the rotation rolls back. Once verify
     // has given up, two hours pass on AWS's side: the 15-minute session has expired.
     const { old, p } = await aliceUnder({ propagation: { stsMs: 10 * 60_000, iamMs: 10 * 60_000 } });
@@ -162,7 +163,9 @@ describe("MFA sessions that last the rotation", () => {
       if (e.type === "step" && e.step.step === "verify" && e.step.status === "failed") p.advance(2 * 60 * 60_000);
     };
 
-    const result = await rotate({ store, endpoint: p.url, region: "us-east-1", mfa, verifyTimeoutMs: 1_000, onEvent });
+    const journal = fileJournal(join(await tempDir(), "rotation.journal"));
+
+    const result = await rotate({ store, journal, endpoint: p.url, region: "us-east-1", mfa, verifyTimeoutMs: 1_000, onEvent });
 
     expect(result.isErr()).toBe(true);
     const error = result._unsafeUnwrapErr();
@@ -177,5 +180,13 @@ describe("MFA sessions that last the rotation", () => {
     // The store was restored before the session ran out.
     expect(store.current()).toEqual(old);
     expect(p.requests.some((r) => r.action === "DeleteAccessKey" && r.error === "ExpiredToken")).toBe(true);
+
+    // The journal kept the state: recover, with a fresh session, finishes the rollback.
+    expect(await journal.load()).toBeDefined();
+    const recovered = await recover({ store, journal, endpoint: p.url, region: "us-east-1", mfa });
+    expect(recovered.isErr() && recovered.error.report?.outcome).toBe("rolled-back");
+    expect(await keysOf(admin, "alice")).toEqual([{ id: old.accessKeyId, status: "Active" }]);
+    expect(store.current()).toEqual(old);
+    expect(await journal.load()).toBeUndefined();
   });
 });
