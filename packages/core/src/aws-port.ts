@@ -31,6 +31,8 @@ export interface SigningCredentials {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
   readonly sessionToken?: string;
+  /** When session credentials expire (GetSessionToken's `Expiration`); absent for long-term keys. */
+  readonly expiration?: Date;
 }
 
 /**
@@ -80,7 +82,7 @@ export interface AwsPort {
   listUserTags(userName: string, credentials: SigningCredentials): Promise<Record<string, string>>;
   tagUser(userName: string, tags: readonly { key: string; value: string }[], credentials: SigningCredentials): Promise<void>;
   untagUser(userName: string, keys: readonly string[], credentials: SigningCredentials): Promise<void>;
-  /** STS GetSessionToken with an MFA code: a short session (15 min) whose calls count as MFA-authenticated. */
+  /** STS GetSessionToken with an MFA code: a session (15 min unless `durationSeconds` says) whose calls count as MFA-authenticated. */
   getSessionToken(credentials: SigningCredentials, mfa: { serialNumber: string; tokenCode: string }, durationSeconds?: number): Promise<SigningCredentials>;
 }
 
@@ -109,6 +111,11 @@ export function createAwsPort(options: AwsOptions = {}): AwsPort {
   // gets one attempt; the rotation machine looks for a key a lost answer created before trying again.
   const createClients = new Map<string, IAMClient>();
   const stsClients = new Map<string, STSClient>();
+  // One clock correction for all clients of this port (one rotation): the SDK learns the machine's
+  // skew from the first refused or answered request of one client; without sharing, CreateAccessKey's
+  // single-attempt client would still sign with the uncorrected clock and be refused.
+  const clock = { offset: 0 };
+  const shared = <C extends { config: object }>(client: C): C => shareClockOffset(client, clock);
   const keyOf = (c: SigningCredentials) => `${c.accessKeyId}:${c.sessionToken ?? ""}`;
   const cached = <C>(clients: Map<string, C>, credentials: SigningCredentials, create: () => C): C => {
     let client = clients.get(keyOf(credentials));
@@ -120,21 +127,21 @@ export function createAwsPort(options: AwsOptions = {}): AwsPort {
   };
   const iam = async (credentials: SigningCredentials) => {
     const sdk = await loadIam();
-    const client = cached(iamClients, credentials, () => new sdk.IAMClient({ ...base, ...options.clientConfig, credentials: { ...credentials } }));
+    const client = cached(iamClients, credentials, () => shared(new sdk.IAMClient({ ...base, ...options.clientConfig, credentials: identityOf(credentials) })));
     return { sdk, client };
   };
   const iamOnce = async (credentials: SigningCredentials) => {
     const sdk = await loadIam();
-    const client = cached(
-      createClients,
-      credentials,
-      () => new sdk.IAMClient({ ...base, ...options.clientConfig, maxAttempts: 1, credentials: { ...credentials } }),
+    const client = cached(createClients, credentials, () =>
+      shared(new sdk.IAMClient({ ...base, ...options.clientConfig, maxAttempts: 1, credentials: identityOf(credentials) })),
     );
     return { sdk, client };
   };
   const sts = async (credentials: SigningCredentials) => {
     const sdk = await loadSts();
-    const client = cached(stsClients, credentials, () => new sdk.STSClient({ ...base, ...(options.clientConfig as object), credentials: { ...credentials } }));
+    const client = cached(stsClients, credentials, () =>
+      shared(new sdk.STSClient({ ...base, ...(options.clientConfig as object), credentials: identityOf(credentials) })),
+    );
     return { sdk, client };
   };
 
@@ -205,7 +212,12 @@ export function createAwsPort(options: AwsOptions = {}): AwsPort {
       const c = out.Credentials;
       if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken)
         throw Object.assign(new Error("GetSessionToken answered without credentials"), { name: "MalformedResponse" });
-      return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
+      return {
+        accessKeyId: c.AccessKeyId,
+        secretAccessKey: c.SecretAccessKey,
+        sessionToken: c.SessionToken,
+        ...(c.Expiration ? { expiration: c.Expiration } : {}),
+      };
     },
     getAccessKeyLastUsed: async (accessKeyId, credentials) => {
       const { sdk, client } = await iam(credentials);
@@ -218,4 +230,25 @@ export function createAwsPort(options: AwsOptions = {}): AwsPort {
       };
     },
   };
+}
+
+/**
+ * Makes `client.config.systemClockOffset` (the SDK v3's correction of the machine's clock, read when a
+ * request is signed and updated from the server's `Date` on a skew error) one value held in `clock`.
+ */
+function shareClockOffset<C extends { config: object }>(client: C, clock: { offset: number }): C {
+  Object.defineProperty(client.config, "systemClockOffset", {
+    get: () => clock.offset,
+    set: (value: unknown) => {
+      if (typeof value === "number" && Number.isFinite(value)) clock.offset = value;
+    },
+    enumerable: true,
+    configurable: true,
+  });
+  return client;
+}
+
+/** The SDK's view of signing credentials: the key and token only (keyup checks a session's expiry itself). */
+function identityOf(c: SigningCredentials): { accessKeyId: string; secretAccessKey: string; sessionToken?: string } {
+  return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, ...(c.sessionToken !== undefined ? { sessionToken: c.sessionToken } : {}) };
 }
