@@ -66,6 +66,8 @@ describe("fileJournal()", () => {
     ["a number", "42"],
     ["an unknown older version", JSON.stringify({ version: 0, id: "x", store: "s", state: { phase: "p", config: {}, steps: [] } })],
     ["a version that is not a number", JSON.stringify({ version: "2", id: "x", store: "s", state: { phase: "p", config: {}, steps: [] } })],
+    // A string that compares above the current format is still damaged, not "from a newer keyup".
+    ["a version that is a string above the current one", JSON.stringify({ version: "3", id: "x", store: "s", state: { phase: "p", config: {}, steps: [] } })],
     ["no id", JSON.stringify({ version: 1, store: "s", state: { phase: "p", config: {}, steps: [] } })],
     ["no store", JSON.stringify({ version: 1, id: "x", state: { phase: "p", config: {}, steps: [] } })],
     ["no state", JSON.stringify({ version: 1, id: "x", store: "s" })],
