@@ -26,9 +26,10 @@ import {
  * (keyup's clients try a call up to 6 times and keyup retries some steps itself, so a fault injected
  * once would only test those retries, not what keyup does when a call keeps failing). The first run's exit
  * code and what it left are checked against what docs/cli.md promises for that fault; file modes are
- * checked while the journal exists. Then the CLI runs again with no fault, and the invariants are
- * checked: the credentials file holds a key that works and is Active (read by the AWS CLI), every key in
- * IAM is known to the file or the journal, no secret is lost, files are 0600.
+ * checked while the journal exists. Then the CLI runs again with no fault (after exit 3, once the steps it
+ * printed to finish by hand are followed) until the rotation is done, and the invariants are checked: the
+ * credentials file holds a new key that works and is Active (read by the AWS CLI), every key in IAM is
+ * known to the file or the journal (nothing is exempt), no secret is lost, files are 0600.
  */
 const run = promisify(execFile);
 
@@ -181,6 +182,33 @@ async function journalAndModes(file: string): Promise<string[]> {
   return [entry.secrets.old?.accessKeyId, entry.secrets.new?.accessKeyId].filter((x): x is string => Boolean(x));
 }
 
+/** The commands keyup printed on stderr as "keyup: to finish by hand: <command>". */
+function handSteps(stderr: string): string[] {
+  return stderr
+    .split("\n")
+    .filter((line) => line.startsWith("keyup: to finish by hand: "))
+    .map((line) => line.slice("keyup: to finish by hand: ".length).trim());
+}
+
+/**
+ * Runs a printed `aws ...` command with the real AWS CLI against moto, signed by the admin. A delete
+ * step whose key is already gone counts as done (NoSuchEntity): when a DeleteAccessKey landed but every
+ * answer was lost, keyup cannot know the key is gone, and a user running the step learns it this way.
+ */
+async function awsAsAdmin(command: string): Promise<"done" | "already done"> {
+  const [bin, ...args] = command.split(/\s+/);
+  expect(bin, "a printed step runs the AWS CLI").toBe("aws");
+  try {
+    await run("aws", [...args, "--endpoint-url", motoUrl(), "--region", "us-east-1"], {
+      env: cleanEnv({ AWS_ACCESS_KEY_ID: admin.accessKeyId, AWS_SECRET_ACCESS_KEY: admin.secretAccessKey }),
+    });
+    return "done";
+  } catch (error) {
+    if (args[0] === "iam" && args[1] === "delete-access-key" && /\(NoSuchEntity\)/.test(String((error as { stderr?: unknown }).stderr))) return "already done";
+    throw error;
+  }
+}
+
 async function assertInvariants(file: string, userArn: string, keepIds: string[]) {
   const held = fileKey(await readFile(file, "utf8"));
   // The file holds a working key, as an independent reader (the AWS CLI) sees it.
@@ -243,13 +271,35 @@ describe("a fault at every AWS call of a rotation, then a rerun: the invariants 
           if (want.exit === "3") expect(firstRun.stderr, "exit 3 says which old key was not retired").toContain(old.accessKeyId);
           await journalAndModes(file);
 
+          // Exit 3: the rotation is done but the old key is the user's to retire, and keyup printed how.
+          // Follow the printed steps as a user would (the real `aws` CLI, as the admin); they must name
+          // the old key and be enough: the invariants below exempt nothing.
+          if (want.exit === "3") {
+            const steps = handSteps(firstRun.stderr);
+            expect(steps.length, "exit 3 prints the steps to finish by hand").toBeGreaterThan(0);
+            for (const step of steps) {
+              expect(step, "a printed step is an aws iam command about the old key").toMatch(
+                new RegExp(`^aws iam [a-z-]+ .*--access-key-id ${old.accessKeyId}(\\s|$)`),
+              );
+              observed.push(`${target.name} | ${fault} | printed step ${await awsAsAdmin(step)}: ${step}`);
+            }
+          }
+
           // Rerun without faults until no journal is left (a resumed rollback ends the rotation it resumes).
+          const rerun = ["--profile", "p", "--operation", "up", "--auto", "--endpoint-url", motoUrl(), ...extra];
           let runs = 1;
           while (existsSync(`${file}.keyup-journal.p`) && runs < 4) {
-            await keyup(["--profile", "p", "--operation", "up", "--auto", "--endpoint-url", motoUrl(), ...extra], env);
+            await keyup(rerun, env);
             runs += 1;
           }
           expect(existsSync(`${file}.keyup-journal.p`), "journal settled").toBe(false);
+          // A run that failed or rolled back changed nothing: one plain rerun must then rotate.
+          if (fileKey(await readFile(file, "utf8")).accessKeyId === old.accessKeyId) {
+            const again = await keyup(rerun, env);
+            runs += 1;
+            expect(again.code, `a rerun after a failed rotation rotates (stderr: ${again.stderr.trim()})`).toBe(0);
+          }
+          expect(fileKey(await readFile(file, "utf8")).accessKeyId, "the file holds a new key once the rotation settled").not.toBe(old.accessKeyId);
           // Nothing is exempt: with --delete-inactive the Inactive key must be gone once the rotation settles.
           await assertInvariants(file, user.arn, []);
           if (inactive)
