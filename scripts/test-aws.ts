@@ -72,10 +72,11 @@ async function main(): Promise<number> {
   const results: [string, string][] = [];
   const iamAs = (k: Key) => new iamSdk.IAMClient({ region, credentials: k, maxAttempts: 1 });
   const stsAs = (k: Key) => new stsSdk.STSClient({ region, credentials: k, maxAttempts: 1 });
-  const ok = (p: Promise<unknown>) => p.then(
-    () => true,
-    () => false,
-  );
+  const ok = (p: Promise<unknown>) =>
+    p.then(
+      () => true,
+      () => false,
+    );
   const newKey = async (): Promise<Key> => {
     const out = await adminIam.send(new iamSdk.CreateAccessKeyCommand({ UserName: userName }));
     return { accessKeyId: out.AccessKey?.AccessKeyId ?? "", secretAccessKey: out.AccessKey?.SecretAccessKey ?? "" };
@@ -89,7 +90,16 @@ async function main(): Promise<number> {
       Statement: [
         {
           Effect: "Allow",
-          Action: ["iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:UpdateAccessKey", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed", "iam:ListUserTags", "iam:TagUser", "iam:UntagUser"],
+          Action: [
+            "iam:CreateAccessKey",
+            "iam:DeleteAccessKey",
+            "iam:UpdateAccessKey",
+            "iam:ListAccessKeys",
+            "iam:GetAccessKeyLastUsed",
+            "iam:ListUserTags",
+            "iam:TagUser",
+            "iam:UntagUser",
+          ],
           Resource: `${me.Arn?.split(":").slice(0, 5).join(":")}:user/${userName}`,
         },
       ],
@@ -178,7 +188,10 @@ async function main(): Promise<number> {
     }
     const spaced = [...dates].sort().every((d, i, all) => i === 0 || d - (all[i - 1] ?? 0) >= 15 * 60_000 - 60_000);
     results.push(["Lag until a use shows in GetAccessKeyLastUsed", visibleAfter === undefined ? "not seen" : `${seconds(visibleAfter)} s (polled every 10 s)`]);
-    results.push(["Does GetAccessKeyLastUsed follow the 15-minute rule?", `${dates.size} distinct dates for ${lastUsedMinutes} min of use each minute; ${spaced ? "15 minutes apart" : "closer than 15 minutes"}`]);
+    results.push([
+      "Does GetAccessKeyLastUsed follow the 15-minute rule?",
+      `${dates.size} distinct dates for ${lastUsedMinutes} min of use each minute; ${spaced ? "15 minutes apart" : "closer than 15 minutes"}`,
+    ]);
 
     const parentSession = await stsAs(key).send(new stsSdk.GetSessionTokenCommand({ DurationSeconds: 900 }));
     const parentBefore = await lastUsed();

@@ -44,7 +44,12 @@ async function iamActionsInCode(): Promise<string[]> {
 
 /** An IAM `StringLike` pattern (`*` any run, `?` one character). */
 const like = (pattern: string, value: string) =>
-  new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`).test(value);
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, ".*")
+      .replace(/\?/g, ".")}$`,
+  ).test(value);
 
 describe("docs/security.md's policies", () => {
   test("the documented policy allows every IAM action keyup's code calls, in the partition-neutral ARN form", async () => {
