@@ -59,7 +59,8 @@ interface World {
 
 /**
  * A user ("app") whose only key lives in a secret, a Lambda role that may only use Secrets Manager,
- * and auth enforced. Extra fields in the secret must survive every rotation.
+ * and auth enforced. Extra fields in the secret must survive every rotation. The handler retires the
+ * old key at finish unless a test asks for another `retireOld` policy.
  */
 async function world(options: Partial<RotationHandlerOptions> & { userPolicy?: object; lambdaPolicy?: object } = {}): Promise<World> {
   const admin = await createAdmin();
@@ -78,6 +79,7 @@ async function world(options: Partial<RotationHandlerOptions> & { userPolicy?: o
     region: "us-east-1",
     endpoint: motoUrl(),
     verifyTimeoutMs: 2_000,
+    retireOld: "at-finish",
     log: (entry) => logs.push(entry),
     ...handlerOptions,
   });
@@ -321,7 +323,13 @@ describe("finishSecret", () => {
       req.action === "DeleteAccessKey" ? { status: 409, body: awsErrorXml("ConcurrentModification") } : undefined,
     );
     onTestFinished(() => proxy.close());
-    const flaky = createRotationHandler({ client: smClient(w.lambdaRole), region: "us-east-1", endpoint: proxy.url, log: () => undefined });
+    const flaky = createRotationHandler({
+      client: smClient(w.lambdaRole),
+      region: "us-east-1",
+      endpoint: proxy.url,
+      retireOld: "at-finish",
+      log: () => undefined,
+    });
     const error = await failure(flaky({ SecretId: w.secretId, ClientRequestToken: token, Step: "finishSecret" }));
     expect(error.code).toBe("EAWS");
     expect(error.awsCode).toBe("ConcurrentModification");

@@ -123,6 +123,20 @@ export function secretApi(client: SecretsManagerClient, secretId: string, where:
       return ids;
     },
 
+    /** When Secrets Manager created a version, on AWS's clock (ListSecretVersionIds' CreatedDate). */
+    async createdDate(versionId: string): Promise<Date | undefined> {
+      let nextToken: string | undefined;
+      do {
+        const out = await call("ListSecretVersionIds", () =>
+          client.send(new ListSecretVersionIdsCommand({ SecretId: secretId, IncludeDeprecated: true, ...(nextToken ? { NextToken: nextToken } : {}) })),
+        );
+        const version = (out.Versions ?? []).find((v) => v.VersionId === versionId);
+        if (version) return version.CreatedDate;
+        nextToken = out.NextToken || undefined;
+      } while (nextToken);
+      return undefined;
+    },
+
     /**
      * The secret's name (its id may be an ARN), whether rotation is turned on for it, and the labels on
      * each labelled version (DescribeSecret's VersionIdsToStages leaves out versions with no label).
