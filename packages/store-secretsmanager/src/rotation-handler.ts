@@ -406,7 +406,17 @@ async function createSecret(run: Run): Promise<void> {
     const version = await run.api.byId(versionId);
     const held = version ? heldKey(run, version) : undefined;
     if (!held || held.accessKeyId === currentKey.accessKeyId || !keys.has(held.accessKeyId)) continue;
-    const finishedAt = previous ? await run.api.createdDate(current.versionId) : undefined;
+    // When the last rotation finished, on AWS's clock: Secrets Manager records no finish time, so the
+    // AWSCURRENT version's creation (its createSecret, shortly before) stands in; being earlier, it
+    // only makes the check stricter. GetSecretValue's CreatedDate is used: ListSecretVersionIds' is not
+    // the creation time on every implementation (moto answers the time of the call).
+    const finishedAt = previous ? current.createdDate : undefined;
+    if (previous && !finishedAt) {
+      throw rotationError(
+        "EINVALID",
+        `secretsmanager:${run.secretId}: the AWSCURRENT version has no CreatedDate, so whether ${held.accessKeyId} was used since the last rotation cannot be told`,
+      );
+    }
     const retirement: Retirement = {
       userName,
       accessKeyId: held.accessKeyId,

@@ -19,6 +19,8 @@ export interface SecretVersion {
   readonly versionId: string;
   readonly text: string;
   readonly stages: readonly string[];
+  /** When Secrets Manager created the version, on AWS's clock. */
+  readonly createdDate?: Date;
 }
 
 /** How to reach Secrets Manager: a ready client, or what to build one from. */
@@ -76,12 +78,15 @@ export function secretApi(client: SecretsManagerClient, secretId: string, where:
     return toStoreError(error, where, "GetSecretValue");
   };
 
-  const toVersion = (out: { VersionId?: string; SecretString?: string; SecretBinary?: unknown; VersionStages?: string[] }, what: string): SecretVersion => {
+  const toVersion = (
+    out: { VersionId?: string; SecretString?: string; SecretBinary?: unknown; VersionStages?: string[]; CreatedDate?: Date },
+    what: string,
+  ): SecretVersion => {
     if (out.SecretString === undefined) {
       throw createStoreError("EINVALID", `${where}: ${what} holds a binary value: keyup expects a JSON string`);
     }
     if (!out.VersionId) throw createStoreError("EIO", `${where}: GetSecretValue answered without a version id`);
-    return { versionId: out.VersionId, text: out.SecretString, stages: out.VersionStages ?? [] };
+    return { versionId: out.VersionId, text: out.SecretString, stages: out.VersionStages ?? [], ...(out.CreatedDate ? { createdDate: out.CreatedDate } : {}) };
   };
 
   return {
@@ -121,20 +126,6 @@ export function secretApi(client: SecretsManagerClient, secretId: string, where:
         nextToken = out.NextToken || undefined;
       } while (nextToken);
       return ids;
-    },
-
-    /** When Secrets Manager created a version, on AWS's clock (ListSecretVersionIds' CreatedDate). */
-    async createdDate(versionId: string): Promise<Date | undefined> {
-      let nextToken: string | undefined;
-      do {
-        const out = await call("ListSecretVersionIds", () =>
-          client.send(new ListSecretVersionIdsCommand({ SecretId: secretId, IncludeDeprecated: true, ...(nextToken ? { NextToken: nextToken } : {}) })),
-        );
-        const version = (out.Versions ?? []).find((v) => v.VersionId === versionId);
-        if (version) return version.CreatedDate;
-        nextToken = out.NextToken || undefined;
-      } while (nextToken);
-      return undefined;
     },
 
     /**
