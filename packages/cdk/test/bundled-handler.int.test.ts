@@ -120,7 +120,8 @@ test("the bundled handler the construct deploys rotates the key through the four
       PutSecretValue: 1,
     },
     setSecret: { DescribeSecret: 1, GetSecretValue: 1 },
-    testSecret: { DescribeSecret: 1, GetSecretValue: 2, GetCallerIdentity: 3 },
+    // core's verify confirms the new key on IAM too (ListAccessKeys signed by it) as its last success.
+    testSecret: { DescribeSecret: 1, GetSecretValue: 2, GetCallerIdentity: 3, ListAccessKeys: 1 },
     finishSecret: {
       DescribeSecret: 1,
       GetSecretValue: 2,
