@@ -48,7 +48,20 @@ const TARGETS: Target[] = [
   { name: "DeleteAccessKey (rollback: delete new)", scenario: "verify-fails", match: (r, old) => r.action === "DeleteAccessKey" && r.accessKeyId === old },
 ];
 
-const summary: { target: string; fault: FaultKind; firstExit: string; runsToSettle: number; survived: boolean }[] = [];
+/**
+ * Garbled answers to a CreateAccessKey that landed (issue 15): none proves that nothing was created, so
+ * each must go through reconcile, never leave the new key Active in IAM with nobody holding it.
+ */
+const GARBLED_CREATE_ANSWERS: Record<string, { status: number; body: string; contentType?: string }> = {
+  "garbled: truncated XML": { status: 200, body: "<CreateAccessKeyResponse><CreateAccessKeyResult><AccessKey><AccessKeyId>AKIA" },
+  "garbled: HTML 502": { status: 502, contentType: "text/html", body: "<html><body><h1>502 Bad Gateway</h1></body></html>" },
+  "garbled: 500 empty": { status: 500, body: "" },
+  "garbled: 504 text": { status: 504, contentType: "text/plain", body: "Gateway Timeout" },
+  "garbled: JSON body": { status: 200, contentType: "application/json", body: '{"AccessKey":null}' },
+  "garbled: unknown error": { status: 400, body: awsErrorXml("SomethingNobodyKnows", "odd") },
+};
+
+const summary: { target: string; fault: string; firstExit: string; runsToSettle: number; survived: boolean }[] = [];
 
 let admin: TestKey;
 beforeEach(async () => {
@@ -141,55 +154,64 @@ async function assertInvariants(file: string, userArn: string, keepIds: string[]
 describe("a fault at every AWS call of a rotation, then a rerun: the invariants hold", () => {
   for (const target of TARGETS) {
     for (const fault of FAULTS) {
-      test(`${target.name}: ${fault}`, async () => {
-        const { user, old, file } = await setup(target.scenario);
-        let injected = false;
-        let kill: () => void = () => undefined;
-        const proxy = await startAwsProxy(motoUrl(), (r) => {
-          // The verify-fails scenario: the new key is never accepted, so the rotation must roll back.
-          if (target.scenario === "verify-fails" && r.action === "GetCallerIdentity" && r.accessKeyId !== old.accessKeyId) {
-            return { status: 403, body: awsErrorXml("InvalidClientTokenId") };
-          }
-          if (injected || !target.match(r, old.accessKeyId)) return undefined;
-          injected = true;
-          return verdictFor(fault, () => kill());
-        });
-        const env = { AWS_SHARED_CREDENTIALS_FILE: file, HOME: file.replace(/\/credentials$/, "") };
-        const extra = target.scenario === "delete-inactive" ? ["--delete-inactive"] : [];
-        const verify = target.scenario === "verify-fails" ? ["--verify-timeout", "1"] : [];
-        try {
-          const first = spawnKeyup(
-            ["--profile", "p", "--operation", "up", "--auto", "--request-timeout", "1", "--endpoint-url", proxy.url, ...extra, ...verify],
-            env,
-          );
-          kill = () => first.child.kill("SIGKILL");
-          const firstRun = await first.done;
-          expect(injected, "the fault was injected").toBe(true);
-
-          // Right after the fault, before any rerun: the file must hold a key that works.
-          const afterFault = fileKey(await readFile(file, "utf8"));
-          expect(await workingKey(afterFault)).toBe(user.arn);
-
-          // Rerun without faults until no journal is left (a resumed rollback ends the rotation it resumes).
-          let runs = 1;
-          while (existsSync(`${file}.keyup-journal.p`) && runs < 4) {
-            await keyup(["--profile", "p", "--operation", "up", "--auto", "--endpoint-url", motoUrl(), ...extra], env);
-            runs += 1;
-          }
-          expect(existsSync(`${file}.keyup-journal.p`), "journal settled").toBe(false);
-          const keep =
-            target.scenario === "delete-inactive"
-              ? (await keysOf(admin, "fault-bot")).map((k) => k.id).filter((id) => id !== fileKey(readFileSync(file, "utf8")).accessKeyId)
-              : [];
-          await assertInvariants(file, user.arn, keep);
-          summary.push({ target: target.name, fault, firstExit: firstRun.signal ?? String(firstRun.code), runsToSettle: runs, survived: true });
-        } catch (error) {
-          summary.push({ target: target.name, fault, firstExit: "-", runsToSettle: 0, survived: false });
-          throw error;
-        } finally {
-          await proxy.close();
-        }
-      });
+      test(`${target.name}: ${fault}`, () => faultThenRerun(target, fault, (kill) => verdictFor(fault, kill)));
     }
   }
 });
+
+describe("a garbled answer to a CreateAccessKey that landed, then a rerun: the invariants hold (no orphan)", () => {
+  const create = TARGETS.find((t) => t.name === "CreateAccessKey") as Target;
+  for (const [fault, answer] of Object.entries(GARBLED_CREATE_ANSWERS)) {
+    test(`${create.name}: ${fault}`, () => faultThenRerun(create, fault, () => ({ forwardThen: answer })));
+  }
+});
+
+async function faultThenRerun(target: Target, fault: string, verdict: (kill: () => void) => ProxyVerdict): Promise<void> {
+  const { user, old, file } = await setup(target.scenario);
+  let injected = false;
+  let kill: () => void = () => undefined;
+  const proxy = await startAwsProxy(motoUrl(), (r) => {
+    // The verify-fails scenario: the new key is never accepted, so the rotation must roll back.
+    if (target.scenario === "verify-fails" && r.action === "GetCallerIdentity" && r.accessKeyId !== old.accessKeyId) {
+      return { status: 403, body: awsErrorXml("InvalidClientTokenId") };
+    }
+    if (injected || !target.match(r, old.accessKeyId)) return undefined;
+    injected = true;
+    return verdict(() => kill());
+  });
+  const env = { AWS_SHARED_CREDENTIALS_FILE: file, HOME: file.replace(/\/credentials$/, "") };
+  const extra = target.scenario === "delete-inactive" ? ["--delete-inactive"] : [];
+  const verify = target.scenario === "verify-fails" ? ["--verify-timeout", "1"] : [];
+  try {
+    const first = spawnKeyup(
+      ["--profile", "p", "--operation", "up", "--auto", "--request-timeout", "1", "--endpoint-url", proxy.url, ...extra, ...verify],
+      env,
+    );
+    kill = () => first.child.kill("SIGKILL");
+    const firstRun = await first.done;
+    expect(injected, "the fault was injected").toBe(true);
+
+    // Right after the fault, before any rerun: the file must hold a key that works.
+    const afterFault = fileKey(await readFile(file, "utf8"));
+    expect(await workingKey(afterFault)).toBe(user.arn);
+
+    // Rerun without faults until no journal is left (a resumed rollback ends the rotation it resumes).
+    let runs = 1;
+    while (existsSync(`${file}.keyup-journal.p`) && runs < 4) {
+      await keyup(["--profile", "p", "--operation", "up", "--auto", "--endpoint-url", motoUrl(), ...extra], env);
+      runs += 1;
+    }
+    expect(existsSync(`${file}.keyup-journal.p`), "journal settled").toBe(false);
+    const keep =
+      target.scenario === "delete-inactive"
+        ? (await keysOf(admin, "fault-bot")).map((k) => k.id).filter((id) => id !== fileKey(readFileSync(file, "utf8")).accessKeyId)
+        : [];
+    await assertInvariants(file, user.arn, keep);
+    summary.push({ target: target.name, fault, firstExit: firstRun.signal ?? String(firstRun.code), runsToSettle: runs, survived: true });
+  } catch (error) {
+    summary.push({ target: target.name, fault, firstExit: "-", runsToSettle: 0, survived: false });
+    throw error;
+  } finally {
+    await proxy.close();
+  }
+}
