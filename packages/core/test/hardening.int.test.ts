@@ -1,8 +1,12 @@
-import { memoryStore } from "@keyup/core";
+import { link, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { memoryStore, rotateMany } from "@keyup/core";
+import { iniStore } from "@keyup/store-ini";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, workingKey } from "../../../test-support/moto.js";
+import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, tempDir, workingKey } from "../../../test-support/moto.js";
 import { rotate } from "../../../test-support/observed.js";
 import { type Answer, type RealismProxy, startRealismProxy } from "../../../test-support/realism/realism-proxy.js";
+import { holdsSecret } from "../../../test-support/secrets.js";
 
 // Issue 15's hardening classes that the library alone shows (the CLI's are in packages/cli/test).
 
@@ -82,5 +86,83 @@ describe("orphans from garbled CreateAccessKey answers", () => {
     const result = await rotate({ store, endpoint: proxy.url, region: "us-east-1" });
     expect(result.isErr() ? result.error.kind : result._unsafeUnwrap().outcome).not.toBe("rotated");
     expect(proxy.requests.filter((r) => r.action === "ListAccessKeys")).toHaveLength(1);
+  });
+});
+
+const profileText = (name: string, key: TestKey) => `[${name}]\naws_access_key_id = ${key.accessKeyId}\naws_secret_access_key = ${key.secretAccessKey}\n`;
+
+describe("lockout via a second holder", () => {
+  test("two profiles of one file hold the key: rotating one refuses (ESHARED), the key and the file stay as they were", async () => {
+    const user = await createUser("holder");
+    const old = user.keys[0] as TestKey;
+    const file = join(await tempDir(), "credentials");
+    const text = `${profileText("a", old)}${profileText("b", old)}`;
+    await writeFile(file, text, { mode: 0o600 });
+    await enforceAuth();
+
+    const result = await rotate({ store: iniStore({ profile: "a", path: file }), endpoint: motoUrl(), region: "us-east-1" });
+
+    expect(result.isErr()).toBe(true);
+    const error = result._unsafeUnwrapErr();
+    expect(error.kind === "store" && error.code).toBe("ESHARED");
+    expect(error.message).toContain(`ini:${file}#b`);
+    expect(await keysOf(admin, "holder")).toEqual([{ id: old.accessKeyId, status: "Active" }]);
+    expect(await readFile(file, "utf8")).toBe(text);
+  });
+
+  test("the same two profiles rotated together (a fleet) get the one new key, nothing refused", async () => {
+    const user = await createUser("holder");
+    const old = user.keys[0] as TestKey;
+    const file = join(await tempDir(), "credentials");
+    await writeFile(file, `${profileText("a", old)}${profileText("b", old)}`, { mode: 0o600 });
+    await enforceAuth();
+    const a = iniStore({ profile: "a", path: file });
+    const b = iniStore({ profile: "b", path: file });
+
+    const fleet = (await rotateMany({ stores: [a, b], endpoint: motoUrl(), region: "us-east-1" }))._unsafeUnwrap();
+
+    expect(fleet.results.map((r) => r.outcome)).toEqual(["rotated", "rotated"]);
+    const [heldA, heldB] = [await a.read(), await b.read()];
+    expect(heldA?.accessKeyId).toBe(heldB?.accessKeyId);
+    expect(await keysOf(admin, "holder")).toEqual([{ id: heldA?.accessKeyId, status: "Active" }]);
+  });
+
+  test("the credentials file has a second hard link: refused with how to find it, the key stays", async () => {
+    const user = await createUser("holder");
+    const old = user.keys[0] as TestKey;
+    const dir = await tempDir();
+    const file = join(dir, "credentials");
+    await writeFile(file, profileText("a", old), { mode: 0o600 });
+    await link(file, join(dir, "credentials.other-name"));
+    holdsSecret(join(dir, "credentials.other-name"));
+    await enforceAuth();
+
+    const result = await rotate({ store: iniStore({ profile: "a", path: file }), endpoint: motoUrl(), region: "us-east-1" });
+
+    const error = result._unsafeUnwrapErr();
+    expect(error.kind === "store" && error.code).toBe("ESHARED");
+    expect(error.message).toContain("2 hard links");
+    expect(error.message).toContain("-samefile");
+    expect(await keysOf(admin, "holder")).toEqual([{ id: old.accessKeyId, status: "Active" }]);
+  });
+
+  test("a fleet with an ambiguous profile holding the shared key refuses the whole shared group and keeps the old key", async () => {
+    const user = await createUser("holder");
+    const old = user.keys[0] as TestKey;
+    const file = join(await tempDir(), "credentials");
+    // Profile b gives the key id twice: keyup refuses to read it, yet an SDK reading b gets the shared key.
+    const ambiguous = `[b]\naws_access_key_id = ${old.accessKeyId}\naws_access_key_id = ${old.accessKeyId}\naws_secret_access_key = ${old.secretAccessKey}\n`;
+    const text = `${profileText("a", old)}${ambiguous}${profileText("c", old)}`;
+    await writeFile(file, text, { mode: 0o600 });
+    await enforceAuth();
+    const stores = ["a", "b", "c"].map((profile) => iniStore({ profile, path: file }));
+
+    const fleet = (await rotateMany({ stores, endpoint: motoUrl(), region: "us-east-1" }))._unsafeUnwrap();
+
+    expect(fleet.rotated).toBe(0);
+    expect(await keysOf(admin, "holder")).toEqual([{ id: old.accessKeyId, status: "Active" }]);
+    expect(await readFile(file, "utf8")).toBe(text);
+    const a = fleet.results.find((r) => r.store.endsWith("#a"));
+    expect(a?.error?.message).toContain(`ini:${file}#b`);
   });
 });

@@ -42,6 +42,12 @@ export interface FileStoreDefinition {
    * exact bytes (or removes the file); without this, restore always does.
    */
   restoreKey?(current: string, saved: string): string;
+  /**
+   * Optional, for files holding several keys: printable names of the other places in `text` (other
+   * profiles, other sections) that hold `accessKeyId` too, and so would keep it after this store's
+   * rotation. Must see every occurrence, even in content `readKey` refuses.
+   */
+  otherHolders?(text: string, accessKeyId: string): readonly string[];
   /** What to call the file in messages, such as `"the credentials file"`. Default `"the file"`. */
   readonly what?: string;
   /** Where `backup()` copies the file (mode 0600). Default `<path>.keyup-backup`; one per key if the file holds several. */
@@ -79,6 +85,8 @@ export interface FileStore extends CredentialStore {
   readonly lockDomain: { readonly kind: "file"; readonly path: string };
   /** Deletes the backup copy (it holds the old secret), if it is still the copy `backup` names. */
   discard(backup: StoreBackup): Promise<void>;
+  /** Other hard links to the file, and what the definition's `otherHolders` finds in its text. */
+  otherHolders(accessKeyId: string): Promise<readonly string[]>;
 }
 
 // A missing file gets its own backup id, so that restoring it removes the file again.
@@ -227,6 +235,27 @@ export function defineFileStore(definition: FileStoreDefinition): FileStore {
     }
   };
 
+  // A rotation replaces the file by rename: a second hard link keeps the old bytes, and the old key.
+  const otherHolders = async (accessKeyId: string): Promise<readonly string[]> => {
+    const file = await target();
+    const info = await stat(file).catch((cause: unknown) => {
+      if (isMissing(cause)) return undefined;
+      throw createStoreError("EIO", `${name}: cannot look at ${file}${reasonOf(cause)}`, { cause });
+    });
+    if (!info) return [];
+    const holders: string[] = [];
+    if (info.nlink > 1) {
+      holders.push(
+        `another name of ${file} (it has ${info.nlink} hard links; keyup replaces the file, so the other names would keep the old key: find them with \`find / -xdev -samefile ${file}\`, then remove them or make them symlinks)`,
+      );
+    }
+    if (definition.otherHolders) {
+      const bytes = await readBytes(path, what);
+      if (bytes !== undefined) holders.push(...definition.otherHolders(decodeUtf8(bytes, path), accessKeyId));
+    }
+    return holders;
+  };
+
   const lock = async (): Promise<StoreLock> => {
     const file = await target();
     // A store that never creates its file has nothing to lock without one.
@@ -246,6 +275,7 @@ export function defineFileStore(definition: FileStoreDefinition): FileStore {
     backup,
     restore,
     lock,
+    otherHolders,
     // The backup is a copy of the whole file, other keys included: it goes once the rotation is over.
     discard: (handle: StoreBackup) => discardBackupFile(backupPath, handle),
   };
