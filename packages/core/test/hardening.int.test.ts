@@ -1,6 +1,6 @@
 import { link, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { memoryStore, rotateMany } from "@keyup/core";
+import { type AwsPort, createAwsPort, memoryStore, rotateMany } from "@keyup/core";
 import { iniStore } from "@keyup/store-ini";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, tempDir, workingKey } from "../../../test-support/moto.js";
@@ -164,5 +164,61 @@ describe("lockout via a second holder", () => {
     expect(await readFile(file, "utf8")).toBe(text);
     const a = fleet.results.find((r) => r.store.endsWith("#a"));
     expect(a?.error?.message).toContain(`ini:${file}#b`);
+  });
+});
+
+describe("data loss via concurrent writers", () => {
+  test("a non-atomic writer truncates and rewrites the file during the rotation: keyup writes nothing, keeps their content, deletes its new key", async () => {
+    const user = await createUser("racer");
+    const old = user.keys[0] as TestKey;
+    const other = (await createUser("bystander")).keys[0] as TestKey;
+    const file = join(await tempDir(), "credentials");
+    await writeFile(file, `${profileText("a", old)}${profileText("other", other)}`, { mode: 0o600 });
+    await enforceAuth();
+    // As `aws configure set` writes: truncate, then write; keyup reads between the two.
+    const theirs = `[other]\naws_access_key_id = ${other.accessKeyId}\n`;
+    const real = createAwsPort({ endpoint: motoUrl(), region: "us-east-1" });
+    const aws: AwsPort = {
+      ...real,
+      createAccessKey: async (userName, credentials) => {
+        const key = await real.createAccessKey(userName, credentials);
+        await writeFile(file, theirs);
+        return key;
+      },
+    };
+
+    const result = await rotate({ store: iniStore({ profile: "a", path: file }), aws });
+
+    const outcome = result.isOk() ? result.value.outcome : result.error.report?.outcome;
+    expect(outcome).toBe("rolled-back");
+    expect(JSON.stringify(result.isOk() ? result.value : result.error.report)).toContain("EMODIFIED");
+    expect(await readFile(file, "utf8"), "the other writer's content is what the file holds").toBe(theirs);
+    expect(await keysOf(admin, "racer")).toEqual([{ id: old.accessKeyId, status: "Active" }]);
+  });
+
+  test("someone points the profile at another key during verify: the rollback leaves their key and says so", async () => {
+    const user = await createUser("racer", { keys: 1 });
+    const old = user.keys[0] as TestKey;
+    const theirs = (await createUser("theirs")).keys[0] as TestKey;
+    const file = join(await tempDir(), "credentials");
+    await writeFile(file, profileText("a", old), { mode: 0o600 });
+    await enforceAuth();
+    const real = createAwsPort({ endpoint: motoUrl(), region: "us-east-1" });
+    const aws: AwsPort = {
+      ...real,
+      getCallerIdentity: async (credentials) => {
+        if (credentials.accessKeyId === old.accessKeyId) return real.getCallerIdentity(credentials);
+        // The new key is being verified: another tool rewrites the profile, and verify fails for good.
+        await writeFile(file, profileText("a", theirs));
+        throw Object.assign(new Error("refused for good"), { name: "SomethingPermanent" });
+      },
+    };
+
+    const result = await rotate({ store: iniStore({ profile: "a", path: file }), aws });
+
+    const report = result.isOk() ? result.value : result.error.report;
+    expect(await readFile(file, "utf8"), "their key is left in place").toBe(profileText("a", theirs));
+    expect(JSON.stringify(report)).toContain("left it as it is");
+    expect(JSON.stringify(report)).not.toContain("holds its previous content again");
   });
 });
