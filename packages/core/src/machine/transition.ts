@@ -153,8 +153,10 @@ export function resumeState(journaled: RotationState, at: number): RotationState
   const state: RotationState =
     journaled.phase === "resuming" && journaled.resuming ? { ...journaled, phase: journaled.resuming.phase, resuming: undefined } : journaled;
   if (state.phase === "done") {
-    // Only a rollback that failed is worth another attempt; anything else has ended.
-    const phase = state.outcome === "rollback-failed" ? (state.failedRollbackPhase ?? state.failure?.phase) : undefined;
+    // Only a rollback that failed (or stopped when its MFA session expired) is worth another attempt;
+    // anything else has ended.
+    const phase =
+      state.outcome === "rollback-failed" || state.failedRollbackPhase !== undefined ? (state.failedRollbackPhase ?? state.failure?.phase) : undefined;
     if (!phase || groupOf(phase) !== "rollback") return undefined;
     return note(
       { ...state, ...fresh, phase, outcome: undefined, failedRollbackPhase: undefined, leftoverKeyIds: undefined, nextSteps: undefined },

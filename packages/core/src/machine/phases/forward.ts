@@ -1,6 +1,7 @@
 import { parseIdentityArn } from "../arn.js";
+import { isThrottled } from "../backoff.js";
 import type { Failure, RotationState } from "../types.js";
-import { abortedFailure, advance, enter, fail, record, retireOldKey, retryWait, rollback, signerFor } from "./moves.js";
+import { abortedFailure, advance, again, enter, fail, record, retireOldKey, retryWait, rollback, signerFor } from "./moves.js";
 import type { Decision, PhaseSpec } from "./spec.js";
 
 // Forward: create, install and verify the new key. A failure from here on rolls back.
@@ -11,10 +12,13 @@ export const creating: PhaseSpec = {
   group: "forward",
   effect: (s) => ({ type: "createAccessKey", userName: s.userName ?? s.config.userName ?? "", signer: signerFor(s, "old") }),
   on: {
+    waited: again,
     keyCreated: (s, e) =>
       advance({ ...s, newAccessKeyId: e.accessKeyId }, { at: e.at, step: "create-key", detail: `created ${e.accessKeyId}`, to: "installing" }),
   },
-  onFailure: (s, failure, at) => {
+  onFailure: (s, failure, at, random) => {
+    // Throttled means refused before anything was done: no key can exist, so back off and ask again.
+    if (isThrottled(failure)) return retryWait(s, "create", "create-key", at, random) ?? fail(s, "create-key", at, failure);
     // Only a definite refusal proves nothing was created. Anything else (network, timeout, 5xx, a
     // truncated or HTML or JSON body, an error name we do not know) may hide a key that IAM created:
     // look before retrying, or it stays Active in IAM with nobody holding its secret.
@@ -97,7 +101,7 @@ export const verifying: PhaseSpec = {
   },
   onFailure: (s, failure, at, random) => {
     const counted = { ...s, verifyAttempts: s.verifyAttempts + 1, consecutiveSuccesses: 0 };
-    if (failure.retry === "no" || s.aborted) return rollback(counted, "verify", at, failure);
+    if (failure.retry === "no" || s.aborted) return rollback(withPermissionStep(counted, failure), "verify", at, failure);
     return (
       retryWait(counted, "verify", "verify", at, random) ??
       rollback(counted, "verify", at, {
@@ -131,4 +135,13 @@ function onVerified(s: RotationState, arn: string, at: number): Decision {
   const verified = record(s2, at, "verify", "ok", `${consecutive} consecutive successes after ${s2.verifyAttempts} attempts`);
   if (s.config.description !== undefined) return enter(verified, "tagging-new");
   return retireOldKey(verified, at);
+}
+
+/** An AccessDenied during verify is a missing permission: the report says which one to grant. */
+function withPermissionStep(s: RotationState, failure: Failure): RotationState {
+  if (failure.source !== "aws" || (failure.code !== "AccessDenied" && failure.code !== "AccessDeniedException")) return s;
+  return {
+    ...s,
+    nextSteps: [{ type: "grant-permission", userName: s.userName ?? s.config.userName ?? "", action: `iam:${failure.operation ?? "ListAccessKeys"}` }],
+  };
 }
