@@ -12,6 +12,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@keyup\/core\/files$/, replacement: `${packages}core/src/files/index.ts` },
+      { find: /^@keyup\/core\/machine$/, replacement: `${packages}core/src/machine/index.ts` },
       { find: /^@keyup\/([a-z-]+)$/, replacement: `${packages}$1/src/index.ts` },
     ],
   },

@@ -51,13 +51,19 @@ test("the INI benchmark changes only the key's bytes, where an ini rewrite loses
   expect(small?.commentLines).toBe(11);
   expect(small?.iniCommentLinesKept).toBe(0);
   expect(small?.iniChangedRegionBytes).toBeGreaterThan(small?.changedRegionBytes ?? 0);
+  expect(small?.readMs).toBeGreaterThan(0);
+  expect(small?.floorMs).toBeGreaterThan(0);
 });
 
-test("the CLI benchmark runs keyup --help and keyup list as new processes", async () => {
+test("the CLI benchmark runs node -e 0, keyup --help, --version, list and the hand-written list as new processes", async () => {
   const result = await benchCliCold(motoUrl(), 2, progress);
-  expect(result.help).toHaveLength(2);
-  expect(result.list).toHaveLength(2);
-  expect(ticks).toEqual(["run 1/2", "run 2/2"]);
+  for (const samples of [result.node, result.help, result.version, result.list, result.listByHand]) {
+    expect(samples.wall).toHaveLength(2);
+    // CPU times come from /usr/bin/time: one per run where it exists, none where it does not.
+    expect([0, 2]).toContain(samples.cpu.length);
+    expect(samples.cpu.length).toBe(result.node.cpu.length);
+  }
+  expect(ticks).toEqual(["round 1/2", "round 2/2"]);
 });
 
 test("generated credentials are key-shaped and distinct per profile", () => {

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { open, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { iniStore } from "@keyup/store-ini";
@@ -12,12 +12,16 @@ import { changedBytes, differingBytes, median, seededRandom } from "./stats.js";
 export interface IniStoreResult {
   readonly profiles: number;
   readonly fileBytes: number;
+  /** `read()` alone: the profile's key out of the whole file. */
+  readonly readMs: number;
   /** `write()` alone: the surgical edit, written atomically (temp file, fsync, rename). */
   readonly writeMs: number;
   /** What a rotation does to the store: lock, read, backup, write, release. */
   readonly cycleMs: number;
   readonly differingBytes: number;
   readonly changedRegionBytes: number;
+  /** The physical floor of the cycle: read the file, write it twice (backup and new file), fsync each. */
+  readonly floorMs: number;
   /** The same update done with `ini.parse` + `ini.stringify` (what most tools do). */
   readonly iniRewriteMs: number;
   readonly iniChangedRegionBytes: number;
@@ -61,6 +65,8 @@ export async function benchIniStore(sizes: readonly number[], runs: number, prog
     const original = Buffer.from(generatedCredentials(profiles));
     const profile = `p${Math.ceil(profiles / 2)}`;
     const fresh = fakeKey(profiles + 1);
+    const reads: number[] = [];
+    const floors: number[] = [];
     const writes: number[] = [];
     const cycles: number[] = [];
     const rewrites: number[] = [];
@@ -70,6 +76,9 @@ export async function benchIniStore(sizes: readonly number[], runs: number, prog
       await writeFile(path, original, { mode: 0o600 });
       const store = iniStore({ profile, path });
       let started = performance.now();
+      await store.read();
+      reads.push(performance.now() - started);
+      started = performance.now();
       await store.write(fresh);
       writes.push(performance.now() - started);
       after = await readFile(path);
@@ -82,6 +91,18 @@ export async function benchIniStore(sizes: readonly number[], runs: number, prog
       await store.write(fresh);
       await lock.release();
       cycles.push(performance.now() - started);
+
+      started = performance.now();
+      const bytes = await readFile(path);
+      for (const copy of [`${path}.floor-1`, `${path}.floor-2`]) {
+        const handle = await open(copy, "w", 0o600);
+        await handle.writeFile(bytes);
+        await handle.sync();
+        await handle.close();
+      }
+      floors.push(performance.now() - started);
+      await rm(`${path}.floor-1`);
+      await rm(`${path}.floor-2`);
 
       await writeFile(path, original, { mode: 0o600 });
       started = performance.now();
@@ -99,8 +120,10 @@ export async function benchIniStore(sizes: readonly number[], runs: number, prog
     const result: IniStoreResult = {
       profiles,
       fileBytes: original.length,
+      readMs: median(reads),
       writeMs: median(writes),
       cycleMs: median(cycles),
+      floorMs: median(floors),
       differingBytes: differingBytes(original, after),
       changedRegionBytes: changedBytes(original, after),
       iniRewriteMs: median(rewrites),
@@ -109,7 +132,9 @@ export async function benchIniStore(sizes: readonly number[], runs: number, prog
       iniCommentLinesKept: comments(iniAfter),
     };
     out.push(result);
-    progress.tick(`${profiles} profiles: write ${result.writeMs.toFixed(2)} ms, ${result.differingBytes} bytes changed`);
+    progress.tick(
+      `${profiles} profiles: read ${result.readMs.toFixed(2)} ms, cycle ${result.cycleMs.toFixed(2)} ms (floor ${result.floorMs.toFixed(2)} ms), write ${result.writeMs.toFixed(2)} ms, ${result.differingBytes} bytes changed`,
+    );
   }
   return out;
 }

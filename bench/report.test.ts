@@ -35,8 +35,10 @@ const results: BenchResults = {
     {
       profiles: 10,
       fileBytes: 1500,
+      readMs: 1,
       writeMs: 2,
       cycleMs: 5,
+      floorMs: 3,
       differingBytes: 54,
       changedRegionBytes: 80,
       iniRewriteMs: 1,
@@ -45,7 +47,13 @@ const results: BenchResults = {
       iniCommentLinesKept: 0,
     },
   ],
-  cli: { help: [170, 160, 200], list: [230, 220, 240] },
+  cli: {
+    node: { wall: [100, 110, 120], cpu: [90, 100, 110] },
+    help: { wall: [170, 160, 200], cpu: [120, 130, 140] },
+    version: { wall: [130, 120, 140], cpu: [120, 120, 130] },
+    listByHand: { wall: [400, 420, 440], cpu: [300, 310, 320] },
+    list: { wall: [600, 620, 640], cpu: [500, 520, 540] },
+  },
 };
 
 test("medians per strategy and delay, in strategy order", () => {
@@ -65,8 +73,12 @@ test("the Markdown has a section per benchmark and judges each goal from the fig
   // 40 s at concurrency 1 misses 10 s; at 8 the time is met but one profile failed, so the goal is missed too.
   expect(md).toContain("| 1 | 40.00 s | 1.00× | 100/100 | 0 | 40/850 | **missed** |");
   expect(md).toContain("| 8 | 9.00 s | 4.44× | 99/100 | 1 | 40/850 | **missed** |");
-  expect(md).toContain("| 10 | 1.5 KiB | 2 ms | 5 ms | 54 | 80 B | 1 ms | 1.4 KiB | 0 of 11 |");
-  expect(md).toContain("| `keyup --help` | 170 ms | 160 ms | 200 ms |");
+  expect(md).toContain("`read()` ≤ 20 ms: met (1 ms); store cycle ≤ 60 ms: met (5 ms, 1.7× the 3 ms floor)");
+  expect(md).toContain("| 10 | 1.5 KiB | 1 ms | 2 ms | 5 ms | 3 ms | 54 | 80 B | 1 ms | 1.4 KiB | 0 of 11 |");
+  // help: wall 170/110 = 1.55×, CPU 130/100 = 1.30×; judged on the steadier (lower) ratio.
+  expect(md).toContain("| `keyup --help` | 170 ms | 160 ms | 1.55× | 130 ms | 1.30× |");
+  expect(md).toContain("within 1.5× `node -e 0`: met");
+  expect(md).toContain("within 2× the hand-written script: met");
   expect(md).toContain("![Rotation time against propagation delay D](chart.svg)");
 });
 
@@ -74,6 +86,9 @@ test("a goal the figures miss is reported as missed", () => {
   const slow = renderMarkdown({ machine, command: "pnpm bench", versus: { ...results.versus!, keyupMs: [400] } });
   expect(slow).toContain("Goal: keyup within 1.2× of the script: **missed** (1.38×)");
   expect(slow).not.toContain("## 2.");
+  const cli = results.cli!;
+  const slowCli = renderMarkdown({ machine, command: "pnpm bench", cli: { ...cli, help: { wall: [400], cpu: [300] } } });
+  expect(slowCli).toContain("within 1.5× `node -e 0`: **missed**");
 });
 
 test("the chart plots one line per strategy through its medians", () => {

@@ -11,7 +11,7 @@ const MODULES = {
     tests: ["packages/store-ini/test/ini-editor*.test.ts"],
   },
   "env-editor": { mutate: ["packages/store-env/src/env-editor.ts"], tests: ["packages/store-env/test/env-editor.test.ts"] },
-  journal: { mutate: ["packages/core/src/journal.ts"], tests: ["packages/core/test/journal.test.ts"] },
+  journal: { mutate: ["packages/core/src/journal.ts"], tests: ["packages/core/test/journal.test.ts", "packages/core/test/journal-format.test.ts"] },
   files: {
     mutate: ["packages/core/src/files/**/*.ts", "!packages/core/src/files/index.ts"],
     tests: ["packages/core/test/files*.test.ts", "packages/store-*/test/*.test.ts", "packages/store-env/test/env-lock.test.ts"],
@@ -37,7 +37,9 @@ let failed = false;
 for (const name of names) {
   const { mutate, tests } = MODULES[name];
   const report = `reports/mutation/${name}`;
-  const run = spawnSync("stryker", ["run", "stryker.config.mjs", "--mutate", mutate.join(",")], {
+  // Incremental: a rerun tests only the mutants whose code or tests changed since the last report.
+  const incremental = ["--incremental", "--incrementalFile", `${report}.incremental.json`];
+  const run = spawnSync("stryker", ["run", "stryker.config.mjs", "--mutate", mutate.join(","), ...incremental], {
     stdio: "inherit",
     env: { ...process.env, KEYUP_MUTATE_TESTS: tests.join(","), KEYUP_MUTATE_REPORT: report },
   });

@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { credentialStoreTestSuite } from "@keyup/store-test-suite";
 import { test } from "vitest";
 import { jsonFileStore } from "./json-file-store.js";
@@ -19,5 +20,12 @@ credentialStoreTestSuite(test, async ({ initial }) => {
     reopen: open,
     readRaw: () => readFile(path),
     cleanup: () => rm(dir, { recursive: true, force: true }),
+    // The cross-process lock cases open the same store in a child process (tsx runs the TypeScript).
+    inChildProcess: {
+      module: fileURLToPath(new URL("./json-file-store.ts", import.meta.url)),
+      exportName: "jsonFileStore",
+      args: [{ path, pointer: "/services/deploy/aws" }],
+      execArgv: ["--import", "tsx"],
+    },
   };
 });

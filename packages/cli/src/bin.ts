@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { createInterface } from "node:readline/promises";
 import { runCli } from "./run-cli.js";
 
 // The AWS SDK prints a notice on Node 20 about its releases from 2027 on. It is addressed to developers
@@ -16,6 +15,7 @@ process.on("SIGINT", () => {
 
 const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
 const ask = async (question: string): Promise<string> => {
+  const { createInterface } = await import("node:readline/promises");
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
     return await rl.question(question);

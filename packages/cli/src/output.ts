@@ -54,8 +54,27 @@ export function summary(report: RotationReport): string {
 
 /** A missing profile: says what the AWS config file makes of it (a role, SSO, …), when it knows. */
 export async function withProfileHint(args: CliArgs, io: CliIo, error: KeyupError | RotationError): Promise<KeyupError | RotationError> {
+  const partition =
+    error.kind === "aws" && error.code === "InvalidClientTokenId" ? partitionHint(args.region ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION) : undefined;
+  if (partition) return { ...error, message: `${error.message}. ${partition}` };
   // With only secrets, the profile signs Secrets Manager calls and is not what went missing.
   if (error.kind !== "store" || error.code !== "ENOTFOUND" || secretsOnly(args)) return error;
   const hint = await explainProfile(args.profile, io.env);
   return hint ? { ...error, message: `${error.message}. ${hint}` } : error;
+}
+
+/**
+ * For a key AWS does not know, when the region belongs to the China or GovCloud partition: keys and
+ * endpoints do not cross partitions, so a key made in another partition is refused as unknown.
+ *
+ * @example
+ * ```ts
+ * partitionHint("cn-north-1"); // "The region cn-north-1 is in the aws-cn partition: …"
+ * partitionHint("eu-west-1");  // undefined
+ * ```
+ */
+export function partitionHint(region: string | undefined): string | undefined {
+  const partition = region?.startsWith("cn-") ? "aws-cn" : region?.startsWith("us-gov-") ? "aws-us-gov" : undefined;
+  if (!region || !partition) return undefined;
+  return `The region ${region} is in the ${partition} partition: access keys do not cross partitions, so the key must belong to an IAM user of an ${partition} account (check --region, AWS_REGION and the profile's region in the config file)`;
 }

@@ -1,11 +1,7 @@
-import { type CliArgs, HELP, parseCliArgs, USAGE } from "./args.js";
+import type { CliArgs } from "./args.js";
 import type { CliIo } from "./cli-io.js";
-import { cleanupCommand } from "./commands/cleanup.js";
-import { listCommand } from "./commands/list.js";
-import { recoverCommand } from "./commands/recover.js";
-import { statusCommand } from "./commands/status.js";
-import { upCommand } from "./commands/up.js";
 import { ExitCode, type ExitCodeValue } from "./exit-codes.js";
+import { HELP, helpOrVersion, USAGE } from "./help.js";
 import { regionFor } from "./profile-hints.js";
 import { VERSION } from "./version.js";
 
@@ -26,12 +22,25 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     io.stderr(`${USAGE}\nRun keyup --help for every option.\n`);
     return ExitCode.Usage;
   }
+  // Help and version are answered before the rest of the command loads (args.ts brings @keyup/core).
+  const early = helpOrVersion(argv);
+  if (early === "help") {
+    io.stdout(HELP);
+    return ExitCode.Ok;
+  }
+  if (early === "version") {
+    io.stdout(`${VERSION}\n`);
+    return ExitCode.Ok;
+  }
+  const { parseCliArgs } = await import("./args.js");
   const parsed = parseCliArgs(argv, io.env);
   if (!parsed.ok) {
     io.stderr(`keyup: ${parsed.error}\n`);
     return ExitCode.Usage;
   }
   const args = await withConfigRegion(parsed.args, io.env);
+  // Each operation's file is loaded when it runs: help and version need none of them, and the stores,
+  // the AWS SDK and the rotation machine they import are most of the start-up time.
   switch (args.operation) {
     case "help":
       io.stdout(HELP);
@@ -40,15 +49,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       io.stdout(`${VERSION}\n`);
       return ExitCode.Ok;
     case "list":
-      return listCommand(args, io);
+      return (await import("./commands/list.js")).listCommand(args, io);
     case "up":
-      return upCommand(args, io);
+      return (await import("./commands/up.js")).upCommand(args, io);
     case "status":
-      return statusCommand(args, io);
+      return (await import("./commands/status.js")).statusCommand(args, io);
     case "recover":
-      return recoverCommand(args, io);
+      return (await import("./commands/recover.js")).recoverCommand(args, io);
     case "cleanup":
-      return cleanupCommand(args, io);
+      return (await import("./commands/cleanup.js")).cleanupCommand(args, io);
   }
 }
 

@@ -1,8 +1,6 @@
-import { fromIni, fromNodeProviderChain } from "@aws-sdk/credential-providers";
+import type { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { type CredentialStore, compositeStore } from "@keyup/core";
-import { envStore } from "@keyup/store-env";
 import { iniStore } from "@keyup/store-ini";
-import { secretsManagerStore } from "@keyup/store-secretsmanager";
 import type { CliArgs, StoreSpec } from "./args.js";
 import type { CliIo } from "./cli-io.js";
 
@@ -47,12 +45,15 @@ export async function storeFor(args: CliArgs, io: CliIo): Promise<{ store: Crede
         files.push(store);
         parts.push(store);
       } else if (spec.kind === "env") {
+        // The .env and Secrets Manager stores (and the SDK client the latter brings) load only when named.
+        const { envStore } = await import("@keyup/store-env");
         const store = envStore({ path: spec.where });
         files.push(store);
         parts.push(store);
       } else {
         // The file store may come later in the list: the provider below reads it only when called.
         const source = () => files[0] as CredentialStore;
+        const { secretsManagerStore } = await import("@keyup/store-secretsmanager");
         parts.push(
           secretsManagerStore({
             secretId: spec.where,
@@ -95,6 +96,7 @@ export async function storeFor(args: CliArgs, io: CliIo): Promise<{ store: Crede
  */
 async function secretsSigner(args: CliArgs, io: CliIo): Promise<{ credentials: ReturnType<typeof fromNodeProviderChain>; said: string } | { error: string }> {
   const file = args.credentialsFile ?? io.env.AWS_SHARED_CREDENTIALS_FILE;
+  const { fromIni, fromNodeProviderChain } = await import("@aws-sdk/credential-providers");
   const provider = args.profileGiven
     ? fromIni({ profile: args.profile, ...(file ? { filepath: file } : {}), ...(io.env.AWS_CONFIG_FILE ? { configFilepath: io.env.AWS_CONFIG_FILE } : {}) })
     : fromNodeProviderChain();

@@ -110,6 +110,33 @@ describe("profiles and regions as the AWS CLI reads them", () => {
   });
 });
 
+describe("partitions", () => {
+  test.each([
+    ["cn-north-1", "aws-cn"],
+    ["us-gov-west-1", "aws-us-gov"],
+  ])("a key AWS does not know, with the profile's region %s in the config file, hints at the %s partition", async (region, partition) => {
+    await createUser("conv-partition");
+    const dir = await tempDir();
+    const file = join(dir, "credentials");
+    // A key of another partition is, to this endpoint, a key that does not exist.
+    await writeFile(file, section("p", { accessKeyId: "AKIAOTHERPARTITION01", secretAccessKey: "x".repeat(40) }), { mode: 0o600 });
+    await writeFile(join(dir, "config"), `[profile p]\nregion = ${region}\n`);
+    await enforceAuth();
+    const env = { AWS_SHARED_CREDENTIALS_FILE: file, HOME: dir, AWS_CONFIG_FILE: join(dir, "config"), XDG_STATE_HOME: join(dir, "state") };
+
+    const run = await keyup(["list", "--profile", "p", "--endpoint-url", motoUrl()], env);
+
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain("InvalidClientTokenId");
+    expect(run.stderr).toContain(`The region ${region} is in the ${partition} partition`);
+    // In the aws partition, no such hint.
+    await writeFile(join(dir, "config"), "[profile p]\nregion = eu-west-1\n");
+    const plain = await keyup(["list", "--profile", "p", "--endpoint-url", motoUrl()], env);
+    expect(plain.stderr).toContain("InvalidClientTokenId");
+    expect(plain.stderr).not.toContain("partition");
+  });
+});
+
 describe("output", () => {
   test("--output text prints tab-separated records, None for what is missing, no header", async () => {
     const { a, env } = await twoProfiles();

@@ -1,19 +1,22 @@
-import {
-  CreateAccessKeyCommand,
-  DeleteAccessKeyCommand,
-  GetAccessKeyLastUsedCommand,
-  IAMClient,
-  type IAMClientConfig,
-  ListAccessKeysCommand,
-  ListUserTagsCommand,
-  TagUserCommand,
-  UntagUserCommand,
-  UpdateAccessKeyCommand,
-} from "@aws-sdk/client-iam";
-import { GetCallerIdentityCommand, GetSessionTokenCommand, STSClient } from "@aws-sdk/client-sts";
+import type { IAMClient, IAMClientConfig } from "@aws-sdk/client-iam";
+import type { STSClient } from "@aws-sdk/client-sts";
 import { noticeNode20 } from "./_internal/node-support.js";
 import type { AccessKeyPair } from "./credential-store.js";
 import type { KeySummary } from "./machine/types.js";
+
+// The SDK is loaded on the first AWS call, not when @keyup/core is imported: it is most of keyup's
+// start-up time (about 0.3 s of module loading on 2 cores), and `keyup --help`, a dry run's option
+// checks or a store's tests never call AWS. Each module is loaded once per process.
+let iamModule: Promise<typeof import("@aws-sdk/client-iam")> | undefined;
+let stsModule: Promise<typeof import("@aws-sdk/client-sts")> | undefined;
+const loadIam = () => {
+  iamModule ??= import("@aws-sdk/client-iam");
+  return iamModule;
+};
+const loadSts = () => {
+  stsModule ??= import("@aws-sdk/client-sts");
+  return stsModule;
+};
 
 /**
  * Credentials an AWS call is signed with: an access key pair, optionally with a session token
@@ -114,41 +117,46 @@ export function createAwsPort(options: AwsOptions = {}): AwsPort {
   const clock = { offset: 0 };
   const shared = <C extends { config: object }>(client: C): C => shareClockOffset(client, clock);
   const keyOf = (c: SigningCredentials) => `${c.accessKeyId}:${c.sessionToken ?? ""}`;
-  const iam = (credentials: SigningCredentials): IAMClient => {
-    let client = iamClients.get(keyOf(credentials));
+  const cached = <C>(clients: Map<string, C>, credentials: SigningCredentials, create: () => C): C => {
+    let client = clients.get(keyOf(credentials));
     if (!client) {
-      client = shared(new IAMClient({ ...base, ...options.clientConfig, credentials: identityOf(credentials) }));
-      iamClients.set(keyOf(credentials), client);
+      client = create();
+      clients.set(keyOf(credentials), client);
     }
     return client;
   };
-  const iamOnce = (credentials: SigningCredentials): IAMClient => {
-    let client = createClients.get(keyOf(credentials));
-    if (!client) {
-      client = shared(new IAMClient({ ...base, ...options.clientConfig, maxAttempts: 1, credentials: identityOf(credentials) }));
-      createClients.set(keyOf(credentials), client);
-    }
-    return client;
+  const iam = async (credentials: SigningCredentials) => {
+    const sdk = await loadIam();
+    const client = cached(iamClients, credentials, () => shared(new sdk.IAMClient({ ...base, ...options.clientConfig, credentials: identityOf(credentials) })));
+    return { sdk, client };
   };
-  const sts = (credentials: SigningCredentials): STSClient => {
-    let client = stsClients.get(keyOf(credentials));
-    if (!client) {
-      client = shared(new STSClient({ ...base, ...(options.clientConfig as object), credentials: identityOf(credentials) }));
-      stsClients.set(keyOf(credentials), client);
-    }
-    return client;
+  const iamOnce = async (credentials: SigningCredentials) => {
+    const sdk = await loadIam();
+    const client = cached(createClients, credentials, () =>
+      shared(new sdk.IAMClient({ ...base, ...options.clientConfig, maxAttempts: 1, credentials: identityOf(credentials) })),
+    );
+    return { sdk, client };
+  };
+  const sts = async (credentials: SigningCredentials) => {
+    const sdk = await loadSts();
+    const client = cached(stsClients, credentials, () =>
+      shared(new sdk.STSClient({ ...base, ...(options.clientConfig as object), credentials: identityOf(credentials) })),
+    );
+    return { sdk, client };
   };
 
   return {
     getCallerIdentity: async (credentials) => {
-      const out = await sts(credentials).send(new GetCallerIdentityCommand({}));
+      const { sdk, client } = await sts(credentials);
+      const out = await client.send(new sdk.GetCallerIdentityCommand({}));
       return { arn: out.Arn ?? "", account: out.Account ?? "" };
     },
     listAccessKeys: async (userName, credentials) => {
       const keys: KeySummary[] = [];
       let marker: string | undefined;
       do {
-        const out = await iam(credentials).send(new ListAccessKeysCommand({ UserName: userName, ...(marker ? { Marker: marker } : {}) }));
+        const { sdk, client } = await iam(credentials);
+        const out = await client.send(new sdk.ListAccessKeysCommand({ UserName: userName, ...(marker ? { Marker: marker } : {}) }));
         for (const k of out.AccessKeyMetadata ?? []) {
           if (!k.AccessKeyId) continue;
           keys.push({
@@ -162,37 +170,44 @@ export function createAwsPort(options: AwsOptions = {}): AwsPort {
       return keys;
     },
     createAccessKey: async (userName, credentials) => {
-      const out = await iamOnce(credentials).send(new CreateAccessKeyCommand({ UserName: userName }));
+      const { sdk, client } = await iamOnce(credentials);
+      const out = await client.send(new sdk.CreateAccessKeyCommand({ UserName: userName }));
       const id = out.AccessKey?.AccessKeyId;
       const secret = out.AccessKey?.SecretAccessKey;
       if (!id || !secret) throw Object.assign(new Error("CreateAccessKey answered without a key"), { name: "MalformedResponse" });
       return { accessKeyId: id, secretAccessKey: secret };
     },
     updateAccessKey: async (userName, accessKeyId, status, credentials) => {
-      await iam(credentials).send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: status }));
+      const { sdk, client } = await iam(credentials);
+      await client.send(new sdk.UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId, Status: status }));
     },
     deleteAccessKey: async (userName, accessKeyId, credentials) => {
-      await iam(credentials).send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId }));
+      const { sdk, client } = await iam(credentials);
+      await client.send(new sdk.DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId }));
     },
     listUserTags: async (userName, credentials) => {
       const tags: Record<string, string> = {};
       let marker: string | undefined;
       do {
-        const out = await iam(credentials).send(new ListUserTagsCommand({ UserName: userName, ...(marker ? { Marker: marker } : {}) }));
+        const { sdk, client } = await iam(credentials);
+        const out = await client.send(new sdk.ListUserTagsCommand({ UserName: userName, ...(marker ? { Marker: marker } : {}) }));
         for (const t of out.Tags ?? []) if (t.Key !== undefined) tags[t.Key] = t.Value ?? "";
         marker = out.IsTruncated ? out.Marker : undefined;
       } while (marker);
       return tags;
     },
     tagUser: async (userName, tags, credentials) => {
-      await iam(credentials).send(new TagUserCommand({ UserName: userName, Tags: tags.map((t) => ({ Key: t.key, Value: t.value })) }));
+      const { sdk, client } = await iam(credentials);
+      await client.send(new sdk.TagUserCommand({ UserName: userName, Tags: tags.map((t) => ({ Key: t.key, Value: t.value })) }));
     },
     untagUser: async (userName, keys, credentials) => {
-      await iam(credentials).send(new UntagUserCommand({ UserName: userName, TagKeys: [...keys] }));
+      const { sdk, client } = await iam(credentials);
+      await client.send(new sdk.UntagUserCommand({ UserName: userName, TagKeys: [...keys] }));
     },
     getSessionToken: async (credentials, mfa, durationSeconds = 900) => {
-      const out = await sts(credentials).send(
-        new GetSessionTokenCommand({ SerialNumber: mfa.serialNumber, TokenCode: mfa.tokenCode, DurationSeconds: durationSeconds }),
+      const { sdk, client } = await sts(credentials);
+      const out = await client.send(
+        new sdk.GetSessionTokenCommand({ SerialNumber: mfa.serialNumber, TokenCode: mfa.tokenCode, DurationSeconds: durationSeconds }),
       );
       const c = out.Credentials;
       if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken)
@@ -205,7 +220,8 @@ export function createAwsPort(options: AwsOptions = {}): AwsPort {
       };
     },
     getAccessKeyLastUsed: async (accessKeyId, credentials) => {
-      const out = await iam(credentials).send(new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }));
+      const { sdk, client } = await iam(credentials);
+      const out = await client.send(new sdk.GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }));
       const used = out.AccessKeyLastUsed;
       return {
         ...(used?.LastUsedDate ? { date: used.LastUsedDate } : {}),

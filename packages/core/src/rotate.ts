@@ -62,11 +62,19 @@ export interface RotateOptions extends AwsOptions {
    */
   readonly keepOldForMs?: number;
   /**
-   * Before retiring the old key, check when it was last used (GetAccessKeyLastUsed): if that was after
-   * the new key was installed, something still uses it, so it is not deleted. Default `false`; the CLI
-   * turns it on (its `--force` turns it off).
+   * Before keyup's first call with the old key, read when it was last used (GetAccessKeyLastUsed). If
+   * it was used within the last hour (or `keepOldForMs`, at least 35 minutes), a consumer may still hold
+   * it: once the new key works, the old key stays Active for that long, tagged `keyup:grace:<key id>`,
+   * and `cleanup()` deletes it afterwards unless IAM recorded a use after the new key's creation + 15
+   * minutes. Otherwise the old key is retired at once. Default `false`; the CLI turns it on (`--force`
+   * turns it off). Needs iam:GetAccessKeyLastUsed, and TagUser/ListUserTags to hold a key.
    */
   readonly inUseGuard?: boolean;
+  /**
+   * With `inUseGuard`: uses of the old key recorded at or after this time are your own (for example a
+   * `listKeys()` shown just before the rotation, as the CLI does), not a consumer's.
+   */
+  readonly ownUseSince?: Date;
   /** A description for the new key: tagged on the user as key = new access key id (as the IAM console does). */
   readonly description?: string;
   /**
@@ -480,6 +488,7 @@ function checkRotateOptions(options: RotateOptions): Result<{ store: CredentialS
       oldKey: grace !== undefined ? "deactivate" : oldKey,
       iamSigner: options.credentials || options.mfa ? "credentials" : "store-keys",
       inUseGuard: options.inUseGuard === true,
+      ...(options.ownUseSince instanceof Date && Number.isFinite(options.ownUseSince.getTime()) ? { ownUseSinceMs: options.ownUseSince.getTime() } : {}),
       ...(minAge !== undefined ? { minAgeMs: minAge } : {}),
       ...(grace !== undefined ? { keepOldForMs: grace } : {}),
       ...(description !== undefined ? { description } : {}),

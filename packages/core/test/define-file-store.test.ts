@@ -1,31 +1,21 @@
 // The conformance suite is resolved from source by the test setup; core does not depend on it (that would be a cycle).
 import { chmod, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type AccessKeyPair, createStoreError } from "@keyup/core";
-import { defineFileStore, type FileStoreDefinition } from "@keyup/core/files";
+import { fileURLToPath } from "node:url";
+import type { AccessKeyPair } from "@keyup/core";
+import type { FileStoreDefinition } from "@keyup/core/files";
 import { credentialStoreTestSuite, fakeAccessKeyPair } from "@keyup/store-test-suite";
 import { describe, expect, test } from "vitest";
 import { tempDir } from "../../../test-support/moto.js";
+import { twoLineStore } from "./two-line-store.js";
 
-// The smallest format there is, the one in defineFileStore's JSDoc: the access key id on the first
-// line, the secret on the second, and anything after them kept. The kit must make it a conforming store.
-function twoLines(path: string, extra: Partial<FileStoreDefinition> = {}) {
-  return defineFileStore({
-    name: `two-line:${path}`,
-    path,
-    readKey: (text) => {
-      const [accessKeyId = "", secretAccessKey = ""] = text.split("\n");
-      if (accessKeyId === "" && secretAccessKey === "") return undefined;
-      if (accessKeyId === "" || secretAccessKey === "") throw createStoreError("EINVALID", `${path} holds half a key`);
-      return { accessKeyId, secretAccessKey };
-    },
-    writeKey: (text, key) => {
-      const rest = text.split("\n").slice(2).join("\n");
-      return `${key.accessKeyId}\n${key.secretAccessKey}\n${rest}`;
-    },
-    ...extra,
-  });
-}
+// The two-line format of defineFileStore's JSDoc (two-line-store.ts): the kit must make it a conforming store.
+const inChild = (path: string, extra: Partial<FileStoreDefinition>) => ({
+  module: fileURLToPath(new URL("./two-line-store.ts", import.meta.url)),
+  exportName: "twoLineStore",
+  args: [path, extra],
+  execArgv: ["--import", "tsx"],
+});
 
 const content = (key: AccessKeyPair | undefined) => `${key ? `${key.accessKeyId}\n${key.secretAccessKey}` : "\n"}\n# kept\n`;
 
@@ -35,8 +25,14 @@ for (const missingFile of ["refuse", "create"] as const) {
       const dir = await tempDir("keyup-kit-");
       const path = join(dir, "key.txt");
       await writeFile(path, content(initial), { mode: 0o600 });
-      const open = () => twoLines(path, { missingFile });
-      return { store: open(), reopen: open, readRaw: () => readFile(path), cleanup: () => rm(dir, { recursive: true, force: true }) };
+      const open = () => twoLineStore(path, { missingFile });
+      return {
+        store: open(),
+        reopen: open,
+        readRaw: () => readFile(path),
+        cleanup: () => rm(dir, { recursive: true, force: true }),
+        inChildProcess: inChild(path, { missingFile }),
+      };
     });
   });
 }
@@ -47,7 +43,7 @@ describe("what the kit adds to the format code", () => {
     const before = content(fakeAccessKeyPair());
     await writeFile(path, before);
     await chmod(path, 0o640);
-    const store = twoLines(path);
+    const store = twoLineStore(path);
     const backup = await store.backup();
     expect((await stat(store.backupPath)).mode & 0o777).toBe(0o600);
     await store.write(fakeAccessKeyPair());
@@ -63,20 +59,20 @@ describe("what the kit adds to the format code", () => {
     const path = join(await tempDir("keyup-kit-"), "key.txt");
     await writeFile(path, content(undefined));
     await chmod(path, 0o644);
-    await twoLines(path, { mode: 0o600 }).write(fakeAccessKeyPair());
+    await twoLineStore(path, { mode: 0o600 }).write(fakeAccessKeyPair());
     expect((await stat(path)).mode & 0o777).toBe(0o600);
   });
 
   test('missingFile "refuse" is ENOTFOUND for every method and creates nothing; "create" creates on write and restore removes it again', async () => {
     const dir = await tempDir("keyup-kit-");
     const path = join(dir, "key.txt");
-    const refusing = twoLines(path);
+    const refusing = twoLineStore(path);
     for (const call of [() => refusing.read(), () => refusing.write(fakeAccessKeyPair()), () => refusing.backup(), () => refusing.lock()]) {
       await expect(call()).rejects.toMatchObject({ code: "ENOTFOUND" });
     }
     await expect(stat(path)).rejects.toMatchObject({ code: "ENOENT" });
 
-    const creating = twoLines(path, { missingFile: "create" });
+    const creating = twoLineStore(path, { missingFile: "create" });
     const backup = await creating.backup();
     expect(backup.id).toBe("absent");
     const key = fakeAccessKeyPair();
@@ -95,7 +91,7 @@ describe("what the kit adds to the format code", () => {
     await writeFile(path, content(old));
     // Puts the saved first two lines back over the current text, keeping the current rest.
     const restoreKey = (current: string, saved: string) => [...saved.split("\n").slice(0, 2), ...current.split("\n").slice(2)].join("\n");
-    const store = twoLines(path, { restoreKey });
+    const store = twoLineStore(path, { restoreKey });
     const backup = await store.backup();
     await store.write(fakeAccessKeyPair());
     const written = await readFile(path, "utf8");
@@ -110,7 +106,7 @@ describe("what the kit adds to the format code", () => {
   });
 
   test("declares its file as the lock domain, and refuses an empty path", () => {
-    expect(twoLines("/srv/app/key.txt").lockDomain).toEqual({ kind: "file", path: "/srv/app/key.txt" });
-    expect(() => twoLines("")).toThrow(expect.objectContaining({ code: "EINVALID" }));
+    expect(twoLineStore("/srv/app/key.txt").lockDomain).toEqual({ kind: "file", path: "/srv/app/key.txt" });
+    expect(() => twoLineStore("")).toThrow(expect.objectContaining({ code: "EINVALID" }));
   });
 });

@@ -187,10 +187,11 @@ const cases: {
   },
   { name: "tagUser (description)", fault: { TagUser: () => boom("AccessDenied") }, config: { description: "ci" }, outcome: "completed-with-warnings" },
   {
-    name: "getAccessKeyLastUsed (in-use guard)",
+    name: "getAccessKeyLastUsed (in-use guard, read before anything is created)",
     fault: { GetAccessKeyLastUsed: () => boom("AccessDenied") },
     config: { inUseGuard: true },
-    outcome: "completed-with-warnings",
+    outcome: "failed",
+    kind: "aws",
   },
   {
     name: "tagUser (grace period)",

@@ -22,7 +22,7 @@ const OTHER = "AKIAOTHEROTHEROTH003";
 const ARN = "arn:aws:iam::123456789012:user/alice";
 const backup = { id: "sha256:abc", location: "/tmp/credentials.keyup-backup" };
 
-const POST_VERIFY: Phase[] = ["tagging-new", "checking-use", "deactivating", "deleting-old", "recording-grace", "untagging-old"];
+const POST_VERIFY: Phase[] = ["tagging-new", "deactivating", "deleting-old", "recording-grace", "untagging-old"];
 
 /** A state in `phase` with everything that phase implies already known. */
 function stateIn(phase: Phase, extra: Partial<RotationState> = {}): RotationState {
@@ -238,20 +238,21 @@ const TABLE: Record<Phase, Record<string, string>> = {
   },
   "tagging-new": {
     userTagged: "deactivating/updateAccessKey",
-    failedAuth: "deactivating/updateAccessKey",
-    failedService: "deactivating/updateAccessKey",
+    waited: "tagging-new/tagUser",
+    failedAuth: "tagging-new/wait",
+    failedService: "tagging-new/wait",
     failedHard: "deactivating/updateAccessKey",
     "*": "done/-",
   },
   "checking-use": {
-    lastUsed: "deactivating/updateAccessKey",
+    lastUsed: "resolving-identity/getCallerIdentity",
     waited: "checking-use/getAccessKeyLastUsed",
     failedAuth: "checking-use/wait",
     failedService: "checking-use/wait",
     "*": "done/-",
   },
-  "recording-grace": { "*": "done/-" },
-  "untagging-old": { "*": "done/-" },
+  "recording-grace": { waited: "recording-grace/tagUser", failedAuth: "recording-grace/wait", failedService: "recording-grace/wait", "*": "done/-" },
+  "untagging-old": { waited: "untagging-old/untagUser", failedAuth: "untagging-old/wait", failedService: "untagging-old/wait", "*": "done/-" },
   resuming: {
     keysListed: "restoring/restoreStore",
     failedAuth: "resuming/listAccessKeys",
@@ -463,19 +464,71 @@ describe("transition: paths", () => {
     ).toBe("backupStore");
   });
 
-  test("in-use guard: an old key used after install is not deleted (left Active, or only deactivated when asked)", () => {
+  test("in-use guard: the old key's last use is read before any other call it signs; a recent use keeps it Active for the hold", () => {
     const guard = { ...defaultRotationConfig, inUseGuard: true };
-    const used: RotationEvent = { type: "lastUsed", date: new Date(2_000).toISOString(), serviceName: "s3", region: "eu-west-1", at: AT };
-    const kept = transition(stateIn("checking-use", { config: guard }), used);
-    expect(kept.state.outcome).toBe("completed-with-warnings");
-    expect(kept.state.warnings[0]).toContain("s3 in eu-west-1");
-    expect(kept.effects).toEqual([]);
-    const deactivated = transition(stateIn("checking-use", { config: { ...guard, oldKey: "deactivate" } }), used);
-    expect(deactivated.effects[0]).toMatchObject({ type: "updateAccessKey", status: "Inactive" });
-    const done = transition(deactivated.state, { type: "keyUpdated", accessKeyId: OLD, at: AT });
-    expect(done.state.outcome).toBe("completed-with-warnings");
-    const before = transition(stateIn("checking-use", { config: guard }), { type: "lastUsed", date: new Date(1_000).toISOString(), at: AT });
-    expect(before.effects[0]).toMatchObject({ type: "updateAccessKey" });
+    const hour = 3_600_000;
+    const now = 10 * hour;
+    const read = transition(stateIn("reading-store", { config: guard }), { type: "storeRead", accessKeyId: OLD, at: now });
+    expect(read.effects).toEqual([{ type: "getAccessKeyLastUsed", accessKeyId: OLD, signer: "old" }]);
+    // The read itself is a use (an emulator records it at once): a use since it was sent is keyup's own.
+    const own = transition(read.state, { type: "lastUsed", date: new Date(now + 50).toISOString(), at: now + 100 });
+    expect(own.state.oldKeyInUse).toBeUndefined();
+    const recent: RotationEvent = { type: "lastUsed", date: new Date(now - 5 * 60_000).toISOString(), serviceName: "s3", region: "eu-west-1", at: now };
+    const seen = transition(read.state, recent);
+    expect(seen.state.oldKeyInUse).toMatchObject({ serviceName: "s3", region: "eu-west-1" });
+    expect(seen.effects[0]?.type).toBe("getCallerIdentity");
+
+    // After verify: no deactivation, a grace tag an hour after the install, and a cleanup step.
+    const verified = stateIn("tagging-new", { config: guard, oldKeyInUse: seen.state.oldKeyInUse, installedAt: now });
+    const held = transition(verified, { type: "userTagged", at: now });
+    expect(held.effects).toEqual([
+      { type: "tagUser", userName: "alice", tags: [{ key: graceTagKey(OLD), value: new Date(now + hour).toISOString() }], signer: "new" },
+    ]);
+    const end = transition(held.state, { type: "userTagged", at: now });
+    expect(end.state).toMatchObject({ outcome: "rotated", oldKeyState: "active" });
+    expect(end.state.nextSteps).toEqual([{ type: "cleanup-after", accessKeyId: OLD, after: new Date(now + hour).toISOString() }]);
+
+    // Not used for longer than the hold, or never: retired at once, as without the guard.
+    const stale = transition(read.state, { type: "lastUsed", date: new Date(now - 2 * hour).toISOString(), at: now });
+    expect(stale.state.oldKeyInUse).toBeUndefined();
+    expect(transition(stateIn("tagging-new", { config: guard }), { type: "userTagged", at: now }).effects[0]).toMatchObject({
+      type: "updateAccessKey",
+      status: "Inactive",
+    });
+    // keepOldForMs sets the hold, never below 35 minutes (two recording windows and the lag).
+    const short = stateIn("tagging-new", { config: { ...guard, keepOldForMs: 60_000 }, oldKeyInUse: seen.state.oldKeyInUse, installedAt: now });
+    const tagged = transition(short, { type: "userTagged", at: now }).effects[0];
+    expect(tagged).toMatchObject({ tags: [{ key: graceTagKey(OLD), value: new Date(now + 35 * 60_000).toISOString() }] });
+  });
+
+  test("in-use guard: at the next rotation, an Active key kept by the guard makes the 2-key limit point to cleanup", () => {
+    const guard = { ...defaultRotationConfig, inUseGuard: true };
+    const keys = [
+      { accessKeyId: OLD, status: "Active" },
+      { accessKeyId: OTHER, status: "Active" },
+    ];
+    const listed = transition(stateIn("listing-keys", { config: guard }), { type: "keysListed", keys, at: AT });
+    expect(listed.effects[0]?.type).toBe("listUserTags");
+    const until = "2026-01-01T01:00:00.000Z";
+    const t = transition(listed.state, { type: "tagsListed", tags: { [graceTagKey(OTHER)]: until }, at: AT });
+    expect(t.state.outcome).toBe("failed");
+    expect(t.state.failure?.message).toContain("run cleanup after that");
+    expect(t.state.nextSteps).toEqual([{ type: "cleanup-after", accessKeyId: OTHER, after: until }]);
+  });
+
+  test("tag steps retry while IAM throttles, then succeed", () => {
+    const config = { ...defaultRotationConfig, description: "ci" };
+    const throttled = transition(stateIn("tagging-new", { config }), {
+      type: "effectFailed",
+      effect: "tagUser",
+      failure: fail("Throttling", "service"),
+      at: AT,
+      random: 0.5,
+    });
+    expect(throttled.effects[0]?.type).toBe("wait");
+    const retried = transition(throttled.state, { type: "waited", at: AT + 500 });
+    expect(retried.effects[0]).toMatchObject({ type: "tagUser" });
+    expect(transition(retried.state, { type: "userTagged", at: AT + 600 }).state.warnings).toEqual([]);
   });
 
   test("grace period: the old key is deactivated and the user tagged with when it may be deleted", () => {
@@ -559,6 +612,8 @@ describe("backoff and ARNs", () => {
     ["arn:aws:iam::123456789012:user/alice", { type: "user", name: "alice", path: "/" }],
     ["arn:aws:iam::123456789012:user/team/ci/bot", { type: "user", name: "bot", path: "/team/ci/" }],
     ["arn:aws-cn:iam::123456789012:user/x", { type: "user", name: "x" }],
+    ["arn:aws-us-gov:iam::123456789012:user/gov/y", { type: "user", name: "y", path: "/gov/" }],
+    ["arn:aws-us-gov:sts::123456789012:assumed-role/r/s", { type: "assumed-role" }],
     ["arn:aws:iam::123456789012:root", { type: "root" }],
     ["arn:aws:sts::123456789012:assumed-role/r/s", { type: "assumed-role" }],
     ["arn:aws:sts::123456789012:federated-user/f", { type: "federated-user" }],

@@ -41,21 +41,30 @@ export interface EnvAssignment {
 // (multi-line quoted values, `KEY: value`, `#` ending an unquoted value).
 const LINE = /(?:^|^)\s*(export\s+)?([\w.-]+)(\s*=\s*?|:\s+?)(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)/dgm;
 
-/** dotenv matches on text with every line ending turned into `\n`; keep a map back to the original offsets. */
-function normalise(text: string): { normal: string; original: number[] } {
-  let normal = "";
-  const original: number[] = [];
-  for (let i = 0; i < text.length; i++) {
-    original.push(i);
-    if (text[i] === "\r") {
-      normal += "\n";
-      if (text[i + 1] === "\n") i++;
-    } else {
-      normal += text[i];
+/**
+ * dotenv matches on text with every line ending turned into `\n`; `at` maps an offset in that text
+ * back to the original. Only a `\r\n` shortens the text, so the map is the sorted list of where that
+ * happened (a binary search), not an entry per character: files of megabytes are read in milliseconds.
+ */
+function normalise(text: string): { normal: string; at: (offset: number) => number } {
+  if (!text.includes("\r")) return { normal: text, at: (offset) => Math.min(offset, text.length) };
+  // Normal offsets just past each `\r\n` turned into `\n`: the original is one further on per entry before.
+  const shortened: number[] = [];
+  const normal = text.replace(/\r\n?/g, (match, offset: number) => {
+    if (match.length === 2) shortened.push(offset - shortened.length + 1);
+    return "\n";
+  });
+  const at = (offset: number): number => {
+    let low = 0;
+    let high = shortened.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if ((shortened[mid] as number) <= offset) low = mid + 1;
+      else high = mid;
     }
-  }
-  original.push(text.length);
-  return { normal, original };
+    return Math.min(offset + low, text.length);
+  };
+  return { normal, at };
 }
 
 /** dotenv's value decoding, step for step. */
@@ -78,9 +87,16 @@ function decode(raw: string): string {
  * ```
  */
 export function parseEnv(text: string): EnvAssignment[] {
-  const { normal, original } = normalise(text);
-  const at = (offset: number): number => original[offset] ?? text.length;
+  const { normal, at } = normalise(text);
   const out: EnvAssignment[] = [];
+  // Line numbers are counted on from the previous match, not from the start each time.
+  let counted = 0;
+  let line = 1;
+  const lineOf = (offset: number): number => {
+    for (let i = normal.indexOf("\n", counted); i !== -1 && i < offset; i = normal.indexOf("\n", i + 1)) line++;
+    counted = Math.max(counted, offset);
+    return line;
+  };
   LINE.lastIndex = 0;
   for (let match = LINE.exec(normal); match !== null; match = LINE.exec(normal)) {
     const indices = match.indices as RegExpIndicesArray;
@@ -101,7 +117,7 @@ export function parseEnv(text: string): EnvAssignment[] {
       quote,
       exported: match[1] !== undefined,
       separator: (match[3] as string) + (trimmed === "" ? "" : raw.slice(0, trimmedStart)),
-      line: normal.slice(0, nameStart).split("\n").length,
+      line: lineOf(nameStart),
       valueStart: at(innerStart),
       valueEnd: at(innerEnd),
     });

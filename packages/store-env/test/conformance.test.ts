@@ -1,9 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { envStore } from "@keyup/store-env";
 import { credentialStoreTestSuite } from "@keyup/store-test-suite";
 import { test } from "vitest";
+
+const source = fileURLToPath(new URL("../src/index.ts", import.meta.url));
 
 // A file with the things an edit must keep: comments, CRLF, `export`, both quote styles, an inline
 // comment, other variables and no final newline. "Empty" is the same file without the two variables.
@@ -17,5 +20,7 @@ credentialStoreTestSuite(test, ({ initial }) => {
     reopen: () => envStore({ path }),
     readRaw: async () => readFileSync(path),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    // The cross-process lock cases open the store from the package's source in a child process.
+    inChildProcess: { module: source, exportName: "envStore", args: [{ path }], execArgv: ["--import", "tsx"] },
   };
 });

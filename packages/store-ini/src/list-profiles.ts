@@ -42,7 +42,9 @@ export interface ListProfilesOptions {
 export function listProfiles(text: string, options: ListProfilesOptions = {}): string[] {
   const profiles = new Map<string, { key: boolean; token: boolean }>();
   let current: { key: boolean; token: boolean } | undefined;
-  for (const line of tokenize(text).lines) {
+  const ini = tokenize(text);
+  for (let index = 0; index < ini.lineCount; index++) {
+    const line = ini.line(index);
     if (line.kind === "section") {
       current = profiles.get(line.name) ?? { key: false, token: false };
       profiles.set(line.name, current);

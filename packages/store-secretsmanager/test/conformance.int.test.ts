@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { secretsManagerStore } from "@keyup/store-secretsmanager";
 import { credentialStoreTestSuite } from "@keyup/store-test-suite";
 import { beforeAll, test } from "vitest";
@@ -16,12 +17,20 @@ credentialStoreTestSuite(
       secretId,
       initial ? { AccessKeyId: initial.accessKeyId, SecretAccessKey: initial.secretAccessKey, owner: "conformance" } : { owner: "conformance" },
     );
-    const open = () => secretsManagerStore({ secretId, region: "us-east-1", endpoint: motoUrl(), credentials: SETUP_CREDENTIALS });
+    const options = { secretId, region: "us-east-1", endpoint: motoUrl(), credentials: SETUP_CREDENTIALS };
+    const open = () => secretsManagerStore(options);
     return {
       store: open(),
       reopen: open,
       readRaw: () => rawOf(secretId),
       cleanup: () => deleteSecret(secretId),
+      // The cross-process lock cases open the same secret from the package's source in a child process.
+      inChildProcess: {
+        module: fileURLToPath(new URL("../src/index.ts", import.meta.url)),
+        exportName: "secretsManagerStore",
+        args: [options],
+        execArgv: ["--import", "tsx"],
+      },
     };
     // Its backups are Secrets Manager versions, kept by the service: nothing to discard.
   },

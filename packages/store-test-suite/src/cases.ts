@@ -1,11 +1,14 @@
 import { isAbsolute } from "node:path";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { AccessKeyPair, CredentialStore, StoreBackup, StoreCapabilities, StoreLockDomain } from "@keyup/core";
+import { type Contender, startContender } from "./_internal/contender.js";
 import { describeKey, expectStoreError, NOTHING_THROWN, observe, type Session, thrownBy, withSession } from "./_internal/harness.js";
 import { fakeAccessKeyPair, secretPiece } from "./fake-access-key-pair.js";
 import { findSecretLeaks } from "./find-secret-leaks.js";
 import type {
   CreateCredentialStoreFixture,
+  CredentialStoreFixture,
+  CredentialStoreInChildProcess,
   CredentialStoreTestCase,
   CredentialStoreTestContext,
   CredentialStoreTestGroup,
@@ -371,27 +374,38 @@ export function credentialStoreTestCases(
   });
 
   if (capabilities.crossProcessLock) {
-    add("cross-process lock", "a second handle's lock() throws ELOCKED at once while the first holds it", async ({ expect }) => {
+    // The contender runs in a child process (fixture.inChildProcess), as a second rotation would: a
+    // lock held only inside this process (a module-level map, an in-memory mutex) must fail here.
+    const contend = async (fixture: CredentialStoreFixture, expect: CredentialStoreTestContext["expect"]): Promise<Contender> => {
+      const spec = fixture.inChildProcess;
+      expect(spec, "a store that declares crossProcessLock needs fixture.inChildProcess, so a child process can contend for its lock").toBeDefined();
+      return startContender(spec as CredentialStoreInChildProcess);
+    };
+
+    add("cross-process lock", "lock() in another process throws ELOCKED at once while this one holds it", async ({ expect }) => {
       const key = fakeAccessKeyPair();
-      await session(key, async ({ store, fixture, lock }) => {
+      await session(key, async ({ fixture, store, lock, stopLater }) => {
         await lock(store);
-        const other = await fixture.reopen();
-        const started = Date.now();
-        const error = await thrownBy(() => lock(other));
-        const elapsed = Date.now() - started;
-        expectStoreError(expect, error, "ELOCKED", [key.secretAccessKey], "a second handle's lock()");
-        expect(elapsed, `lock() must fail within ${lockWithinMs} ms, not wait`).toBeLessThan(lockWithinMs);
+        const contender = stopLater(await contend(fixture, expect));
+        const { outcome } = contender;
+        expect(outcome.event, "the other process's lock() while this one holds it").toBe("refused");
+        if (outcome.event !== "refused") return;
+        expect(outcome.isError, "the other process's lock() must throw an Error").toBe(true);
+        expect(outcome.code, "the other process's lock() must throw a store error with code ELOCKED").toBe("ELOCKED");
+        expect(typeof outcome.message === "string" && outcome.message.length > 0, "the other process's error needs a message").toBe(true);
+        expect(findSecretLeaks(outcome.fields, [key.secretAccessKey]), "the other process's error must not reveal a secret").toEqual([]);
+        expect(outcome.ms, `lock() must fail within ${lockWithinMs} ms, not wait`).toBeLessThan(lockWithinMs);
       });
     });
 
-    add("cross-process lock", "after release(), a second handle takes the lock and excludes the first", async ({ expect }) => {
-      await session(fakeAccessKeyPair(), async ({ store, fixture, lock }) => {
+    add("cross-process lock", "after release(), another process takes the lock and excludes this one until it releases", async ({ expect }) => {
+      await session(fakeAccessKeyPair(), async ({ fixture, store, lock, stopLater }) => {
         const first = await lock(store);
         await first.release();
-        const other = await fixture.reopen();
-        const second = await lock(other);
-        expectStoreError(expect, await thrownBy(() => lock(store)), "ELOCKED", [], "lock() while a second handle holds it");
-        await second.release();
+        const contender = stopLater(await contend(fixture, expect));
+        expect(contender.outcome.event, "the other process's lock() after this one released").toBe("locked");
+        expectStoreError(expect, await thrownBy(() => lock(store)), "ELOCKED", [], "lock() while another process holds it");
+        await contender.release();
         await (await lock(store)).release();
       });
     });

@@ -6,6 +6,7 @@ export type {
   CreateCredentialStoreFixture,
   CredentialStoreFixture,
   CredentialStoreFixtureRequest,
+  CredentialStoreInChildProcess,
   CredentialStoreTestCase,
   CredentialStoreTestContext,
   CredentialStoreTestGroup,

@@ -44,6 +44,37 @@ export interface CredentialStoreFixture {
   readRaw?(): Promise<Uint8Array | string | undefined>;
   /** Removes everything the fixture created. Runs after every case, passed or failed. */
   cleanup?(): void | Promise<void>;
+  /**
+   * How another process opens the same store, for the `cross-process lock` cases: they lock it from a
+   * child `node` process, as a second rotation would. Required when `capabilities.crossProcessLock` is
+   * `true` (those cases fail without it); ignored otherwise.
+   */
+  readonly inChildProcess?: CredentialStoreInChildProcess;
+}
+
+/**
+ * What a child process needs to open the store under test: the module to import, the factory to call
+ * and its arguments (JSON). The child runs `node ...execArgv`, imports `module`, calls
+ * `module[exportName](...args)`, and calls `lock()` on the store it returns.
+ *
+ * @example
+ * ```ts
+ * const inChildProcess: CredentialStoreInChildProcess = {
+ *   module: new URL("../src/index.js", import.meta.url).href,
+ *   exportName: "myFileStore",
+ *   args: [{ path }],
+ * };
+ * ```
+ */
+export interface CredentialStoreInChildProcess {
+  /** An absolute path or a `file:` URL of an ES or CommonJS module that `node` (with `execArgv`) can import. */
+  readonly module: string;
+  /** The module's named export that opens the store (it may return a promise). */
+  readonly exportName: string;
+  /** The export's arguments; they cross the process boundary as JSON. Default: none. */
+  readonly args?: readonly unknown[];
+  /** Extra `node` flags, for example `["--import", "tsx"]` to import TypeScript source. Default: none. */
+  readonly execArgv?: readonly string[];
 }
 
 /**
@@ -122,7 +153,10 @@ export interface CredentialStoreTestSuiteOptions {
   readonly atomicWriteRounds?: number;
   /** How quickly a contended `lock()` must throw `ELOCKED`, in milliseconds. Default 1000. */
   readonly lockWithinMs?: number;
-  /** Per-case timeout handed to the test runner, in milliseconds. Default 15000. */
+  /**
+   * Per-case timeout handed to the test runner, in milliseconds. Default 15000. The cross-process lock
+   * cases get 45000 more, for starting their child process.
+   */
   readonly timeoutMs?: number;
 }
 

@@ -39,7 +39,11 @@ export async function upCommand(args: CliArgs, io: CliIo): Promise<ExitCodeValue
     return ExitCode.Ok;
   }
 
+  // The table below signs calls with the old key: the in-use guard must not take them for a consumer's
+  // (moto records a use at once; AWS late). A second of margin for the store's and AWS's clocks.
+  let ownUseSince: Date | undefined;
   if (!args.auto) {
+    ownUseSince = new Date(Date.now() - 1_000);
     const before = await listKeys({ store, ...awsOptions(args), ...signing, now: now() });
     if (before.isErr()) return failWith(io, await withProfileHint(args, io, before.error));
     say(`Keys before rotation (${label}):\n${formatKeyTable(before.value, now())}\n\n`);
@@ -57,7 +61,13 @@ export async function upCommand(args: CliArgs, io: CliIo): Promise<ExitCodeValue
   // The spinner rewrites its line with escape codes: only for a person at a terminal, and never with
   // NO_COLOR (https://no-color.org), which asks for plain output; the step lines stay.
   const progress = createProgress(say, { tty: io.interactive && show && !io.env.NO_COLOR, color: io.color === true });
-  const result = await rotate({ ...rotateOptions, logger, ...(io.signal ? { signal: io.signal } : {}), onEvent: progress.onEvent });
+  const result = await rotate({
+    ...rotateOptions,
+    ...(ownUseSince ? { ownUseSince } : {}),
+    logger,
+    ...(io.signal ? { signal: io.signal } : {}),
+    onEvent: progress.onEvent,
+  });
   progress.stop();
 
   if (result.isErr()) {

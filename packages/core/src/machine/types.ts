@@ -42,10 +42,12 @@ export interface RotationConfig {
   /** Skip the rotation when the current key is younger than this many ms. */
   readonly minAgeMs?: number;
   /**
-   * Before retiring the old key, ask IAM when it was last used; if that was after the new key was
-   * installed, something still uses it: do not delete it (deactivate only if `oldKey` asks), and warn.
+   * Before the first call signed by the old key, ask IAM when it was last used; if recently, keep it
+   * Active for a while after the rotation (tagged with until when) for `cleanup()` to judge.
    */
   readonly inUseGuard: boolean;
+  /** Uses of the old key recorded at or after this time (epoch ms) are the caller's own (a listing shown before the rotation). */
+  readonly ownUseSinceMs?: number;
   /** With `oldKey: "deactivate"`: record on the user (tag `keyup:grace:<key id>`) when the old key may be deleted. */
   readonly keepOldForMs?: number;
   /** Tag the user with key = new access key id, value = this text (the IAM console's key description). */
@@ -280,7 +282,7 @@ export interface RotationState {
   readonly installedAt?: number;
   /** The user's tags, when they were listed (at the 2-key limit). */
   readonly tags?: Readonly<Record<string, string>>;
-  /** The old key's last use after the new key was installed, when the in-use guard found one. */
+  /** The old key's last use before keyup's first call with it, when the in-use guard found it recent. */
   readonly oldKeyInUse?: { readonly date: string; readonly serviceName?: string; readonly region?: string };
   /** A key found by reconciling that nobody holds the secret of (CreateAccessKey's answer was lost). */
   readonly orphanAccessKeyId?: string;

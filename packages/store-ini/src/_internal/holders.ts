@@ -14,7 +14,9 @@ import { ACCESS_KEY_ID } from "./profile.js";
 export function profilesHolding(text: string, profile: string, accessKeyId: string): string[] {
   const found = new Set<string>();
   let section: string | undefined;
-  for (const line of tokenize(text).lines) {
+  const ini = tokenize(text);
+  for (let index = 0; index < ini.lineCount; index++) {
+    const line = ini.line(index);
     if (line.kind === "section") section = line.name;
     else if (line.kind === "key" && section !== undefined && section !== profile && line.key.toLowerCase() === ACCESS_KEY_ID) {
       if (text.slice(line.valueStart, line.valueEnd) === accessKeyId) found.add(section);

@@ -1,5 +1,5 @@
 import { type AccessKeyPair, createStoreError } from "@keyup/core";
-import type { IniLine, KeyLine, TokenizedIni } from "./ini-lines.js";
+import type { KeyLine, TokenizedIni } from "./ini-lines.js";
 import { ACCESS_KEY_ID, heldKey, type ProfileEntry, type ProfileView, quote, SECRET_ACCESS_KEY } from "./profile.js";
 
 /** The key of a viewed profile, turning "missing" into an ENOTFOUND that lists the profiles present. */
@@ -61,7 +61,7 @@ export function setValues(view: ProfileView, profile: string, key: AccessKeyPair
   // end of that line in the edited text moves by every replacement made up to it, including one
   // that starts right at its end (an empty value with nothing after `=`, as in `aws_access_key_id=`).
   const afterIndex = last ? last.lastLineIndex : view.headerIndex;
-  const afterLine = ini.lines[afterIndex] as IniLine;
+  const afterLine = ini.line(afterIndex);
   const shift = replacements.reduce((sum, r) => sum + (r.start <= afterLine.end ? r.insert.length - (r.end - r.start) : 0), 0);
   return insertAfterLine(result, afterLine.end + shift, afterLine.eol, ini.eol, missing);
 }
@@ -76,19 +76,20 @@ export function removeKeyLines(view: ProfileView & { kind: "present" }, removeEm
   }
   if (removeEmptySection) {
     let end = view.headerIndex + 1;
-    while (end < ini.lines.length && (ini.lines[end] as IniLine).kind !== "section") end++;
-    const body = ini.lines.slice(view.headerIndex + 1, end);
+    while (end < ini.lineCount && ini.line(end).kind !== "section") end++;
+    const body = Array.from({ length: end - view.headerIndex - 1 }, (_, offset) => ini.line(view.headerIndex + 1 + offset));
     if (body.every((line, offset) => line.kind === "blank" || drop.has(view.headerIndex + 1 + offset))) {
       for (let index = view.headerIndex; index < end; index++) drop.add(index);
       // A section at the end was appended after a blank separator line: that goes too.
-      for (let index = view.headerIndex - 1; end === ini.lines.length && ini.lines[index]?.kind === "blank"; index--) {
+      for (let index = view.headerIndex - 1; end === ini.lineCount && index >= 0 && ini.line(index).kind === "blank"; index--) {
         drop.add(index);
       }
     }
   }
   if (drop.size === 0) return ini.text;
-  const kept = ini.lines.filter((_, index) => !drop.has(index));
-  const hadFinalNewline = (ini.lines.at(-1)?.eol ?? "\n") !== "";
+  const lines = Array.from({ length: ini.lineCount }, (_, index) => ini.line(index));
+  const kept = lines.filter((_, index) => !drop.has(index));
+  const hadFinalNewline = (lines.at(-1)?.eol ?? "\n") !== "";
   let result = ini.text.slice(0, ini.bomLength);
   kept.forEach((line, index) => {
     const isLast = index === kept.length - 1;
@@ -127,7 +128,7 @@ function insertAfterLine(text: string, lineEnd: number, lineEol: string, eol: st
 function appendSection(ini: TokenizedIni, section: readonly string[]): string {
   const { text, eol } = ini;
   const body = section.map((line) => `${line}${eol}`).join("");
-  const lastLine = ini.lines.at(-1);
+  const lastLine = ini.lineCount === 0 ? undefined : ini.line(ini.lineCount - 1);
   if (!lastLine) return text + body;
   // Keep sections apart with one blank line, as the AWS CLI writes them.
   const separator = lastLine.eol === "" ? eol + eol : lastLine.kind === "blank" ? "" : eol;

@@ -35,11 +35,10 @@ export function viewProfile(text: string, profile: string, where: string): Profi
   const headers: number[] = [];
   // A Set keeps first-seen order without a quadratic search: files with 20,000 profiles exist.
   const names = new Set<string>();
-  ini.lines.forEach((line, index) => {
-    if (line.kind !== "section") return;
+  for (const { index, line } of ini.sections) {
     if (line.name === profile) headers.push(index);
     names.add(line.name);
-  });
+  }
   const [headerIndex, second] = headers;
   if (headerIndex === undefined) return { kind: "missing", ini, profiles: [...names] };
   if (second !== undefined) {
@@ -56,8 +55,8 @@ export function viewProfile(text: string, profile: string, where: string): Profi
     entries.push({ ...current, name: current.line.key.toLowerCase(), value: keyValue(text, current.line) });
     current = undefined;
   };
-  for (let index = headerIndex + 1; index < ini.lines.length; index++) {
-    const line = ini.lines[index] as (typeof ini.lines)[number];
+  for (let index = headerIndex + 1; index < ini.lineCount; index++) {
+    const line = ini.line(index);
     if (line.kind === "section") break;
     if (line.kind === "blank" || line.kind === "comment") continue;
     if (current && line.indent > current.line.indent) {
@@ -124,7 +123,7 @@ export function heldKey(view: ProfileView & { kind: "present" }, profile: string
 
 /** The header line of the present profile. */
 export function headerOf(view: ProfileView & { kind: "present" }): SectionLine {
-  return view.ini.lines[view.headerIndex] as SectionLine;
+  return view.ini.line(view.headerIndex) as SectionLine;
 }
 
 /** Quotes a profile name for messages; names are safe to print, quotes show stray spaces. */

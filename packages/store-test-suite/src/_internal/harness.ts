@@ -10,6 +10,8 @@ export interface Session {
   readonly fixture: CredentialStoreFixture;
   readonly store: CredentialStore;
   lock(store: CredentialStore): Promise<StoreLock>;
+  /** Registers a child process to stop when the case ends, passed or failed; returns it. */
+  stopLater<T extends { stop(): void }>(child: T): T;
 }
 
 export async function withSession(
@@ -19,6 +21,7 @@ export async function withSession(
 ): Promise<void> {
   const fixture = await create(request);
   const locks: StoreLock[] = [];
+  const children: { stop(): void }[] = [];
   try {
     await body({
       fixture,
@@ -28,8 +31,14 @@ export async function withSession(
         locks.push(lock);
         return lock;
       },
+      stopLater: (child) => {
+        children.push(child);
+        return child;
+      },
     });
   } finally {
+    // A child still holding the lock is killed first, so the store's cleanup does not race it.
+    for (const child of children) child.stop();
     for (const lock of locks) await lock.release().catch(() => undefined);
     await fixture.cleanup?.();
   }

@@ -1,6 +1,5 @@
-import type { NextStep } from "../../report.js";
-import { graceTagKey, type RotationState } from "../types.js";
-import { again, enter, finish, finishRetired, freshLoop, record, retireOldKey, retryWait, signerFor } from "./moves.js";
+import { graceTagKey, type RotationConfig, type RotationState } from "../types.js";
+import { abortedFailure, advance, again, fail, finish, finishRetired, record, retireOldKey, retryWait, signerFor } from "./moves.js";
 import type { Decision, PhaseSpec, StepName } from "./spec.js";
 
 // Bookkeeping: tags and the in-use check around retiring the old key. The rotation itself has
@@ -21,10 +20,14 @@ export function abortAfterVerify(s: RotationState, step: StepName, at: number): 
   return finish(record({ ...s, aborted: true, warnings: [...s.warnings, warning] }, at, step, "failed", "aborted"), "completed-with-warnings", at);
 }
 
-/** A tag call failed: warn and carry on as if it had succeeded. */
+/**
+ * A tag call failed: retry while it may help (IAM throttles per account, and a tag call signed by the
+ * new key can meet IAM's propagation lag), then warn and carry on as if it had succeeded.
+ */
 const tagFailure =
   (step: StepName, what: string, then: (s: RotationState, at: number) => Decision): PhaseSpec["onFailure"] =>
-  (s, failure, at) =>
+  (s, failure, at, random) =>
+    (failure.retry !== "no" && !s.aborted ? retryWait(s, "retire", step, at, random) : undefined) ??
     then(record({ ...s, warnings: [...s.warnings, `could not update ${what} (${failure.code}: ${failure.message})`] }, at, step, "failed", failure.code), at);
 
 /** Tags the user with the new key's description (as the IAM console does). */
@@ -38,32 +41,33 @@ export const taggingNew: PhaseSpec = {
     signer: signerFor(s, "new"),
   }),
   on: {
+    waited: again,
     userTagged: (s, e) => retireOldKey(record(s, e.at, "tag-new-key", "ok", `described ${s.newAccessKeyId} as "${s.config.description}"`), e.at),
   },
   onFailure: tagFailure("tag-new-key", "the new key's description tag", retireOldKey),
   onAbort: (s, at) => abortAfterVerify(s, "tag-new-key", at),
 };
 
-/** The in-use guard: asks IAM when the old key was last used. */
+/**
+ * The in-use guard: asks IAM when the old key was last used, before keyup's first call with it. IAM
+ * records only the first use of a key in each 15-minute span, and late; any check after keyup's own
+ * calls would see keyup, not a consumer. A use recorded before keyup started is someone else's.
+ */
 export const checkingUse: PhaseSpec = {
   step: "check-old-key-use",
-  group: "bookkeeping",
-  effect: (s) => ({ type: "getAccessKeyLastUsed", accessKeyId: s.oldAccessKeyId ?? "", signer: signerFor(s, "new") }),
+  group: "inspect",
+  effect: (s) => ({ type: "getAccessKeyLastUsed", accessKeyId: s.oldAccessKeyId ?? "", signer: signerFor(s, "old") }),
   on: { waited: again, lastUsed: (s, e) => onLastUsed(s, e, e.at) },
   onFailure: (s, failure, at, random) => {
-    const wait = failure.retry !== "no" && !s.aborted ? retryWait(s, "retire", "check-old-key-use", at, random) : undefined;
+    const wait = failure.retry !== "no" && !s.aborted ? retryWait(s, "create", "check-old-key-use", at, random) : undefined;
     if (wait) return wait;
-    // Without knowing whether the old key is still used, keep it: safe, and the warning says why.
-    const warning = `could not tell whether the old key ${s.oldAccessKeyId} is still used (${failure.code}); it was left Active: retire it by hand, or rerun without the in-use guard`;
-    const kept: RotationState = {
-      ...s,
-      warnings: [...s.warnings, warning],
-      oldKeyState: "active",
-      nextSteps: [deleteOld(s), { type: "skip-in-use-guard" }],
-    };
-    return finish(record(kept, at, "check-old-key-use", "failed", warning), "completed-with-warnings", at);
+    // Nothing exists yet: stopping is safe, and retiring a key whose use is unknown is not.
+    return fail({ ...s, nextSteps: [{ type: "skip-in-use-guard" }] }, "check-old-key-use", at, {
+      ...failure,
+      message: `could not read when the old key ${s.oldAccessKeyId} was last used (${failure.message}); nothing was created: allow iam:GetAccessKeyLastUsed, or rotate without the in-use guard`,
+    });
   },
-  onAbort: (s, at) => abortAfterVerify(s, "check-old-key-use", at),
+  onAbort: (s, at) => fail({ ...s, aborted: true }, "check-old-key-use", at, abortedFailure("the rotation was aborted before a key was created")),
 };
 
 /** Tags the user with when the deactivated old key may be deleted (its grace period). */
@@ -76,7 +80,19 @@ export const recordingGrace: PhaseSpec = {
     tags: [{ key: graceTagKey(s.oldAccessKeyId ?? ""), value: graceUntil(s) }],
     signer: signerFor(s, "new"),
   }),
-  on: { userTagged: (s, e) => finishRetired(record(s, e.at, "record-grace", "ok", `${s.oldAccessKeyId} may be deleted after ${graceUntil(s)}`), e.at) },
+  on: {
+    waited: again,
+    userTagged: (s, e) => {
+      if (!s.oldKeyInUse) return finishRetired(record(s, e.at, "record-grace", "ok", `${s.oldAccessKeyId} may be deleted after ${graceUntil(s)}`), e.at);
+      const detail = `${s.oldAccessKeyId} stays Active until ${graceUntil(s)}; cleanup deletes it then unless a later use is recorded`;
+      const held: RotationState = {
+        ...s,
+        oldKeyState: "active",
+        nextSteps: [{ type: "cleanup-after", accessKeyId: s.oldAccessKeyId ?? "", after: graceUntil(s) }],
+      };
+      return finishRetired(record(held, e.at, "record-grace", "ok", detail), e.at);
+    },
+  },
   onFailure: tagFailure("record-grace", "the old key's grace-period tag", finishRetired),
   onAbort: (s, at) => abortAfterVerify(s, "record-grace", at),
 };
@@ -91,31 +107,49 @@ export const untaggingOld: PhaseSpec = {
     keys: [s.oldAccessKeyId ?? "", graceTagKey(s.oldAccessKeyId ?? "")],
     signer: signerFor(s, "new"),
   }),
-  on: { userUntagged: (s, e) => finishRetired(record(s, e.at, "untag-old-key", "ok", `removed the tags of ${s.oldAccessKeyId}`), e.at) },
+  on: {
+    waited: again,
+    userUntagged: (s, e) => finishRetired(record(s, e.at, "untag-old-key", "ok", `removed the tags of ${s.oldAccessKeyId}`), e.at),
+  },
   onFailure: tagFailure("untag-old-key", "the old key's tags", finishRetired),
   onAbort: (s, at) => abortAfterVerify(s, "untag-old-key", at),
 };
 
 function onLastUsed(s: RotationState, used: { date?: string; serviceName?: string; region?: string }, at: number): Decision {
   const when = used.date ? Date.parse(used.date) : Number.NaN;
-  // IAM reports the time of the last request made with the old key; ours stopped at install.
-  if (!Number.isFinite(when) || s.installedAt === undefined || when <= s.installedAt) {
-    const detail = used.date ? `last used ${used.date}, before the new key was installed` : "never used";
-    return enter(freshLoop(record(s, at, "check-old-key-use", "ok", detail), at, "retire"), "deactivating");
+  const next = s.config.userName === undefined ? "resolving-identity" : "listing-keys";
+  // A use within the hold before now means a consumer may hold this key and use it again soon. AWS's
+  // LastUsedDate against the machine's clock: minutes of skew do not matter against an hour.
+  // This read is itself a use of the old key (an emulator records it at once, AWS late): a use from the
+  // moment it was sent (a second of margin between clocks), or since the caller's own listing, is ours.
+  const ownSince = Math.min(s.config.ownUseSinceMs ?? Number.POSITIVE_INFINITY, (s.loopStartedAt ?? at) - 1_000);
+  if (!Number.isFinite(when) || at - when > inUseHoldMs(s.config) || when >= ownSince) {
+    const detail = !used.date
+      ? "never used"
+      : at - when > inUseHoldMs(s.config)
+        ? `last used ${used.date}: not recently, so it is retired once the new key works`
+        : `last used ${used.date}, by this run's own calls`;
+    return advance(s, { at, step: "check-old-key-use", detail, to: next });
   }
   const where = [used.serviceName, used.region].filter(Boolean).join(" in ") || "an unknown service";
   const inUse = { date: used.date ?? "", ...(used.serviceName ? { serviceName: used.serviceName } : {}), ...(used.region ? { region: used.region } : {}) };
-  const deactivate = s.config.oldKey === "deactivate";
-  const warning = `the old key ${s.oldAccessKeyId} was used at ${used.date} (${where}) after the new key was installed: something still uses it, so it was ${
-    deactivate ? "deactivated but not deleted" : "left Active"
-  }; update that consumer, then retire the key (or rerun without the in-use guard)`;
-  const warned = record({ ...s, oldKeyInUse: inUse, warnings: [...s.warnings, warning] }, at, "check-old-key-use", "failed", warning);
-  if (deactivate) return enter(freshLoop({ ...warned, nextSteps: [{ type: "skip-in-use-guard" }] }, at, "retire"), "deactivating");
-  return finish({ ...warned, oldKeyState: "active", nextSteps: [deleteOld(s), { type: "skip-in-use-guard" }] }, "completed-with-warnings", at);
+  const detail = `last used ${used.date} (${where}): kept Active for ${Math.round(inUseHoldMs(s.config) / 60_000)} min after the new key works, until cleanup sees no later use`;
+  return advance({ ...s, oldKeyInUse: inUse }, { at, step: "check-old-key-use", detail, to: next });
 }
 
-function deleteOld(s: RotationState): NextStep {
-  return { type: "delete-key", userName: userOf(s), accessKeyId: s.oldAccessKeyId ?? "" };
+/**
+ * How long the in-use guard keeps a recently used old key Active after the rotation (and how far back
+ * a use counts as recent): `keepOldForMs`, else an hour, and never less than 35 minutes, so that a
+ * consumer that keeps using the key has a use recorded after the new key's creation + 15 minutes
+ * (two 15-minute recording windows and a few minutes of lag) before `cleanup()` looks.
+ *
+ * @example
+ * ```ts
+ * inUseHoldMs(defaultRotationConfig); // 3_600_000
+ * ```
+ */
+export function inUseHoldMs(config: RotationConfig): number {
+  return Math.max(config.keepOldForMs ?? 60 * 60_000, 35 * 60_000);
 }
 
 /**
@@ -128,5 +162,5 @@ function deleteOld(s: RotationState): NextStep {
  */
 export function graceUntil(s: RotationState): string {
   const base = s.installedAt ?? s.updatedAt ?? 0;
-  return new Date(base + (s.config.keepOldForMs ?? 0)).toISOString();
+  return new Date(base + (s.oldKeyInUse ? inUseHoldMs(s.config) : (s.config.keepOldForMs ?? 0))).toISOString();
 }

@@ -42,7 +42,14 @@ export const readingStore: PhaseSpec = {
       }
       return advance(
         { ...s, oldAccessKeyId: e.accessKeyId },
-        { at: e.at, step: "read-store", detail: `holds ${e.accessKeyId}`, to: s.config.userName === undefined ? "resolving-identity" : "listing-keys" },
+        {
+          at: e.at,
+          step: "read-store",
+          detail: `holds ${e.accessKeyId}`,
+          // The in-use guard reads the old key's last use before any other call signed by it.
+          to: s.config.inUseGuard ? "checking-use" : s.config.userName === undefined ? "resolving-identity" : "listing-keys",
+          ...(s.config.inUseGuard ? { freshLoop: "create" as const } : {}),
+        },
       );
     },
   },
@@ -173,7 +180,8 @@ function onKeysListed(s: RotationState, at: number): Decision {
   if (keys.length < 2) return advance(s2, { ...listed, to: "backing-up" });
   const other = keys.find((k) => k.accessKeyId !== s.oldAccessKeyId);
   // An Inactive other key may be one keyup deactivated with a grace period: look at the user's tags.
-  if (keys.length === 2 && other?.status === "Inactive") return advance(s2, { ...listed, to: "checking-grace" });
+  // An Active other key may be one the in-use guard kept Active for a while: the tags say until when.
+  if (keys.length === 2 && (other?.status === "Inactive" || s.config.inUseGuard)) return advance(s2, { ...listed, to: "checking-grace" });
   return onLimit(s2, at);
 }
 
@@ -193,6 +201,15 @@ function onLimit(s2: RotationState, at: number): Decision {
       source: "keyup",
       code: "TwoKeys",
       message: `IAM user ${userName} already has 2 access keys (${described}); the Inactive ${other.accessKeyId} is kept until ${grace} (its grace period), so nothing was created: clean it up after that, or delete it by hand`,
+      retry: "no",
+    });
+  }
+  if (other?.status === "Active" && grace !== undefined) {
+    // Kept Active by the in-use guard: only cleanup() decides, from the uses recorded since, whether it may go.
+    return fail({ ...s2, nextSteps: [{ type: "cleanup-after", accessKeyId: other.accessKeyId, after: grace }] }, step, at, {
+      source: "keyup",
+      code: "TwoKeys",
+      message: `IAM user ${userName} already has 2 access keys (${described}); ${other.accessKeyId} was kept Active until ${grace} because something used it before the last rotation, so nothing was created: run cleanup after that (it deletes the key unless a use after the last rotation is recorded)`,
       retry: "no",
     });
   }

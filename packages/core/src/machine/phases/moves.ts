@@ -191,7 +191,12 @@ export function signerFor(s: RotationState, which: "old" | "new"): Signer {
  */
 export function retireOldKey(s: RotationState, at: number): Decision {
   if (s.config.oldKey === "keep") return finish(s, "rotated", at);
-  return enter(freshLoop(s, at, "retire"), s.config.inUseGuard ? "checking-use" : "deactivating");
+  // The in-use guard saw a recent use before keyup started: keep the key Active for the hold and record
+  // until when on the user; cleanup() deletes it then, unless a use after the new key is recorded.
+  if (s.config.inUseGuard && s.oldKeyInUse) {
+    return enter(freshLoop(s, at, "retire"), "recording-grace");
+  }
+  return enter(freshLoop(s, at, "retire"), "deactivating");
 }
 
 /**
