@@ -100,25 +100,40 @@ export interface Retirement {
 }
 
 /**
- * The machine's retire stretch for one key: the in-use check if asked, then deactivate (and delete),
- * each retried on IAM's propagation and throttling errors with core's backoff. Ends `rotated` when
- * done, `completed-with-warnings` when the key was in use (`oldKeyInUse`) or could not be retired.
+ * Retires one key: when `unusedSince` is set, first asks IAM when the key was last used (signed by the
+ * AWSCURRENT key or the role, never by the key itself, whose own call would count as a use), and if
+ * that was after `unusedSince`, changes nothing and ends `completed-with-warnings` with `oldKeyInUse`.
+ * Then the machine's retire stretch: deactivate (and delete), each retried on IAM's propagation and
+ * throttling errors with core's backoff; ends `rotated` when done.
+ *
+ * The check is made here, not by the machine's in-use guard: that guard runs before a rotation
+ * creates its key and keeps a recently used key Active for a hold, while this key's rotation is long
+ * over and the question is only whether anything used it since.
  */
-export function retire(ctx: SegmentContext, retirement: Retirement, at: number): Promise<RotationState> {
-  const guard = retirement.unusedSince !== undefined;
-  const base = initialRotationState(ctx.name, { ...ctx.config, oldKey: retirement.oldKey, inUseGuard: guard });
+export async function retire(ctx: SegmentContext, retirement: Retirement, at: number): Promise<RotationState> {
+  const base = initialRotationState(ctx.name, { ...ctx.config, oldKey: retirement.oldKey, inUseGuard: false });
   const start: RotationState = {
     ...base,
-    phase: guard ? "checking-use" : "deactivating",
+    phase: "deactivating",
     startedAt: at,
     loopStartedAt: at,
     userName: retirement.userName,
     oldAccessKeyId: retirement.accessKeyId,
     newAccessKeyId: retirement.signer.accessKeyId,
     oldKeyState: "active",
-    // The in-use guard's reference time.
-    ...(guard ? { installedAt: retirement.unusedSince } : {}),
   };
+  if (retirement.unusedSince !== undefined) {
+    const signer = ctx.config.iamSigner === "credentials" && ctx.credentials ? await ctx.credentials() : retirement.signer;
+    const used = await ctx.aws.getAccessKeyLastUsed(retirement.accessKeyId, signer);
+    if (used.date && used.date.getTime() > retirement.unusedSince) {
+      const oldKeyInUse = {
+        date: used.date.toISOString(),
+        ...(used.serviceName ? { serviceName: used.serviceName } : {}),
+        ...(used.region ? { region: used.region } : {}),
+      };
+      return { ...start, phase: "done", outcome: "completed-with-warnings", oldKeyInUse };
+    }
+  }
   return run(ctx, start, heldStore(ctx, retirement.signer), { new: retirement.signer }, () => false);
 }
 
