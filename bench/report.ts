@@ -237,7 +237,7 @@ export function renderMarkdown(results: BenchResults, chartFile?: string): strin
         [row("keyup", "keyup `rotate()`"), row("aws-cli-script", "AWS CLI script")],
       ),
       "",
-      `Wall-time ratio script/keyup: ${delays.map((d) => `${(wall("aws-cli-script", d) / wall("keyup", d)).toFixed(2)}× at D = ${d / 1000} s`).join(", ")}. Each \`aws\` call starts a Python process (six or more per rotation, more while polling), and the script polls once a second where keyup retries after 200 ms to a 500 ms cap. \`aws configure set\` rewrites the file; keyup changes only the key's bytes. The script has no lock, backup or rollback, and puts the new secret on the argv of \`aws configure set\`.`,
+      `Wall-time ratio script/keyup: ${delays.map((d) => `${(wall("aws-cli-script", d) / wall("keyup", d)).toFixed(2)}× at D = ${d / 1000} s`).join(", ")}. Each \`aws\` call starts a Python process (six or more per rotation, more while polling), and the script polls once a second where keyup retries after 200 ms to a 500 ms cap. \`aws configure set\` writes the file back with LF line endings (its comments survive); keyup changes only the key's bytes. Under load each \`aws\` start costs seconds, which inflates the script's times most: read the ratio as an upper bound. The script has no lock, backup or rollback, and puts the new secret on the argv of \`aws configure set\`.`,
     );
   }
 
