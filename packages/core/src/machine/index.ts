@@ -11,7 +11,7 @@ export { backoffDelay } from "./backoff.js";
 export { errorOf, reportOf } from "./outcome.js";
 export { phaseTable } from "./phases/index.js";
 export type { Decision, EventHandlers, PhaseGroup, PhaseSpec, PhaseTable, StepName } from "./phases/spec.js";
-export { effectFor, groupOf, initialRotationState, isTerminal, resumeState, stepOf, transition } from "./transition.js";
+export { effectFor, groupOf, initialRotationState, inPhase, isTerminal, resumeState, stepOf, transition } from "./transition.js";
 export type {
   AwsFailure,
   Effect,
@@ -22,10 +22,14 @@ export type {
   Phase,
   RetryCounts,
   RetryLoop,
+  RotationCommon,
   RotationConfig,
   RotationEvent,
   RotationState,
   Signer,
+  Stage,
+  StageFacts,
+  StateIn,
   StoreFailureData,
   Transition,
 } from "./types.js";

@@ -1,15 +1,15 @@
 import { parseIdentityArn } from "../arn.js";
-import type { RotationState } from "../types.js";
+import type { StateIn } from "../types.js";
 import { abortedFailure, advance, enter, fail, record, retireOldKey, retryWait, rollback, signerFor } from "./moves.js";
 import type { Decision, PhaseSpec } from "./spec.js";
 
 // Forward: create, install and verify the new key. A failure from here on rolls back.
 
 /** Asks IAM for a new key. */
-export const creating: PhaseSpec = {
+export const creating: PhaseSpec<"creating"> = {
   step: "create-key",
   group: "forward",
-  effect: (s) => ({ type: "createAccessKey", userName: s.userName ?? s.config.userName ?? "", signer: signerFor(s, "old") }),
+  effect: (s) => ({ type: "createAccessKey", userName: s.userName, signer: signerFor(s, "old") }),
   on: {
     keyCreated: (s, e) =>
       advance({ ...s, newAccessKeyId: e.accessKeyId }, { at: e.at, step: "create-key", detail: `created ${e.accessKeyId}`, to: "installing" }),
@@ -31,10 +31,10 @@ export const creating: PhaseSpec = {
 };
 
 /** Writes the new key into the store (and reads it back). */
-export const installing: PhaseSpec = {
+export const installing: PhaseSpec<"installing"> = {
   step: "install",
   group: "forward",
-  effect: (s) => ({ type: "install", accessKeyId: s.newAccessKeyId ?? "" }),
+  effect: (s) => ({ type: "install", accessKeyId: s.newAccessKeyId }),
   on: {
     installed: (s, e) =>
       advance(
@@ -47,10 +47,10 @@ export const installing: PhaseSpec = {
 };
 
 /** Calls STS with the new key until it succeeds `requiredSuccesses` times in a row. */
-export const verifying: PhaseSpec = {
+export const verifying: PhaseSpec<"verifying"> = {
   step: "verify",
   group: "forward",
-  effect: (s) => ({ type: "verify", accessKeyId: s.newAccessKeyId ?? "" }),
+  effect: (s) => ({ type: "verify", accessKeyId: s.newAccessKeyId }),
   on: {
     waited: (s) => ({ state: s }),
     verified: (s, e) => onVerified(s, e.arn, e.at),
@@ -71,8 +71,8 @@ export const verifying: PhaseSpec = {
   onAbort: (s, at) => rollback({ ...s, aborted: true }, "verify", at, abortedFailure()),
 };
 
-function onVerified(s: RotationState, arn: string, at: number): Decision {
-  const counted: RotationState = { ...s, verifyAttempts: s.verifyAttempts + 1, retries: { ...s.retries, verify: s.retries.verify + 1 } };
+function onVerified(s: StateIn<"verifying">, arn: string, at: number): Decision {
+  const counted: StateIn<"verifying"> = { ...s, verifyAttempts: s.verifyAttempts + 1, retries: { ...s.retries, verify: s.retries.verify + 1 } };
   const identity = parseIdentityArn(arn);
   const matches = counted.userArn !== undefined ? arn === counted.userArn : identity.type === "user" && identity.name === counted.userName;
   if (!matches) {
@@ -84,7 +84,7 @@ function onVerified(s: RotationState, arn: string, at: number): Decision {
     });
   }
   const consecutive = counted.consecutiveSuccesses + 1;
-  const s2: RotationState = { ...counted, userArn: arn, consecutiveSuccesses: consecutive };
+  const s2 = { ...counted, userArn: arn, consecutiveSuccesses: consecutive };
   if (consecutive < s.config.requiredSuccesses) {
     return { state: record(s2, at, "verify", "retry", `success ${consecutive} of ${s.config.requiredSuccesses}`), waitMs: s.config.confirmIntervalMs };
   }
