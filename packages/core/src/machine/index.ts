@@ -10,8 +10,9 @@ export { parseIdentityArn } from "./arn.js";
 export { backoffDelay } from "./backoff.js";
 export { errorOf, reportOf } from "./outcome.js";
 export { phaseTable } from "./phases/index.js";
+export { inPhase } from "./phases/moves.js";
 export type { Decision, EventHandlers, PhaseGroup, PhaseSpec, PhaseTable, StepName } from "./phases/spec.js";
-export { effectFor, groupOf, initialRotationState, inPhase, isTerminal, resumeState, stepOf, transition } from "./transition.js";
+export { effectFor, groupOf, initialRotationState, isTerminal, resumeState, stepOf, transition } from "./transition.js";
 export type {
   AwsFailure,
   Effect,

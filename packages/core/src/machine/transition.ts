@@ -1,6 +1,6 @@
 import { phaseTable } from "./phases/index.js";
-import { finish, record, rollback } from "./phases/moves.js";
-import { journaledState, refuse } from "./phases/resume.js";
+import { finish, inPhase, record, rollback } from "./phases/moves.js";
+import { backFromCheck, journaledState, refuse } from "./phases/resume.js";
 import { completeWithWarning } from "./phases/retire.js";
 import { rollbackFailed } from "./phases/rollback.js";
 import type { Decision, PhaseGroup, PhaseSpec, StepName } from "./phases/spec.js";
@@ -143,23 +143,6 @@ const onUnexpected: { readonly [G in PhaseGroup]: (s: RotationState, step: StepN
   resume: (s, step, at, failure) => (inPhase(s, ["resuming"]) ? refuse(s, at, "UnexpectedEvent", failure.message) : keepForAPerson(s, step, at, failure)),
   terminal: (s) => ({ state: s }),
 };
-
-/**
- * Whether `s` is in one of `phases`, narrowing it to those phases' state.
- *
- * @example
- * ```ts
- * if (inPhase(state, ["installing", "verifying"])) console.log(state.newAccessKeyId);
- * ```
- */
-export function inPhase<P extends Phase>(s: RotationState, phases: readonly P[]): s is StateIn<P> {
-  return (phases as readonly Phase[]).includes(s.phase);
-}
-
-function backFromCheck(s: StateIn<"resuming">): RotationState {
-  const { resuming, ...rest } = s;
-  return journaledState(rest, resuming.phase);
-}
 
 function keepForAPerson(s: RotationState, step: StepName, at: number, failure: Failure): Decision {
   const failed = record({ ...s, failure: { ...failure, phase: s.phase }, keepJournal: true }, at, step, "failed", failure.message);

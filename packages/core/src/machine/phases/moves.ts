@@ -234,3 +234,15 @@ export function retireOldKey(s: Entering<"checking-use" | "deactivating">, at: n
 export function tagKeysOf(tags: Readonly<Record<string, string>> | undefined, accessKeyId: string): string[] {
   return [accessKeyId, graceTagKey(accessKeyId)].filter((k) => tags?.[k] !== undefined);
 }
+
+/**
+ * Whether `s` is in one of `phases`, narrowing it to those phases' state.
+ *
+ * @example
+ * ```ts
+ * if (inPhase(state, ["installing", "verifying"])) console.log(state.newAccessKeyId);
+ * ```
+ */
+export function inPhase<P extends Phase>(s: RotationState, phases: readonly P[]): s is StateIn<P> {
+  return (phases as readonly Phase[]).includes(s.phase);
+}

@@ -87,3 +87,17 @@ function keep(s: StateIn<"resuming">, at: number, failure: Failure): Decision {
 export function journaledState(s: Finishing, phase: Phase): RotationState {
   return { ...s, phase } as RotationState;
 }
+
+/**
+ * A state that was checking its journal, back in the phase the journal stopped in (a run that died
+ * during the check resumes the check of that phase).
+ *
+ * @example
+ * ```ts
+ * const state = backFromCheck(journaled); // state.phase === journaled.resuming.phase
+ * ```
+ */
+export function backFromCheck(s: StateIn<"resuming">): RotationState {
+  const { resuming, ...rest } = s;
+  return journaledState(rest, resuming.phase);
+}
