@@ -80,6 +80,16 @@ describe("state by stage", () => {
     expect(spec.effect).toBeTypeOf("function");
   });
 
+  test("each group's ending for an unexpected event fits the stage of every phase in it", () => {
+    // transition.ts narrows to these phases before ending a retire, rollback or resume phase (their
+    // endings need the stage's ids); forward's rollback undoes only the phases holding a new key.
+    const phasesOf = (group: string) => (Object.keys(phaseTable) as Phase[]).filter((p) => groupOf(p) === group);
+    expect(phasesOf("retire")).toEqual(["deactivating", "deleting-old"]);
+    expect(phasesOf("rollback")).toEqual(["restoring", "deleting-new", "reconciling", "deleting-orphan"]);
+    expect(phasesOf("resume")).toEqual(["resuming"]);
+    expect(phasesOf("forward")).toEqual(["creating", "installing", "verifying"]);
+  });
+
   test("inPhase narrows by the phases given", () => {
     const s: RotationState = { ...initialRotationState("memory:x", defaultRotationConfig), phase: "reading-store" };
     expect(inPhase(s, ["idle", "reading-store"])).toBe(true);

@@ -72,7 +72,7 @@ export function transition(state: RotationState, event: RotationEvent): Transiti
  *
  * @example
  * ```ts
- * effectFor({ ...state, phase: "verifying", newAccessKeyId: "AKIA…" }); // { type: "verify", accessKeyId: "AKIA…" }
+ * effectFor(verifying); // { type: "verify", accessKeyId: verifying.newAccessKeyId }
  * ```
  */
 export function effectFor(state: RotationState): Effect {
