@@ -333,8 +333,11 @@ export interface StageFacts {
  */
 export type Stage<P extends Phase, Has extends keyof StageFacts, May extends keyof StageFacts = never> = RotationCommon & {
   readonly phase: P;
-} & { readonly [K in Has]: StageFacts[K] } & { readonly [K in May]?: StageFacts[K] } & {
-  readonly [K in Exclude<keyof StageFacts, Has | May>]?: never;
+} & {
+  // Mapped over StageFacts itself (filtered with `as`), so each fact keeps its documentation.
+  readonly [K in keyof StageFacts as K extends Has ? K : never]: StageFacts[K];
+} & { readonly [K in keyof StageFacts as K extends May ? K : never]?: StageFacts[K] } & {
+  readonly [K in keyof StageFacts as K extends Has | May ? never : K]?: never;
 };
 
 /**
