@@ -40,6 +40,31 @@ describe("GitHub workflows", () => {
     expect(await lint(join(workflows, name))).toEqual([]);
   });
 
+  // Workflows the docs tell users to copy: linted like ours, and the copy in docs/ci.md is the file itself.
+  const exampleWorkflows = ["examples/github-actions-rotate/rotate-aws-key.yml"];
+
+  test.each(exampleWorkflows)("actionlint finds nothing in the example workflow %s", async (path) => {
+    expect(await lint(join(root, path))).toEqual([]);
+  });
+
+  test("the example rotation workflow is scheduled, runs alone, gives GITHUB_TOKEN only contents: read, and passes the rotated secrets and a secrets token", () => {
+    const example: Workflow & { concurrency?: { group?: string; "cancel-in-progress"?: boolean }; permissions?: Record<string, string> } = parse(
+      read(join(root, "examples/github-actions-rotate/rotate-aws-key.yml")),
+    );
+    expect(Object.keys(example.on).sort()).toEqual(["schedule", "workflow_dispatch"]);
+    expect(example.concurrency).toEqual({ group: "rotate-aws-key", "cancel-in-progress": false });
+    expect(example.permissions).toEqual({ contents: "read" });
+    const rotateStep = steps(example).find((s) => s.run?.includes("github-actions-rotate/rotate.ts"));
+    const secret = (name: string) => `\${{ secrets.${name} }}`;
+    expect(rotateStep?.env).toMatchObject({
+      AWS_ACCESS_KEY_ID: secret("AWS_ACCESS_KEY_ID"),
+      AWS_SECRET_ACCESS_KEY: secret("AWS_SECRET_ACCESS_KEY"),
+      GH_SECRETS_TOKEN: secret("GH_SECRETS_TOKEN"),
+    });
+    const docs = read(join(root, "docs/ci.md"));
+    expect(docs).toContain(`\`\`\`yaml\n${read(join(root, "examples/github-actions-rotate/rotate-aws-key.yml"))}\`\`\``);
+  });
+
   test("actionlint catches each mistake of a broken workflow (the lint is live, not a pass-through)", async () => {
     const found = await lint(join(root, "scripts/release/fixtures/broken-workflow.yml"));
     expect(found).toEqual([

@@ -32,7 +32,13 @@ export async function mfaCredentials(
     code = (await io.ask(`MFA code for ${serialNumber}: `)).trim();
   }
   const fixed = code;
-  const session = await openMfaSession({ store, ...awsOptions(args), mfa: { serialNumber, tokenCode: async () => fixed } });
+  // Sized for this run's verify timeout: the session signs the rollback too, and cannot be renewed.
+  const session = await openMfaSession({
+    store,
+    ...awsOptions(args),
+    mfa: { serialNumber, tokenCode: async () => fixed },
+    ...(args.verifyTimeoutSeconds !== undefined ? { verifyTimeoutMs: args.verifyTimeoutSeconds * 1000 } : {}),
+  });
   if (session.isErr()) return { exit: failWith(io, session.error) };
   return { credentials: session.value };
 }

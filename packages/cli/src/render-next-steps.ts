@@ -37,6 +37,10 @@ function renderNextStep(step: NextStep): string[] {
       return ["rerun with --delete-inactive to let keyup delete an Inactive key held by no store"];
     case "cleanup-after":
       return [`run keyup cleanup after ${step.after} to delete ${step.accessKeyId}`];
+    case "grant-permission":
+      return [
+        `add to IAM user ${step.userName}'s policy {"Effect":"Allow","Action":"${step.action}","Resource":"arn:aws:iam::<account>:user/\${aws:username}"} (docs/security.md), then rerun keyup up`,
+      ];
   }
 }
 

@@ -32,5 +32,8 @@ describe("renderNextSteps: the CLI's words for the machine's next steps", () => 
     expect(renderNextSteps([{ type: "allow-delete-inactive" }])[0]).toContain("--delete-inactive");
     expect(renderNextSteps([{ type: "cleanup-after", accessKeyId: OLD, after: "2026-01-08T00:00:00.000Z" }])[0]).toContain("keyup cleanup");
     expect(renderNextSteps([{ type: "find-lost-key", userName: "alice", keepAccessKeyId: OLD }])[0]).toContain("aws iam list-access-keys --user-name alice");
+    expect(renderNextSteps([{ type: "grant-permission", userName: "alice", action: "iam:ListAccessKeys" }])[0]).toBe(
+      `add to IAM user alice's policy {"Effect":"Allow","Action":"iam:ListAccessKeys","Resource":"arn:aws:iam::<account>:user/\${aws:username}"} (docs/security.md), then rerun keyup up`,
+    );
   });
 });

@@ -28,6 +28,8 @@ export interface SigningCredentials {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
   readonly sessionToken?: string;
+  /** When session credentials expire (GetSessionToken's `Expiration`); absent for long-term keys. */
+  readonly expiration?: Date;
 }
 
 /**
@@ -77,7 +79,7 @@ export interface AwsPort {
   listUserTags(userName: string, credentials: SigningCredentials): Promise<Record<string, string>>;
   tagUser(userName: string, tags: readonly { key: string; value: string }[], credentials: SigningCredentials): Promise<void>;
   untagUser(userName: string, keys: readonly string[], credentials: SigningCredentials): Promise<void>;
-  /** STS GetSessionToken with an MFA code: a short session (15 min) whose calls count as MFA-authenticated. */
+  /** STS GetSessionToken with an MFA code: a session (15 min unless `durationSeconds` says) whose calls count as MFA-authenticated. */
   getSessionToken(credentials: SigningCredentials, mfa: { serialNumber: string; tokenCode: string }, durationSeconds?: number): Promise<SigningCredentials>;
 }
 
@@ -106,11 +108,16 @@ export function createAwsPort(options: AwsOptions = {}): AwsPort {
   // gets one attempt; the rotation machine looks for a key a lost answer created before trying again.
   const createClients = new Map<string, IAMClient>();
   const stsClients = new Map<string, STSClient>();
+  // One clock correction for all clients of this port (one rotation): the SDK learns the machine's
+  // skew from the first refused or answered request of one client; without sharing, CreateAccessKey's
+  // single-attempt client would still sign with the uncorrected clock and be refused.
+  const clock = { offset: 0 };
+  const shared = <C extends { config: object }>(client: C): C => shareClockOffset(client, clock);
   const keyOf = (c: SigningCredentials) => `${c.accessKeyId}:${c.sessionToken ?? ""}`;
   const iam = (credentials: SigningCredentials): IAMClient => {
     let client = iamClients.get(keyOf(credentials));
     if (!client) {
-      client = new IAMClient({ ...base, ...options.clientConfig, credentials: { ...credentials } });
+      client = shared(new IAMClient({ ...base, ...options.clientConfig, credentials: identityOf(credentials) }));
       iamClients.set(keyOf(credentials), client);
     }
     return client;
@@ -118,7 +125,7 @@ export function createAwsPort(options: AwsOptions = {}): AwsPort {
   const iamOnce = (credentials: SigningCredentials): IAMClient => {
     let client = createClients.get(keyOf(credentials));
     if (!client) {
-      client = new IAMClient({ ...base, ...options.clientConfig, maxAttempts: 1, credentials: { ...credentials } });
+      client = shared(new IAMClient({ ...base, ...options.clientConfig, maxAttempts: 1, credentials: identityOf(credentials) }));
       createClients.set(keyOf(credentials), client);
     }
     return client;
@@ -126,7 +133,7 @@ export function createAwsPort(options: AwsOptions = {}): AwsPort {
   const sts = (credentials: SigningCredentials): STSClient => {
     let client = stsClients.get(keyOf(credentials));
     if (!client) {
-      client = new STSClient({ ...base, ...(options.clientConfig as object), credentials: { ...credentials } });
+      client = shared(new STSClient({ ...base, ...(options.clientConfig as object), credentials: identityOf(credentials) }));
       stsClients.set(keyOf(credentials), client);
     }
     return client;
@@ -190,7 +197,12 @@ export function createAwsPort(options: AwsOptions = {}): AwsPort {
       const c = out.Credentials;
       if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken)
         throw Object.assign(new Error("GetSessionToken answered without credentials"), { name: "MalformedResponse" });
-      return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
+      return {
+        accessKeyId: c.AccessKeyId,
+        secretAccessKey: c.SecretAccessKey,
+        sessionToken: c.SessionToken,
+        ...(c.Expiration ? { expiration: c.Expiration } : {}),
+      };
     },
     getAccessKeyLastUsed: async (accessKeyId, credentials) => {
       const out = await iam(credentials).send(new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }));
@@ -202,4 +214,25 @@ export function createAwsPort(options: AwsOptions = {}): AwsPort {
       };
     },
   };
+}
+
+/**
+ * Makes `client.config.systemClockOffset` (the SDK v3's correction of the machine's clock, read when a
+ * request is signed and updated from the server's `Date` on a skew error) one value held in `clock`.
+ */
+function shareClockOffset<C extends { config: object }>(client: C, clock: { offset: number }): C {
+  Object.defineProperty(client.config, "systemClockOffset", {
+    get: () => clock.offset,
+    set: (value: unknown) => {
+      if (typeof value === "number" && Number.isFinite(value)) clock.offset = value;
+    },
+    enumerable: true,
+    configurable: true,
+  });
+  return client;
+}
+
+/** The SDK's view of signing credentials: the key and token only (keyup checks a session's expiry itself). */
+function identityOf(c: SigningCredentials): { accessKeyId: string; secretAccessKey: string; sessionToken?: string } {
+  return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, ...(c.sessionToken !== undefined ? { sessionToken: c.sessionToken } : {}) };
 }

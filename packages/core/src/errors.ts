@@ -277,10 +277,10 @@ export function awsErrorName(error: unknown): string {
 export function toAwsError(operation: string, cause: unknown): AwsError {
   const code = awsErrorName(cause);
   const detail = typeof (cause as { message?: unknown })?.message === "string" ? (cause as { message: string }).message : String(cause);
-  return { kind: "aws", operation, code, message: `${operation} failed: ${code}: ${redact(detail)}${hintFor(code, operation)}`, cause };
+  return { kind: "aws", operation, code, message: `${operation} failed: ${code}: ${redact(detail)}${hintFor(code, operation, detail)}`, cause };
 }
 
-function hintFor(code: string, operation: string): string {
+function hintFor(code: string, operation: string, detail: string): string {
   switch (code) {
     case "AccessDenied":
     case "AccessDeniedException":
@@ -291,6 +291,9 @@ function hintFor(code: string, operation: string): string {
     case "InvalidClientTokenId":
       return " (the access key is not valid: deleted, mistyped, or not yet propagated)";
     case "SignatureDoesNotMatch":
+      // AWS's words for a request signed more than 5 minutes off its clock (docs/aws-behaviour.md, section 4).
+      if (/Signature expired|Signature not yet current/.test(detail))
+        return " (this machine's clock is more than 5 minutes off AWS's: set the time, for example with NTP)";
       return " (the secret access key does not match the key id)";
     case "NetworkError":
       return " (no answer from the endpoint: check the network, --endpoint-url and --region)";

@@ -116,9 +116,11 @@ function check(options: ListKeysOptions): Result<ListKeysOptions, KeyupError> {
 }
 
 /**
- * Opens the MFA session keyup signs IAM calls with (STS GetSessionToken, 15 minutes), from the key a
- * store holds. Useful to share one session (one MFA code) between `listKeys()` and `rotate()` by
- * passing it as their `credentials`. Never throws.
+ * Opens the MFA session keyup signs IAM calls with (STS GetSessionToken), from the key a store holds.
+ * The session lasts long enough for a rotation with `verifyTimeoutMs` (default 30 s) to finish, rollback
+ * included (at least AWS's minimum of 15 minutes); its `expiration` is checked before a key is
+ * created. Useful to share one session (one MFA code) between `listKeys()` and `rotate()` by passing it
+ * as their `credentials`. Never throws.
  *
  * @example
  * ```ts
@@ -126,7 +128,9 @@ function check(options: ListKeysOptions): Result<ListKeysOptions, KeyupError> {
  * if (session.isOk()) await rotate({ store, credentials: session.value });
  * ```
  */
-export function openMfaSession(options: ListKeysOptions & { readonly mfa: NonNullable<ListKeysOptions["mfa"]> }): ResultAsync<SigningCredentials, KeyupError> {
+export function openMfaSession(
+  options: ListKeysOptions & { readonly mfa: NonNullable<ListKeysOptions["mfa"]>; readonly verifyTimeoutMs?: number },
+): ResultAsync<SigningCredentials, KeyupError> {
   const checked = check(options);
   if (checked.isErr()) return errAsync(checked.error);
   return new ResultAsync(userContext(options, false).then((context) => (context.isErr() ? err(context.error) : ok(context.value.signer))));

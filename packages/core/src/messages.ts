@@ -39,5 +39,12 @@ function describeNextStep(step: NextStep): string[] {
       return ['to let keyup delete an Inactive key held by no store, pass onLimit: "delete-inactive"'];
     case "cleanup-after":
       return [`${step.accessKeyId} may be deleted after ${step.after}: call cleanup() then`];
+    case "grant-permission":
+      return [`allow ${step.action} to IAM user ${step.userName} on itself (${policyLine(step.action)}), then rotate again`];
   }
+}
+
+/** The policy statement that allows `action` on the signing user itself (security.md's form). */
+function policyLine(action: string): string {
+  return `{"Effect":"Allow","Action":"${action}","Resource":"arn:aws:iam::<account>:user/\${aws:username}"}`;
 }

@@ -6,7 +6,9 @@
  * - `rolled-back`: something failed before the new key was proven; the store holds its previous
  *   content and the new key was deleted.
  * - `rollback-failed`: a rollback step failed too; `leftovers` and `nextSteps` say exactly what is left.
- * - `failed`: nothing was changed (for example the 2-key limit, or a bad store).
+ * - `failed`: nothing was changed (for example the 2-key limit, or a bad store); or, with MFA, the
+ *   session expired during a rollback (`ExpiredToken`): `leftovers` and `nextSteps` say what is left,
+ *   and `recover` with a fresh code finishes the rollback.
  * - `skipped`: nothing was changed because the key is younger than `minAge`.
  *
  * @example
@@ -83,6 +85,7 @@ export interface RotationReport {
  * - `skip-in-use-guard`: the old key may be retired anyway by rerunning without the in-use guard.
  * - `allow-delete-inactive`: at the 2-key limit, the Inactive other key may be deleted when allowed.
  * - `cleanup-after`: an Inactive key is kept until `after` (its grace period); clean up then.
+ * - `grant-permission`: the user's policy lacks `action` (for example `iam:ListAccessKeys`) on itself.
  *
  * @example
  * ```ts
@@ -104,4 +107,5 @@ export type NextStep =
   | { readonly type: "find-lost-key"; readonly userName: string; readonly keepAccessKeyId: string }
   | { readonly type: "skip-in-use-guard" }
   | { readonly type: "allow-delete-inactive" }
-  | { readonly type: "cleanup-after"; readonly accessKeyId: string; readonly after: string };
+  | { readonly type: "cleanup-after"; readonly accessKeyId: string; readonly after: string }
+  | { readonly type: "grant-permission"; readonly userName: string; readonly action: string };

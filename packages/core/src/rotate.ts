@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { err, errAsync, ok, type Result, ResultAsync } from "neverthrow";
 import { callStore, checkAwsOptions, checkStore, checkUserName } from "./_internal/options.js";
 import { checkRotateSettings, rotateOptionError } from "./_internal/rotate-options.js";
+import { sessionSecondsFor } from "./_internal/session-budget.js";
 import { openSession } from "./_internal/user-context.js";
 import { type AwsOptions, type AwsPort, createAwsPort, type SigningCredentials } from "./aws-port.js";
 import { compositeStore } from "./composite-store.js";
@@ -288,7 +289,7 @@ async function runLocked(
 
   let credentials = options.credentials;
   if (options.mfa) {
-    const session = await mfaSession(store, aws, options.mfa, secrets);
+    const session = await mfaSession(store, aws, options.mfa, secrets, sessionSecondsFor(config));
     if (session.isErr()) return err(session.error);
     credentials = session.value;
   }
@@ -335,7 +336,13 @@ async function runLocked(
 }
 
 /** Opens the MFA session IAM calls are signed with: GetSessionToken signed by the store's key. */
-async function mfaSession(store: CredentialStore, aws: AwsPort, mfa: MfaOptions, secrets: RotationSecrets): Promise<Result<SigningCredentials, RotationError>> {
+async function mfaSession(
+  store: CredentialStore,
+  aws: AwsPort,
+  mfa: MfaOptions,
+  secrets: RotationSecrets,
+  durationSeconds: number,
+): Promise<Result<SigningCredentials, RotationError>> {
   let key = secrets.old;
   if (!key) {
     const read = await callStore(store, "read", () => store.read());
@@ -343,7 +350,7 @@ async function mfaSession(store: CredentialStore, aws: AwsPort, mfa: MfaOptions,
     if (!read.value) return err({ kind: "config", message: `${store.name} holds no access key: there is nothing to rotate` });
     key = read.value;
   }
-  return openSession(aws, key, mfa);
+  return openSession(aws, key, mfa, durationSeconds);
 }
 
 /**
@@ -510,6 +517,8 @@ export function plan(options: RotateOptions): ResultAsync<RotationPlan, Rotation
       }
       return { arn: arn ?? `arn:aws:iam::000000000000:user/${config.userName ?? "unknown"}`, account: "" };
     },
+    // Verify's IAM confirmation with the planned key: it would list the user's keys.
+    listAccessKeys: async (u, c) => (c.accessKeyId === PLANNED_KEY ? [] : real.listAccessKeys(u, c)),
     listUserTags: async (u, c) => real.listUserTags(u, c).catch(() => ({})),
     getAccessKeyLastUsed: async (id, c) => (c.accessKeyId === PLANNED_KEY ? {} : real.getAccessKeyLastUsed(id, c)),
     createAccessKey: async (u) => {
@@ -554,7 +563,7 @@ export function plan(options: RotateOptions): ResultAsync<RotationPlan, Rotation
       onEvent: (event) => {
         if (event.type !== "step-started" || event.effect.type !== "verify" || verifyPlanned) return;
         verifyPlanned = true;
-        actions.push(`verify the new key with STS (${config.requiredSuccesses} consecutive successes) before touching the old one`);
+        actions.push(`verify the new key with STS and IAM (${config.requiredSuccesses} consecutive successes) before touching the old one`);
       },
     }),
     (bug): RotationError => ({ kind: "internal", message: `keyup bug: the plan stopped unexpectedly: ${String(bug)}`, cause: bug }),

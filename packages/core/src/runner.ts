@@ -1,4 +1,6 @@
 import { setTimeout as sleepFor } from "node:timers/promises";
+import { confirmOnIam, confirmsOnIam, isAccessDenied, listOwnKeysStatement } from "./_internal/iam-confirmation.js";
+import { sessionTooShort } from "./_internal/session-budget.js";
 import type { AwsPort, SigningCredentials } from "./aws-port.js";
 import type { AccessKeyPair, CredentialStore } from "./credential-store.js";
 import { awsErrorName, classifyAwsErrorName, redact, toAwsError } from "./errors.js";
@@ -117,9 +119,9 @@ export async function runRotation(initial: RotationState, ctx: RunnerContext): P
       if (!event) {
         try {
           if (effect.type !== "wait") emit({ type: "step-started", step: stepOf(state.phase), effect, at: new Date(now()).toISOString() });
-          event = await perform(effect, ctx, secrets, sleep, now);
+          event = await perform(effect, state, ctx, secrets, sleep, now);
         } catch (error) {
-          event = { type: "effectFailed", effect: effect.type, failure: failureOf(effect, error, ctx.signal), at: now(), random: random() };
+          event = { type: "effectFailed", effect: effect.type, failure: failureOf(effect, error, ctx.signal, state), at: now(), random: random() };
         }
       }
     }
@@ -132,6 +134,7 @@ export async function runRotation(initial: RotationState, ctx: RunnerContext): P
 
 async function perform(
   effect: Effect,
+  state: RotationState,
   ctx: RunnerContext,
   secrets: RotationSecrets,
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>,
@@ -170,6 +173,13 @@ async function perform(
       return { type: "storeBackedUp", backup: { id: backup.id, ...(backup.location !== undefined ? { location: backup.location } : {}) }, at: now() };
     }
     case "createAccessKey": {
+      // A session that may expire before the rotation (rollback included) ends must not create a key.
+      const expiration = effect.signer === "credentials" ? ctx.credentials?.expiration : undefined;
+      const tooShort = expiration ? sessionTooShort(expiration.getTime(), now(), state.config) : undefined;
+      if (tooShort) {
+        const failure: Failure = { source: "keyup", code: "SessionTooShort", message: tooShort, retry: "no" };
+        return { type: "effectFailed", effect: effect.type, failure, at: now(), random: 0 };
+      }
       const key = await ctx.aws.createAccessKey(effect.userName, signer(effect.signer));
       secrets.new = key;
       return { type: "keyCreated", accessKeyId: key.accessKeyId, at: now() };
@@ -190,7 +200,10 @@ async function perform(
       return { type: "installed", at: now() };
     }
     case "verify": {
-      const { arn } = await ctx.aws.getCallerIdentity(signer("new"));
+      const key = signer("new");
+      const { arn } = await ctx.aws.getCallerIdentity(key);
+      // STS can accept a key before IAM does: the success that completes the count must include IAM.
+      if (confirmsOnIam(state)) await confirmOnIam(ctx.aws, state, arn, key);
       return { type: "verified", arn, at: now() };
     }
     case "updateAccessKey":
@@ -227,6 +240,11 @@ async function perform(
   }
 }
 
+function arnOf(error: unknown): string | undefined {
+  const arn = (error as { arn?: unknown } | undefined)?.arn;
+  return typeof arn === "string" ? arn : undefined;
+}
+
 function journalFailure(error: unknown): Failure {
   const message = error instanceof Error ? error.message : String(error);
   return { source: "keyup", code: "JournalWriteFailed", message: `cannot record the rotation in its journal: ${redact(message)}`, retry: "no" };
@@ -246,7 +264,7 @@ const OPERATION: Partial<Record<Effect["type"], string>> = {
   getAccessKeyLastUsed: "GetAccessKeyLastUsed",
 };
 
-function failureOf(effect: Effect, error: unknown, signal: AbortSignal | undefined): Failure {
+function failureOf(effect: Effect, error: unknown, signal: AbortSignal | undefined, state: RotationState): Failure {
   if (STORE_EFFECTS.has(effect.type)) {
     const e = error as { code?: unknown; message?: unknown; holder?: unknown };
     return {
@@ -257,10 +275,22 @@ function failureOf(effect: Effect, error: unknown, signal: AbortSignal | undefin
       ...(typeof e?.holder === "string" ? { holder: e.holder } : {}),
     };
   }
-  const operation = OPERATION[effect.type] ?? effect.type;
+  const named = (error as { operation?: unknown } | undefined)?.operation;
+  const operation = typeof named === "string" ? named : (OPERATION[effect.type] ?? effect.type);
   if (signal?.aborted) return { source: "keyup", code: "Aborted", message: `${operation} was interrupted by abort`, retry: "no" };
   const code = awsErrorName(error);
   const kind = classifyAwsErrorName(code);
+  if (effect.type === "verify" && isAccessDenied(code)) {
+    // A key IAM does not know yet is refused with InvalidClientTokenId; AccessDenied means the key is
+    // known and a permission is missing, which no amount of waiting fixes: stop now, not at the timeout.
+    return {
+      source: "aws",
+      code,
+      operation,
+      message: `${toAwsError(operation, error).message}. Verify proves the new key on IAM with iam:${operation} on its own user; add to the user's policy: ${listOwnKeysStatement(arnOf(error) ?? state.userArn)}`,
+      retry: "no",
+    };
+  }
   return {
     source: "aws",
     code,

@@ -41,7 +41,8 @@ beforeEach(() => {
   keys = new Map([[OLD.accessKeyId, "Active"]]);
   sts.on(GetSessionTokenCommand).callsFake(async (input, getClient) => {
     signed.push({ action: `GetSessionToken ${input.SerialNumber} ${input.TokenCode} ${input.DurationSeconds}`, ...(await who(getClient)) });
-    return { Credentials: SESSION };
+    // As AWS does: the session expires DurationSeconds from now.
+    return { Credentials: { ...SESSION, Expiration: new Date(Date.now() + (input.DurationSeconds ?? 900) * 1000) } };
   });
   sts.on(GetCallerIdentityCommand).callsFake(async (_i, getClient) => {
     signed.push({ action: "GetCallerIdentity", ...(await who(getClient)) });
@@ -82,7 +83,7 @@ afterEach(() => {
   sts.reset();
 });
 
-test("IAM calls use a 15-minute MFA session opened with the store's key; verification uses the bare new key", async () => {
+test("IAM calls use a 15-minute MFA session opened with the store's key; verification uses the bare new key, on STS and IAM", async () => {
   const store = memoryStore({ initial: OLD });
   const result = await rotate({ store, userName: "mfa-user", mfa: { serialNumber: "arn:aws:iam::123456789012:mfa/me", tokenCode: async () => "123456" } });
 
@@ -93,10 +94,24 @@ test("IAM calls use a 15-minute MFA session opened with the store's key; verific
     { action: "CreateAccessKey", key: SESSION.AccessKeyId, token: SESSION.SessionToken },
     { action: "GetCallerIdentity", key: "AKIAMFANEWKEY0000002" },
     { action: "GetCallerIdentity", key: "AKIAMFANEWKEY0000002" },
+    { action: "ListAccessKeys", key: "AKIAMFANEWKEY0000002" },
     { action: "UpdateAccessKey", key: SESSION.AccessKeyId, token: SESSION.SessionToken },
     { action: "DeleteAccessKey", key: SESSION.AccessKeyId, token: SESSION.SessionToken },
   ]);
   expect(store.current()?.accessKeyId).toBe("AKIAMFANEWKEY0000002");
+});
+
+test("the session is sized for the rotation: 3 x the verify timeout + margins, within AWS's 900-129600 s", async () => {
+  const store = memoryStore({ initial: OLD });
+  const result = await rotate({
+    store,
+    userName: "mfa-user",
+    verifyTimeoutMs: 600_000,
+    mfa: { serialNumber: "arn:aws:iam::123456789012:mfa/me", tokenCode: async () => "123456" },
+  });
+  expect(result.isOk(), result.isErr() ? result.error.message : "").toBe(true);
+  // (3 x 600 s + 60 s after CreateAccessKey) + 300 s before it: at least 2 x the verify timeout + margin.
+  expect(signed[0]?.action).toBe("GetSessionToken arn:aws:iam::123456789012:mfa/me 123456 2160");
 });
 
 test("listKeys with MFA lists through the session", async () => {

@@ -148,7 +148,7 @@ describe("in-use guard", () => {
     const result = await rotate({ store, userName: "quiet", endpoint: proxy.url, inUseGuard: true });
     expect(result._unsafeUnwrap().outcome).toBe("rotated");
     expect(proxy.counts()).toEqual({
-      ListAccessKeys: 1,
+      ListAccessKeys: 2, // before creating, and verify's IAM confirmation
       CreateAccessKey: 1,
       GetCallerIdentity: 2,
       GetAccessKeyLastUsed: 1,
@@ -200,7 +200,7 @@ describe("dry run", () => {
     expect(p.actions).toEqual([
       "create a new access key for IAM user planner",
       `write the new key into ${store.name} (replacing ${old.accessKeyId})`,
-      "verify the new key with STS (2 consecutive successes) before touching the old one",
+      "verify the new key with STS and IAM (2 consecutive successes) before touching the old one",
       `set planner's key ${old.accessKeyId} to Inactive`,
       `delete planner's key ${old.accessKeyId}`,
     ]);

@@ -153,8 +153,10 @@ const TABLE: Record<Phase, Record<string, string>> = {
   },
   creating: {
     keyCreated: "installing/install",
+    waited: "creating/createAccessKey",
     failedAuth: "done/-",
-    failedService: "reconciling/listAccessKeys",
+    // Throttling: nothing was created, so back off and create again (a lost answer reconciles: below).
+    failedService: "creating/wait",
     failedHard: "done/-",
     abort: "reconciling/listAccessKeys",
     "*": "done/-",
@@ -511,6 +513,23 @@ describe("transition: paths", () => {
     expect(t.effects).toEqual([{ type: "deleteAccessKey", userName: "alice", accessKeyId: OTHER, signer: "old" }]);
     t = transition(t.state, { type: "keyDeleted", accessKeyId: OTHER, at: AT + 2 });
     expect(t.effects).toEqual([{ type: "createAccessKey", userName: "alice", signer: "old" }]);
+  });
+
+  test("a throttled CreateAccessKey created nothing: wait and create again, no reconcile; fail once the time is up", () => {
+    const throttled = (at: number): RotationEvent => ({
+      type: "effectFailed",
+      effect: "createAccessKey",
+      failure: fail("Throttling", "service"),
+      at,
+      random: 0,
+    });
+    let t = transition(stateIn("creating", { loopStartedAt: AT }), throttled(AT));
+    expect(t.effects).toEqual([{ type: "wait", ms: 100 }]);
+    t = transition(t.state, { type: "waited", at: AT + 100 });
+    expect(t.effects).toEqual([{ type: "createAccessKey", userName: "alice", signer: "old" }]);
+    t = transition(t.state, throttled(AT + 30_000));
+    expect(t.state.outcome).toBe("failed");
+    expect(t.state.steps.map((s) => s.step)).not.toContain("reconcile");
   });
 
   test("oldKey 'deactivate' stops after deactivation; 'keep' stops after verification", () => {

@@ -3,17 +3,20 @@ import { type AwsOptions, type AwsPort, createAwsPort, type SigningCredentials }
 import type { CredentialStore } from "../credential-store.js";
 import { type KeyupError, toAwsError } from "../errors.js";
 import { parseIdentityArn } from "../machine/arn.js";
+import { defaultRotationConfig } from "../machine/types.js";
 import { readStoreKey } from "./options.js";
 import { checkMfaCode, describeOptionProblem } from "./rotate-options.js";
+import { sessionSecondsFor } from "./session-budget.js";
 
 /**
- * Opens a 15-minute GetSessionToken session signed by `key` with the device's current code: the one
+ * Opens a GetSessionToken session (15 minutes unless `durationSeconds` says) signed by `key` with the device's current code: the one
  * place MFA codes are read and checked, for rotate(), listKeys(), cleanup() and openMfaSession().
  */
 export async function openSession(
   aws: AwsPort,
   key: SigningCredentials,
   mfa: { readonly serialNumber: string; readonly tokenCode: () => Promise<string> },
+  durationSeconds = 900,
 ): Promise<Result<SigningCredentials, KeyupError>> {
   let code: string;
   try {
@@ -23,7 +26,7 @@ export async function openSession(
   }
   const problem = checkMfaCode(code);
   if (problem) return err({ kind: "config", message: describeOptionProblem(problem) });
-  return call("GetSessionToken", () => aws.getSessionToken(key, { serialNumber: mfa.serialNumber, tokenCode: code }, 900));
+  return call("GetSessionToken", () => aws.getSessionToken(key, { serialNumber: mfa.serialNumber, tokenCode: code }, durationSeconds));
 }
 
 /** Runs one AWS call, its failure turned into a typed `aws` error. */
@@ -41,6 +44,8 @@ export interface UserContextOptions extends AwsOptions {
   readonly userName?: string;
   readonly aws?: AwsPort;
   readonly mfa?: { readonly serialNumber: string; readonly tokenCode: () => Promise<string> };
+  /** Sizes an MFA session for a rotation with this verify timeout (default 30 s). */
+  readonly verifyTimeoutMs?: number;
 }
 
 /**
@@ -61,7 +66,12 @@ export async function userContext(
   let signer = options.credentials ?? held;
   if (!signer) return err({ kind: "config", message: "listKeys needs a store or credentials" });
   if (options.mfa) {
-    const session = await openSession(aws, signer, options.mfa);
+    const session = await openSession(
+      aws,
+      signer,
+      options.mfa,
+      sessionSecondsFor({ verifyTimeoutMs: options.verifyTimeoutMs ?? defaultRotationConfig.verifyTimeoutMs }),
+    );
     if (session.isErr()) return err(session.error);
     signer = session.value;
   }

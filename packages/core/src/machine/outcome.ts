@@ -70,7 +70,8 @@ export function errorOf(state: RotationState, journal = ""): RotationError | und
       return base({ kind: "store", store: state.store, code: failure.code, message: failure.message + rolledBack, cause: failure });
     case "aws":
       if (failure.code === "LimitExceeded") return base({ kind: "limit", message: failure.message + rolledBack, keys: keysOf(state) });
-      if (state.failure?.phase === "verifying")
+      // AccessDenied at verify is a missing permission (the key is known), not a key that failed to verify.
+      if (state.failure?.phase === "verifying" && failure.code !== "AccessDenied" && failure.code !== "AccessDeniedException")
         return base({ kind: "verify", message: failure.message + rolledBack, attempts: state.verifyAttempts, cause: failure });
       return base({ kind: "aws", operation: failure.operation ?? "unknown", code: failure.code, message: failure.message + rolledBack, cause: failure });
   }
@@ -91,6 +92,8 @@ const KEYUP_ERRORS: { readonly [C in KeyupFailureCode]: (message: string, cause:
   JournalUserGone: (message, cause, _state, journal) => ({ kind: "journal", location: journal, message: journalMessage(message, journal), cause }),
   JournalKeysInvalid: (message, cause, _state, journal) => ({ kind: "journal", location: journal, message: journalMessage(message, journal), cause }),
   UnexpectedEvent: (message, cause) => ({ kind: "internal", message, cause }),
+  // The MFA session would expire before the rotation could end: nothing was created; a fresh code helps.
+  SessionTooShort: (message, cause) => ({ kind: "config", message, cause }),
 };
 
 function keysOf(state: RotationState): { accessKeyId: string; status: string }[] {

@@ -173,8 +173,10 @@ export function resumeState(journaled: RotationState, at: number): RotationState
   // A run that died while checking its journal resumes the check of the phase it was about to go on with.
   const state: RotationState = journaled.phase === "resuming" ? backFromCheck(journaled) : journaled;
   if (state.phase === "done") {
-    // Only a rollback that failed is worth another attempt; anything else has ended.
-    const phase = state.outcome === "rollback-failed" ? (state.failedRollbackPhase ?? state.failure?.phase) : undefined;
+    // Only a rollback that failed (or stopped when its MFA session expired) is worth another attempt;
+    // anything else has ended.
+    const phase =
+      state.outcome === "rollback-failed" || state.failedRollbackPhase !== undefined ? (state.failedRollbackPhase ?? state.failure?.phase) : undefined;
     if (!phase || groupOf(phase) !== "rollback") return undefined;
     const again = { ...state, ...fresh, outcome: undefined, failedRollbackPhase: undefined, leftoverKeyIds: undefined, nextSteps: undefined };
     return note(journaledState(again, phase), `retrying the failed ${stepOf(phase)}`);

@@ -121,7 +121,8 @@ export type KeyupFailureCode =
   | "JournalKeysInvalid"
   | "Aborted"
   | "JournalWriteFailed"
-  | "UnexpectedEvent";
+  | "UnexpectedEvent"
+  | "SessionTooShort";
 
 /**
  * Why an effect failed, reduced to data the machine can decide on. Never holds a secret. `source`

@@ -1,6 +1,7 @@
 import { parseIdentityArn } from "../arn.js";
-import type { StateIn } from "../types.js";
-import { abortedFailure, advance, enter, fail, record, retireOldKey, retryWait, rollback, signerFor } from "./moves.js";
+import { isThrottled } from "../backoff.js";
+import type { Failure, StateIn } from "../types.js";
+import { abortedFailure, advance, again, enter, fail, record, retireOldKey, retryWait, rollback, signerFor } from "./moves.js";
 import type { Decision, PhaseSpec } from "./spec.js";
 
 // Forward: create, install and verify the new key. A failure from here on rolls back.
@@ -11,10 +12,13 @@ export const creating: PhaseSpec<"creating"> = {
   group: "forward",
   effect: (s) => ({ type: "createAccessKey", userName: s.userName, signer: signerFor(s, "old") }),
   on: {
+    waited: again,
     keyCreated: (s, e) =>
       advance({ ...s, newAccessKeyId: e.accessKeyId }, { at: e.at, step: "create-key", detail: `created ${e.accessKeyId}`, to: "installing" }),
   },
-  onFailure: (s, failure, at) => {
+  onFailure: (s, failure, at, random) => {
+    // Throttled means refused before anything was done: no key can exist, so back off and ask again.
+    if (isThrottled(failure)) return retryWait(s, "create", "create-key", at, random) ?? fail(s, "create-key", at, failure);
     // A lost answer (network, timeout, 5xx) may hide a key that was created: look before retrying.
     if (failure.retry !== "service") return fail(s, "create-key", at, failure);
     return advance(
@@ -57,7 +61,7 @@ export const verifying: PhaseSpec<"verifying"> = {
   },
   onFailure: (s, failure, at, random) => {
     const counted = { ...s, verifyAttempts: s.verifyAttempts + 1, consecutiveSuccesses: 0 };
-    if (failure.retry === "no" || s.aborted) return rollback(counted, "verify", at, failure);
+    if (failure.retry === "no" || s.aborted) return rollback(withPermissionStep(counted, failure), "verify", at, failure);
     return (
       retryWait(counted, "verify", "verify", at, random) ??
       rollback(counted, "verify", at, {
@@ -91,4 +95,10 @@ function onVerified(s: StateIn<"verifying">, arn: string, at: number): Decision 
   const verified = record(s2, at, "verify", "ok", `${consecutive} consecutive successes after ${s2.verifyAttempts} attempts`);
   if (s.config.description !== undefined) return enter(verified, "tagging-new");
   return retireOldKey(verified, at);
+}
+
+/** An AccessDenied during verify is a missing permission: the report says which one to grant. */
+function withPermissionStep(s: StateIn<"verifying">, failure: Failure): StateIn<"verifying"> {
+  if (failure.source !== "aws" || (failure.code !== "AccessDenied" && failure.code !== "AccessDeniedException")) return s;
+  return { ...s, nextSteps: [{ type: "grant-permission", userName: s.userName, action: `iam:${failure.operation ?? "ListAccessKeys"}` }] };
 }

@@ -1,5 +1,5 @@
 import type { NextStep } from "../../report.js";
-import type { Failure, StateIn } from "../types.js";
+import type { Failure, Phase, StateIn } from "../types.js";
 import { abortedFailure, advance, again, type Entering, finish, record, retryWait, signerFor } from "./moves.js";
 import type { Decision, PhaseSpec, StepName } from "./spec.js";
 
@@ -14,7 +14,34 @@ const rollbackFailure =
   (step: StepName): PhaseSpec<RollingBack>["onFailure"] =>
   (s, failure, at, random) =>
     // Signed by a key that worked moments ago: only throttling and server trouble are worth a retry.
-    (failure.retry === "service" ? retryWait(s, "rollback", step, at, random) : undefined) ?? rollbackFailed(s, step, at, failure);
+    (failure.retry === "service" ? retryWait(s, "rollback", step, at, random) : undefined) ??
+    (isExpiredSession(failure) ? sessionExpired(s, step, at, failure) : rollbackFailed(s, step, at, failure));
+
+/** AWS error names for session credentials past their expiry (GetSessionToken sessions cannot be renewed). */
+const EXPIRED = new Set(["ExpiredToken", "ExpiredTokenException"]);
+const isExpiredSession = (failure: Failure): boolean => failure.source === "aws" && EXPIRED.has(failure.code);
+
+/**
+ * The session signing the rollback expired: not a rollback that failed, but one that stopped for want
+ * of credentials. It ends `failed` with an `ExpiredToken` failure saying what is left; the journal
+ * stays, and the next run (`recover`, with a fresh MFA code) takes the rollback up where it stopped.
+ */
+function sessionExpired(s: StateIn<RollingBack>, step: StepName, at: number, failure: Failure): Decision {
+  const stopped = rollbackFailed(s, step, at, failure).state;
+  const why = s.failure ? ` (rolling back because of ${s.failure.code}: ${s.failure.message})` : "";
+  const left = [
+    stopped.leftoverKeyIds?.length ? `IAM still has the new key ${stopped.leftoverKeyIds.join(", ")}` : "",
+    s.phase === "restoring" ? `${s.store} may still hold the new key` : "",
+  ]
+    .filter(Boolean)
+    .join("; ");
+  const expired: Failure & { readonly phase: Phase } = {
+    ...failure,
+    message: `the MFA session expired during the rollback's ${step}${why}: ${left || "nothing is left to undo in IAM"}. Run recover with a fresh MFA code to finish the rollback (the journal keeps the state)`,
+    phase: s.phase,
+  };
+  return finish({ ...stopped, failure: expired }, "failed", at);
+}
 
 const finishWithoutRetries: PhaseSpec<RollingBack>["onAbort"] = (s) => again({ ...s, aborted: true });
 
