@@ -246,7 +246,8 @@ export const LOCAL_RUNS: Readonly<Record<string, LocalRun>> = {
         command: TSX,
         args: ["secretsmanager-rotation-lambda/invoke-locally.ts"],
         cwd: EXAMPLES_DIR,
-        env: { KEYUP_SECRET_ID: arn, KEYUP_ROTATION_TOKEN: token, KEYUP_VERIFY_TIMEOUT_MS: "10000" },
+        // One rotation is run, so the old key is retired at its finish (the deployed default keeps it until the next one).
+        env: { KEYUP_SECRET_ID: arn, KEYUP_ROTATION_TOKEN: token, KEYUP_VERIFY_TIMEOUT_MS: "10000", KEYUP_RETIRE_OLD: "at-finish" },
         // What the Lambda runtime hands the function: its role's credentials.
         hiddenEnv: { AWS_ACCESS_KEY_ID: role.accessKeyId, AWS_SECRET_ACCESS_KEY: role.secretAccessKey },
         users: ["app"],

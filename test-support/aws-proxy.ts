@@ -20,7 +20,7 @@ export type ProxyVerdict =
   | { status: number; body: string; contentType?: string }
   | "reset"
   | "hang"
-  | { forwardThen: "reset" | "hang" | { status: number; body: string }; after?: () => void }
+  | { forwardThen: "reset" | "hang" | { status: number; body: string; contentType?: string }; after?: () => void }
   | { delayMs: number };
 
 /**
@@ -59,7 +59,7 @@ export async function startAwsProxy(target: string, decide: (req: ProxiedRequest
           verdict.after?.();
           if (verdict.forwardThen === "reset") req.socket.destroy();
           else if (typeof verdict.forwardThen === "object") {
-            res.writeHead(verdict.forwardThen.status, { "content-type": "text/xml" });
+            res.writeHead(verdict.forwardThen.status, { "content-type": verdict.forwardThen.contentType ?? "text/xml" });
             res.end(verdict.forwardThen.body);
           }
           return;

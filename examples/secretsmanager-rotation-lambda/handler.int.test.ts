@@ -21,6 +21,8 @@ function lambdaEnvironment(role: TestKey): void {
   vi.stubEnv("AWS_PROFILE", undefined);
   vi.stubEnv("AWS_ENDPOINT_URL", motoUrl());
   vi.stubEnv("KEYUP_VERIFY_TIMEOUT_MS", "5000");
+  // This test checks the old key is gone after finishSecret; the default (next-rotation) keeps it.
+  vi.stubEnv("KEYUP_RETIRE_OLD", "at-finish");
 }
 
 test("the example's handler rotates the key through all four steps, as Secrets Manager invokes it", async () => {

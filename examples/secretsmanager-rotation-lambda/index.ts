@@ -1,4 +1,4 @@
-import { createRotationHandler } from "@keyup/store-secretsmanager";
+import { createRotationHandler, type RetireOldPolicy } from "@keyup/store-secretsmanager";
 
 const env = process.env;
 
@@ -9,6 +9,8 @@ const env = process.env;
  * permission. Settings come from the function's environment:
  * - `KEYUP_VERIFY_TIMEOUT_MS`: how long testSecret retries a new key IAM has not propagated yet (default 30000).
  * - `KEYUP_USER_NAME`: the IAM user, if STS should not be asked (default: the user the current key belongs to).
+ * - `KEYUP_RETIRE_OLD`: when the replaced key is retired: `next-rotation` (default), `at-finish` or
+ *   `deactivate-at-finish`; any other value makes the function fail at start.
  *
  * @example
  * ```ts
@@ -21,4 +23,5 @@ const env = process.env;
 export const handler = createRotationHandler({
   ...(env.KEYUP_VERIFY_TIMEOUT_MS ? { verifyTimeoutMs: Number(env.KEYUP_VERIFY_TIMEOUT_MS) } : {}),
   ...(env.KEYUP_USER_NAME ? { userName: env.KEYUP_USER_NAME } : {}),
+  ...(env.KEYUP_RETIRE_OLD ? { retireOld: env.KEYUP_RETIRE_OLD as RetireOldPolicy } : {}),
 });

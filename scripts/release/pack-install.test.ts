@@ -20,7 +20,7 @@ import { captureOutput, rememberSecret } from "../../test-support/secrets.js";
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("../../", import.meta.url));
-const PUBLIC = ["core", "store-ini", "store-env", "store-secretsmanager", "store-test-suite", "cli"];
+const PUBLIC = ["core", "store-ini", "store-env", "store-secretsmanager", "store-github-actions", "store-test-suite", "cli"];
 const version = (p: string): string => JSON.parse(readFileSync(join(root, "packages", p, "package.json"), "utf8")).version;
 
 /**
@@ -372,5 +372,6 @@ function expectTheApi(names: Record<string, string[]>): void {
   expect(names["@keyup/store-ini"]).toContain("iniStore");
   expect(names["@keyup/store-env"]).toContain("envStore");
   expect(names["@keyup/store-secretsmanager"]).toEqual(expect.arrayContaining(["secretsManagerStore", "createRotationHandler"]));
+  expect(names["@keyup/store-github-actions"]).toContain("githubActionsStore");
   expect(names["@keyup/store-test-suite"]).toContain("credentialStoreTestSuite");
 }

@@ -26,7 +26,8 @@ export interface RealismRequest {
   readonly modelled: boolean;
 }
 
-interface Answer {
+/** An HTTP answer the proxy sends (what moto said, or what the model or a test put instead). */
+export interface Answer {
   status: number;
   body: string;
   headers?: Record<string, string | string[] | undefined>;
@@ -75,6 +76,8 @@ export async function startRealismProxy(motoUrl: string, initial: RealismProfile
   // here when the proxy stands in for moto's URL) a test is seeding: what it creates then stands for
   // state that existed long before, so it is neither held back nor throttled.
   let seeding = false;
+  // A test's rewrite of answers after moto acted on the request: a garbled answer to a call that landed.
+  let rewrite: ((action: string, answer: Answer) => Answer | undefined) | undefined;
 
   const forward = (method: string, path: string, headers: IncomingHttpHeaders | Record<string, string>, body: Buffer): Promise<Answer> =>
     new Promise((resolve, reject) => {
@@ -215,7 +218,9 @@ export async function startRealismProxy(motoUrl: string, initial: RealismProfile
       });
     }
     const answer = await forward(req.method ?? "POST", req.url ?? "/", headers, raw);
-    send(afterMoto(action, by, params, answer, session), false, action, by.service);
+    const modelled = afterMoto(action, by, params, answer, session);
+    const rewritten = rewrite?.(action, modelled);
+    send(rewritten ?? modelled, rewritten !== undefined, action, by.service);
   };
 
   const server = createServer((req, res) => {
@@ -243,6 +248,13 @@ export async function startRealismProxy(motoUrl: string, initial: RealismProfile
       profile = { ...profile, ...patch };
       if (patch.clockOffsetMs !== undefined) clock.setOffset(patch.clockOffsetMs);
       if ("iamRate" in patch) bucket = patch.iamRate ? tokenBucket(patch.iamRate) : undefined;
+    },
+    /**
+     * Replaces answers after moto acted on the request (the call landed; the client sees `fn`'s answer
+     * where it returns one). `undefined` removes the hook.
+     */
+    rewriteAnswers(fn: ((action: string, answer: Answer) => Answer | undefined) | undefined): void {
+      rewrite = fn;
     },
     /** Skips model time (lags, windows, session expiry) without moving the clock signatures are checked against. */
     advance(ms: number): void {

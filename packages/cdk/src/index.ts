@@ -1,2 +1,2 @@
-export { checkRetireOld, type RetireOld, SUPPORTED_RETIRE_OLD } from "./retire-old.js";
+export { checkRetireOld, RETIRE_OLD_VALUES, type RetireOld } from "./retire-old.js";
 export { handlerBundleDir, RotatedAccessKey, type RotatedAccessKeyProps } from "./rotated-access-key.js";

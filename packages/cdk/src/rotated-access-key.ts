@@ -30,7 +30,10 @@ export interface RotatedAccessKeyProps {
   readonly secretName?: string;
   /** How often Secrets Manager rotates: whole days, 1 to 1000 (`rate(N days)`). */
   readonly schedule: Duration;
-  /** When the old key is retired. Default and today the only value the handler implements: `"at-finish"`. */
+  /**
+   * When the old key is retired. Default `"next-rotation"`: it stays Active under AWSPREVIOUS (for
+   * consumers that cached it) until the next rotation retires it, if nothing used it since.
+   */
   readonly retireOld?: RetireOld;
   /** How long testSecret retries a new key IAM has not propagated yet. Default 30 s, at most 60 s. */
   readonly verifyTimeout?: Duration;
@@ -86,12 +89,12 @@ export class RotatedAccessKey extends Construct {
    * @param scope - The stack (or construct) to add the resources to.
    * @param id - The construct's id within `scope`.
    * @param props - The user, the schedule, and optionally the secret to adopt.
-   * @throws Error when an option is out of range, `retireOld` is a policy the handler does not
-   * implement yet, or the handler bundle has not been built.
+   * @throws Error when an option is out of range, `retireOld` is not one of its three values, or the
+   * handler bundle has not been built.
    */
   constructor(scope: Construct, id: string, props: RotatedAccessKeyProps) {
     super(scope, id);
-    const retireOld = checkRetireOld(props.retireOld ?? "at-finish");
+    const retireOld = checkRetireOld(props.retireOld ?? "next-rotation");
     const days = scheduleDays(props.schedule);
     const verifyTimeoutMs = (props.verifyTimeout ?? Duration.seconds(30)).toMilliseconds();
     if (verifyTimeoutMs < 1_000 || verifyTimeoutMs > 60_000) throw new Error(`verifyTimeout must be 1 to 60 seconds, got ${verifyTimeoutMs} ms`);
@@ -163,7 +166,8 @@ export class RotatedAccessKey extends Construct {
         statements: [
           new iam.PolicyStatement({
             sid: "ManageOwnAccessKeys",
-            actions: ["iam:ListAccessKeys", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey"],
+            // GetAccessKeyLastUsed: before retiring the AWSPREVIOUS key, the handler checks nothing used it.
+            actions: ["iam:ListAccessKeys", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey", "iam:GetAccessKeyLastUsed"],
             resources: [props.user.userArn],
           }),
         ],

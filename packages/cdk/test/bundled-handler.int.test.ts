@@ -33,7 +33,13 @@ const ROLE_POLICY = {
 /** What RotatedAccessKey lets the user do (moto does not match resource ARNs, so "*"). */
 const USER_POLICY = {
   Version: "2012-10-17",
-  Statement: [{ Effect: "Allow", Action: ["iam:ListAccessKeys", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey"], Resource: "*" }],
+  Statement: [
+    {
+      Effect: "Allow",
+      Action: ["iam:ListAccessKeys", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey", "iam:GetAccessKeyLastUsed"],
+      Resource: "*",
+    },
+  ],
 };
 
 const STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"] as const;
@@ -106,16 +112,25 @@ test("the bundled handler the construct deploys rotates the key through the four
   expect(calls).toEqual({
     createSecret: {
       DescribeSecret: 1,
-      GetSecretValue: 2,
-      GetCallerIdentity: 1,
-      ListAccessKeys: 1,
+      GetSecretValue: 3,
+      GetCallerIdentity: 2,
+      ListAccessKeys: 2,
       ListSecretVersionIds: 1,
       CreateAccessKey: 1,
       PutSecretValue: 1,
     },
     setSecret: { DescribeSecret: 1, GetSecretValue: 1 },
-    testSecret: { DescribeSecret: 1, GetSecretValue: 2, GetCallerIdentity: 3 },
-    finishSecret: { DescribeSecret: 1, GetSecretValue: 2, UpdateSecretVersionStage: 2, GetCallerIdentity: 1, UpdateAccessKey: 1, DeleteAccessKey: 1 },
+    // core's verify confirms the new key on IAM too (ListAccessKeys signed by it) as its last success.
+    testSecret: { DescribeSecret: 1, GetSecretValue: 2, GetCallerIdentity: 3, ListAccessKeys: 1 },
+    finishSecret: {
+      DescribeSecret: 1,
+      GetSecretValue: 2,
+      UpdateSecretVersionStage: 2,
+      GetCallerIdentity: 1,
+      ListAccessKeys: 1,
+      UpdateAccessKey: 1,
+      DeleteAccessKey: 1,
+    },
   });
   console.info(`bundled handler against moto, ms per step: ${JSON.stringify(ms)}`);
 });

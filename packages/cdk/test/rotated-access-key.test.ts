@@ -62,7 +62,7 @@ describe("RotatedAccessKey creating its secret", () => {
       Handler: "index.handler",
       Architectures: ["arm64"],
       Timeout: 180,
-      Environment: { Variables: { KEYUP_VERIFY_TIMEOUT_MS: "30000", KEYUP_RETIRE_OLD: "at-finish" } },
+      Environment: { Variables: { KEYUP_VERIFY_TIMEOUT_MS: "30000", KEYUP_RETIRE_OLD: "next-rotation" } },
     });
     created.hasResourceProperties("AWS::Lambda::Permission", {
       Action: "lambda:InvokeFunction",
@@ -112,7 +112,13 @@ describe("RotatedAccessKey creating its secret", () => {
     const all = actions(created);
     expect(all.length).toBeGreaterThan(0);
     expect(all.filter((a) => a.includes("*"))).toEqual([]);
-    expect(all.filter((a) => a.startsWith("iam:"))).toEqual(["iam:ListAccessKeys", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey"]);
+    expect(all.filter((a) => a.startsWith("iam:"))).toEqual([
+      "iam:ListAccessKeys",
+      "iam:CreateAccessKey",
+      "iam:UpdateAccessKey",
+      "iam:DeleteAccessKey",
+      "iam:GetAccessKeyLastUsed",
+    ]);
   });
 
   test("the user may manage its own access keys, on its own ARN only", () => {
@@ -123,7 +129,7 @@ describe("RotatedAccessKey creating its secret", () => {
           {
             Sid: "ManageOwnAccessKeys",
             Effect: "Allow",
-            Action: ["iam:ListAccessKeys", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey"],
+            Action: ["iam:ListAccessKeys", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey", "iam:GetAccessKeyLastUsed"],
             Resource: { "Fn::GetAtt": [Match.stringLikeRegexp("Deployer"), "Arn"] },
           },
         ],
@@ -162,10 +168,18 @@ describe("RotatedAccessKey's options", () => {
     return { s, user: new iam.User(s, "U") };
   };
 
-  test.each(["next-rotation", "deactivate-at-finish"] as const)("retireOld %s is refused: the handler does not implement it yet", (retireOld) => {
+  test.each(["next-rotation", "at-finish", "deactivate-at-finish"] as const)("retireOld %s reaches the handler as KEYUP_RETIRE_OLD", (retireOld) => {
     const { s, user } = stack();
-    expect(() => new RotatedAccessKey(s, "K", { user, schedule: Duration.days(30), retireOld })).toThrow(
-      `retireOld "${retireOld}" is not implemented by keyup's rotation handler yet: it supports only "at-finish"`,
+    new RotatedAccessKey(s, "K", { user, schedule: Duration.days(30), retireOld });
+    Template.fromStack(s).hasResourceProperties("AWS::Lambda::Function", {
+      Environment: { Variables: Match.objectLike({ KEYUP_RETIRE_OLD: retireOld }) },
+    });
+  });
+
+  test("an unknown retireOld is refused", () => {
+    const { s, user } = stack();
+    expect(() => new RotatedAccessKey(s, "K", { user, schedule: Duration.days(30), retireOld: "never" as never })).toThrow(
+      'retireOld must be "next-rotation", "at-finish" or "deactivate-at-finish", got "never"',
     );
   });
 

@@ -318,3 +318,41 @@ describe("a fault at every AWS call of a rotation, then a rerun: the invariants 
     }
   }
 });
+
+/**
+ * Garbled answers to a CreateAccessKey that landed (issue 15): none proves that nothing was created, so
+ * each must go through reconcile, never leave the new key Active in IAM with nobody holding it.
+ */
+const GARBLED_CREATE_ANSWERS: Record<string, { status: number; body: string; contentType?: string }> = {
+  "truncated XML": { status: 200, body: "<CreateAccessKeyResponse><CreateAccessKeyResult><AccessKey><AccessKeyId>AKIA" },
+  "HTML 502": { status: 502, contentType: "text/html", body: "<html><body><h1>502 Bad Gateway</h1></body></html>" },
+  "500 empty": { status: 500, body: "" },
+  "504 text": { status: 504, contentType: "text/plain", body: "Gateway Timeout" },
+  "JSON body": { status: 200, contentType: "application/json", body: '{"AccessKey":null}' },
+  "unknown error": { status: 400, body: awsErrorXml("SomethingNobodyKnows", "odd") },
+};
+
+describe("a garbled answer to a CreateAccessKey that landed, then a rerun: the invariants hold (no orphan)", () => {
+  for (const [fault, answer] of Object.entries(GARBLED_CREATE_ANSWERS)) {
+    test(`CreateAccessKey: garbled: ${fault}`, async () => {
+      const { user, file } = await setup("plain");
+      let injected = 0;
+      const proxy = await startAwsProxy(motoUrl(), (r) => (r.action === "CreateAccessKey" && injected++ === 0 ? { forwardThen: answer } : undefined));
+      const env = { AWS_SHARED_CREDENTIALS_FILE: file, HOME: file.replace(/\/credentials$/, "") };
+      try {
+        await spawnKeyup(["--profile", "p", "--operation", "up", "--auto", "--request-timeout", "1", "--endpoint-url", proxy.url], env).done;
+        expect(injected, "the garbled answer was sent").toBeGreaterThan(0);
+        expect(await workingKey(fileKey(await readFile(file, "utf8")))).toBe(user.arn);
+        let runs = 1;
+        while (existsSync(`${file}.keyup-journal.p`) && runs < 4) {
+          await keyup(["--profile", "p", "--operation", "up", "--auto", "--endpoint-url", motoUrl()], env);
+          runs += 1;
+        }
+        expect(existsSync(`${file}.keyup-journal.p`), "journal settled").toBe(false);
+        await assertInvariants(file, user.arn, []);
+      } finally {
+        await proxy.close();
+      }
+    });
+  }
+});

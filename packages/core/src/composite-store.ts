@@ -121,6 +121,14 @@ export function compositeStore(stores: readonly CredentialStore[]): CredentialSt
       if (failures.length) throw createStoreError("EIO", `discarding backups failed for ${failures.join("; ")}`);
     },
 
+    // Members rotate together: only holders outside the composite are left behind.
+    otherHolders: async (accessKeyId) => {
+      const outside = new Set<string>();
+      for (const store of stores) for (const holder of (await store.otherHolders?.(accessKeyId)) ?? []) outside.add(holder);
+      for (const member of names) outside.delete(member);
+      return [...outside];
+    },
+
     lock: async (): Promise<StoreLock> => {
       const held: StoreLock[] = [];
       const ordered = [...stores].sort((a, b) => a.name.localeCompare(b.name));

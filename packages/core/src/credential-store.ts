@@ -156,6 +156,12 @@ export interface CredentialStore {
    * secrets do not linger. A failure is logged as a warning; the rotation's outcome stands.
    */
   discard?(backup: StoreBackup): Promise<void>;
+  /**
+   * Optional. Printable names of other places that hold `accessKeyId` and that `write()` would not
+   * update: another profile of the same file, another hard link to the file. A rotation refuses when
+   * this is not empty (it would delete a key they still use); a fleet subtracts its own members.
+   */
+  otherHolders?(accessKeyId: string): Promise<readonly string[]>;
 }
 
 /**

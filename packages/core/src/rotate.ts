@@ -7,7 +7,7 @@ import { openSession } from "./_internal/user-context.js";
 import { type AwsOptions, type AwsPort, createAwsPort, type SigningCredentials } from "./aws-port.js";
 import { compositeStore } from "./composite-store.js";
 import type { AccessKeyPair, CredentialStore } from "./credential-store.js";
-import type { ConfigError, JournalError, RotationError } from "./errors.js";
+import type { ConfigError, JournalError, RotationError, StoreError } from "./errors.js";
 import { currentJournalEntry, defaultJournalPath, fileJournal, type JournalEntry, journalEntry, journalHolder, type RotationJournal } from "./journal.js";
 import { errorOf, reportOf } from "./machine/outcome.js";
 import { initialRotationState, resumeState } from "./machine/transition.js";
@@ -292,6 +292,8 @@ async function runLocked(
   }
   if (!start) {
     if (mode === "recover") return ok(undefined);
+    const shared = await holdersLeftBehind(store);
+    if (shared) return err(shared);
     start = initialRotationState(store.name, config);
   }
 
@@ -366,6 +368,27 @@ async function mfaSession(
  * checks, and when the check refuses it, the journal stays exactly as the crashed run left it, for a
  * person (or a later run) to read.
  */
+/**
+ * A refusal when the store's key is also held somewhere the rotation would not update (another profile
+ * of the file, another hard link): deleting the old key would lock that holder out. A store that
+ * cannot be read is left to the rotation, which reports why.
+ */
+async function holdersLeftBehind(store: CredentialStore): Promise<StoreError | undefined> {
+  if (!store.otherHolders) return undefined;
+  const held = await callStore(store, "read", () => store.read());
+  if (held.isErr() || !held.value) return undefined;
+  const keyId = held.value.accessKeyId;
+  const holders = await callStore(store, "otherHolders", async () => (await store.otherHolders?.(keyId)) ?? []);
+  if (holders.isErr()) return holders.error.kind === "store" ? holders.error : undefined;
+  if (holders.value.length === 0) return undefined;
+  return {
+    kind: "store",
+    store: store.name,
+    code: "ESHARED",
+    message: `${store.name}: ${keyId} is also held by ${holders.value.join("; ")}, which this rotation would not update and would lock out when it deletes ${keyId}. Rotate them together (rotateMany, or keyup --profiles with every profile holding it), or give each its own key; nothing was changed`,
+  };
+}
+
 function untouchedJournal(state: RotationState): boolean {
   return state.phase === "resuming" || (state.phase === "done" && state.failure?.phase === "resuming");
 }

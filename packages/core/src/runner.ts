@@ -63,6 +63,12 @@ export interface RunnerContext {
   readonly persist?: (state: RotationState, secrets: RotationSecrets) => Promise<void>;
   /** Secrets recovered from a journal, when resuming. */
   readonly secrets?: RotationSecrets;
+  /**
+   * Stops the run, before the effect of the first state for which this returns true, and returns that
+   * state: for shells that run one stretch of a rotation at a time (the Secrets Manager rotation
+   * function runs create-and-install in createSecret, verify in testSecret).
+   */
+  readonly until?: (state: RotationState) => boolean;
 }
 
 /**
@@ -96,6 +102,7 @@ export async function runRotation(initial: RotationState, ctx: RunnerContext): P
   let emitted = initial.steps.length;
 
   while (!isTerminal(state)) {
+    if (ctx.until?.(state)) break;
     for (const step of state.steps.slice(emitted)) emit({ type: "step", step });
     emitted = state.steps.length;
 

@@ -475,7 +475,8 @@ iniStore({ profile, path }).lock().then((lock) => {
         return new Promise<never>(() => undefined);
       },
     };
-    void rotate({ store: { ...crashed, lock: async () => ({ release: async () => undefined }) }, aws: dying });
+    // (Its check for other holders is left out too: rotated alone, "crashed" would now be refused for the key "sharer" holds.)
+    void rotate({ store: { ...crashed, otherHolders: undefined, lock: async () => ({ release: async () => undefined }) }, aws: dying });
     await atDeactivate;
     const pending = (await pendingRotations({ store: crashed }))._unsafeUnwrap();
     expect(pending.map((p) => p.phase)).toEqual(["deactivating"]);

@@ -340,3 +340,24 @@ describe("runner: a store that says it wrote but did not", () => {
     expect([...iam.keys()]).toEqual([old.accessKeyId]);
   });
 });
+
+describe("runner: until", () => {
+  test("stops before the effect of the first state it accepts, and a later run goes on from there", async () => {
+    const old = newPair();
+    iam.set(old.accessKeyId, { secret: old.secretAccessKey, status: "Active" });
+    faults = {};
+    const { store, current } = faultyStore(old, {});
+    const config = { ...defaultRotationConfig, verifyTimeoutMs: 5_000, userName: "alice" };
+    const ctx = { store, aws: createAwsPort({ region: "us-east-1", maxAttempts: 1 }), random: () => 0.5, sleep: async () => undefined };
+    const secrets = { old };
+    const installed = await runRotation(initialRotationState(store.name, config), { ...ctx, secrets, until: (s) => s.phase === "verifying" });
+    expect(installed.phase).toBe("verifying");
+    expect(current()?.accessKeyId).toBe(installed.newAccessKeyId);
+    expect(calls.filter((c) => c.action === "GetCallerIdentity")).toEqual([]);
+    expect(iam.get(old.accessKeyId)?.status).toBe("Active");
+
+    const finished = await runRotation(installed, { ...ctx, secrets: { old, new: current() } });
+    expect(finished.outcome).toBe("rotated");
+    expect(iam.has(old.accessKeyId)).toBe(false);
+  });
+});

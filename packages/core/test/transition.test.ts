@@ -215,7 +215,8 @@ const TABLE: Record<Phase, Record<string, string>> = {
     "*": "done/-",
   },
   reconciling: {
-    keysListed: "creating/createAccessKey",
+    // No new key listed yet: ListAccessKeys may lag a create, so it lists again before creating.
+    keysListed: "reconciling/wait",
     waited: "reconciling/listAccessKeys",
     failedAuth: "done/-",
     failedService: "reconciling/wait",

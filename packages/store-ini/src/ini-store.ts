@@ -1,5 +1,6 @@
 import { type AccessKeyPair, createStoreError } from "@keyup/core";
 import { defineFileStore, type FileStore } from "@keyup/core/files";
+import { profilesHolding } from "./_internal/holders.js";
 import { besidePath, credentialsPath } from "./_internal/paths.js";
 import { ACCESS_KEY_ID, heldKey, type ProfileView, SECRET_ACCESS_KEY, viewProfile } from "./_internal/profile.js";
 import { checkProfileName, keyIn, removeKeyLines, setValues } from "./_internal/profile-edit.js";
@@ -131,6 +132,8 @@ export function iniStore(options: IniStoreOptions): IniStore {
     readKey: (text) => keyIn(viewProfile(text, profile, where), profile, where),
     writeKey,
     restoreKey,
+    // Named like this profile's store, so that a fleet rotating those profiles too can subtract them.
+    otherHolders: (text, accessKeyId) => profilesHolding(text, profile, accessKeyId).map((other) => `ini:${path}#${other}`),
   });
   return { ...store, profile };
 }

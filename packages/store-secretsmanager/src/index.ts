@@ -1,5 +1,6 @@
 export {
   createRotationHandler,
+  type RetireOldPolicy,
   type RotationHandler,
   type RotationHandlerError,
   type RotationHandlerErrorCode,

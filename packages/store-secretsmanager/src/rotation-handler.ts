@@ -1,17 +1,16 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import type { SecretsManagerClient, SecretsManagerClientConfig } from "@aws-sdk/client-secrets-manager";
 import {
   type AccessKeyPair,
   type AwsPort,
-  awsErrorName,
-  classifyAwsErrorName,
   createAwsPort,
-  type KeySummary,
+  type RotationConfig,
+  type RotationError,
+  type RotationState,
   type SigningCredentials,
-  toAwsError,
 } from "@keyup/core";
-import { backoffDelay, defaultRotationConfig, parseIdentityArn } from "@keyup/core/machine";
+import { defaultRotationConfig, errorOf } from "@keyup/core/machine";
 import { safeCause, toStoreError } from "./_internal/aws-errors.js";
+import { identify, inspect, type Retirement, retire, type SegmentContext, stage, verify } from "./_internal/machine-segments.js";
 import { clientFor, isAwsError, type SecretApi, type SecretVersion, secretApi } from "./_internal/secret-api.js";
 import { parseHeld, type ResolvedFields, resolveFields, withKey } from "./_internal/secret-json.js";
 import type { SecretFields } from "./secrets-manager-store.js";
@@ -85,6 +84,8 @@ export interface RotationLogEntry {
  * - `EINVALID`: a version of the secret does not hold a usable key.
  * - `EUSER`: the key's identity is not an IAM user, or the key is not one of that user's keys.
  * - `ELIMIT`: the user already has two keys and the other one may not be deleted.
+ * - `EINUSE`: the key to retire (by default the AWSPREVIOUS one) was used after the last rotation
+ *   finished: nothing was changed.
  * - `EVERIFY`: the pending key could not be proven to work before the timeout.
  * - `EAWS`: an IAM or STS call failed (see `awsCode`).
  * - `EORPHAN`: a new key could be neither staged nor deleted again: delete it by hand.
@@ -95,7 +96,37 @@ export interface RotationLogEntry {
  * const code: RotationHandlerErrorCode = "ELIMIT";
  * ```
  */
-export type RotationHandlerErrorCode = "ECONFIG" | "EEVENT" | "ENOTENABLED" | "ENOTPENDING" | "EINVALID" | "EUSER" | "ELIMIT" | "EVERIFY" | "EAWS" | "EORPHAN";
+export type RotationHandlerErrorCode =
+  | "ECONFIG"
+  | "EEVENT"
+  | "ENOTENABLED"
+  | "ENOTPENDING"
+  | "EINVALID"
+  | "EUSER"
+  | "ELIMIT"
+  | "EINUSE"
+  | "EVERIFY"
+  | "EAWS"
+  | "EORPHAN";
+
+/**
+ * When the key a rotation replaces is retired:
+ * - `next-rotation` (default): finishSecret only moves the labels; the old key stays Active under
+ *   AWSPREVIOUS, so consumers that cached it (AWS's caching clients keep a value up to an hour) keep
+ *   working. The next rotation's createSecret deactivates and deletes it, after IAM shows no use of it
+ *   since that rotation finished (plus `previousKeyUseGraceMs`); if it was used, nothing changes and
+ *   the rotation fails with `EINUSE`. Between rotations the user has two Active keys.
+ * - `at-finish`: finishSecret deactivates and deletes the old key at once (one Active key between
+ *   rotations; a consumer still serving a cached old key fails until its cache refreshes).
+ * - `deactivate-at-finish`: finishSecret deactivates the old key; the next rotation deletes it. A
+ *   consumer with a cached old key fails as with `at-finish`, but the key can be turned back on.
+ *
+ * @example
+ * ```ts
+ * const policy: RetireOldPolicy = "next-rotation";
+ * ```
+ */
+export type RetireOldPolicy = "next-rotation" | "at-finish" | "deactivate-at-finish";
 
 /**
  * What a rotation step rejects with: an `Error` with a `code`, whose message says what happened and
@@ -149,7 +180,15 @@ export interface RotationHandlerOptions {
    * Nothing falls back from one to the other.
    */
   readonly iamSigner?: "secret" | "lambda-role";
-  /** How long testSecret (and each retire call in finishSecret) keeps retrying, in ms. Default 30 000. */
+  /** When the replaced key is retired. Default `next-rotation` (see {@link RetireOldPolicy}). */
+  readonly retireOld?: RetireOldPolicy;
+  /**
+   * With `next-rotation`: how long after a rotation finished a use of the AWSPREVIOUS key still counts
+   * as a cached consumer catching up rather than one that never switched, in ms. Default 75 minutes:
+   * AWS's caching clients keep a value up to an hour, and IAM records a use up to 15 minutes late.
+   */
+  readonly previousKeyUseGraceMs?: number;
+  /** How long testSecret (and each retire call) keeps retrying, in ms. Default 30 000. */
   readonly verifyTimeoutMs?: number;
   /** Consecutive successful GetCallerIdentity calls the pending key needs. Default 2. */
   readonly requiredSuccesses?: number;
@@ -173,19 +212,23 @@ const STEPS = new Set<string>(["createSecret", "setSecret", "testSecret", "finis
  * version is not AWSPENDING fails (another version holds AWSPENDING: that rotation is the one in
  * progress, see https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotateSecret.html).
  *
- * - `createSecret`: creates a new key for the user and stages it as AWSPENDING (a JSON copy of the
- *   current version with the two key fields replaced). Idempotent on the token. Deletes a key left by
- *   an earlier unfinished rotation (held only by a version with no label, once that rotation's
- *   AWSPENDING was removed), and at IAM's 2-key
- *   limit deletes the other key only if it is that leftover or Inactive; otherwise it fails naming
- *   both keys. If staging fails, the new key is deleted again.
+ * Every step runs a stretch of core's rotation machine (the one `rotate()` runs) over a "store" whose
+ * install writes AWSPENDING: identity, the 2-key policy, verify with its retries and backoff, retiring
+ * a key and error classification are core's.
+ *
+ * - `createSecret`: retires the AWSPREVIOUS key kept by `next-rotation` (unless IAM shows a use of it
+ *   since the last rotation finished: then `EINUSE`, nothing changed) and any key held only by an
+ *   abandoned rotation's unlabelled version; then creates a new key and stages it as AWSPENDING (a
+ *   JSON copy of the current version with the two key fields replaced). Idempotent on the token. At
+ *   IAM's 2-key limit it deletes the other key only if it is Inactive; otherwise it fails naming both
+ *   keys. If staging fails, the new key is deleted again.
  * - `setSecret`: nothing to push, since CreateAccessKey already made the key valid in IAM; checks that
  *   the pending version exists.
- * - `testSecret`: STS GetCallerIdentity signed only by the pending key must name the user, K times in
- *   a row, retrying IAM's propagation errors with exponential backoff and jitter until the timeout.
- * - `finishSecret`: moves AWSCURRENT to the new version, then deactivates and deletes the old key
- *   (signed by the new key), tolerating a key that is already gone, so a retry finishes the job.
- *   The old key is deleted only here, after testSecret proved the new one.
+ * - `testSecret`: core's verify: STS GetCallerIdentity signed only by the pending key must name the
+ *   user, K times in a row, retrying IAM's propagation errors with core's backoff until the timeout.
+ * - `finishSecret`: moves AWSCURRENT to the new version; with `at-finish` (or `deactivate-at-finish`)
+ *   then deactivates and deletes (or only deactivates) the old key, signed by the new key, so a retry
+ *   finishes the job. With the default `next-rotation` the old key stays Active under AWSPREVIOUS.
  *
  * @param options - Client, field, signer and timing settings; all optional.
  * @returns The Lambda handler.
@@ -206,7 +249,19 @@ export function createRotationHandler(options: RotationHandlerOptions = {}): Rot
     throw rotationError("ECONFIG", `verifyTimeoutMs must be a positive number of ms, got ${verifyTimeoutMs}`);
   if (!Number.isInteger(requiredSuccesses) || requiredSuccesses < 1)
     throw rotationError("ECONFIG", `requiredSuccesses must be a whole number of at least 1, got ${requiredSuccesses}`);
-  const config = { ...defaultRotationConfig, verifyTimeoutMs, requiredSuccesses };
+  const retireOld = options.retireOld ?? "next-rotation";
+  if (!["next-rotation", "at-finish", "deactivate-at-finish"].includes(retireOld))
+    throw rotationError("ECONFIG", `retireOld must be next-rotation, at-finish or deactivate-at-finish, got ${JSON.stringify(retireOld)}`);
+  const previousKeyUseGraceMs = options.previousKeyUseGraceMs ?? 75 * 60_000;
+  if (!Number.isFinite(previousKeyUseGraceMs) || previousKeyUseGraceMs < 0)
+    throw rotationError("ECONFIG", `previousKeyUseGraceMs must be a number of ms of at least 0, got ${previousKeyUseGraceMs}`);
+  const config: RotationConfig = {
+    ...defaultRotationConfig,
+    verifyTimeoutMs,
+    requiredSuccesses,
+    iamSigner: options.iamSigner === "lambda-role" ? "credentials" : "store-keys",
+    ...(options.userName !== undefined ? { userName: options.userName } : {}),
+  };
   const log = options.log ?? ((entry: RotationLogEntry) => console.log(JSON.stringify(entry)));
   const clients = new Map<string, SecretsManagerClient>();
   const ports = new Map<string, AwsPort>();
@@ -231,15 +286,20 @@ export function createRotationHandler(options: RotationHandlerOptions = {}): Rot
       rotationToken,
       fields,
       api: secretApi(client, secretId, `secretsmanager:${secretId}`),
-      aws,
-      config,
-      log: (message) => log({ step, secretId, token, message }),
-      options,
-      roleCredentials: async () => {
-        const provider = (client as { config: { credentials: () => Promise<SigningCredentials> } }).config.credentials;
-        const c = await provider();
-        return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, ...(c.sessionToken ? { sessionToken: c.sessionToken } : {}) };
+      machine: {
+        name: `secretsmanager:${secretId}`,
+        secretId,
+        aws,
+        config,
+        credentials: async () => {
+          const provider = (client as { config: { credentials: () => Promise<SigningCredentials> } }).config.credentials;
+          const c = await provider();
+          return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, ...(c.sessionToken ? { sessionToken: c.sessionToken } : {}) };
+        },
       },
+      retireOld,
+      previousKeyUseGraceMs,
+      log: (message) => log({ step, secretId, token, message }),
     };
 
     try {
@@ -307,78 +367,84 @@ interface Run {
   readonly rotationToken: string | undefined;
   readonly fields: ResolvedFields;
   readonly api: SecretApi;
-  readonly aws: AwsPort;
-  readonly config: typeof defaultRotationConfig;
+  readonly machine: SegmentContext;
+  readonly retireOld: RetireOldPolicy;
+  readonly previousKeyUseGraceMs: number;
   readonly log: (message: string) => void;
-  readonly options: RotationHandlerOptions;
-  readonly roleCredentials: () => Promise<SigningCredentials>;
 }
 
 async function createSecret(run: Run): Promise<void> {
+  const current = await run.api.byStage("AWSCURRENT");
+  const currentKey = keyIn(run, current, "the AWSCURRENT version");
+  const inspected = await inspect(run.machine, currentKey);
+  const failed = stoppedBy(inspected);
+  if (failed && failed.kind !== "limit") throw handlerError(failed);
+  const userName = inspected.userName ?? run.machine.config.userName ?? "";
+  const keys = new Set((inspected.keys ?? []).map((k) => k.accessKeyId));
+
   const staged = await run.api.byId(run.token, "AWSPENDING");
   if (staged) {
     const key = keyIn(run, staged, `pending version ${run.token}`);
+    if (!keys.has(key.accessKeyId)) {
+      throw rotationError(
+        "ENOTPENDING",
+        `secretsmanager:${run.secretId}: pending version ${run.token} holds key ${key.accessKeyId}, which IAM user ${userName} no longer has: remove AWSPENDING from version ${run.token} (see CancelRotateSecret) and rotate again`,
+      );
+    }
     run.log(`version ${run.token} already holds pending key ${key.accessKeyId}: nothing to do`);
     return;
   }
-  const current = await run.api.byStage("AWSCURRENT");
-  const currentKey = keyIn(run, current, "the AWSCURRENT version");
-  const signer = await signerFor(run, currentKey);
-  const userName = await userOf(run, currentKey);
-  let keys = await awsCall("ListAccessKeys", () => run.aws.listAccessKeys(userName, signer));
-  if (!keys.some((k) => k.accessKeyId === currentKey.accessKeyId)) {
-    throw rotationError("EUSER", `the key in AWSCURRENT (${currentKey.accessKeyId}) is not one of IAM user ${userName}'s keys (${describeKeys(keys)})`);
-  }
 
-  // A rotation that failed before finishSecret leaves its version, and its key, behind. Secrets Manager
-  // starts no new rotation while that version holds AWSPENDING; once it is abandoned (a person removes
-  // the label, as https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CancelRotateSecret.html
-  // describes), the version has no label at all. Nothing serves a key only such a version holds
-  // (consumers read AWSCURRENT or AWSPREVIOUS), so it is deleted.
+  // Keys only an abandoned rotation's version holds (no label left: nothing serves them) and, by
+  // default, the AWSPREVIOUS key kept Active since the last rotation: retire them before creating,
+  // so IAM's two-key limit leaves room. The AWSPREVIOUS key is retired only if AWS has seen no use of
+  // it since the last rotation finished (plus the grace for caches and IAM's late recording).
   for (const [versionId, labels] of await run.api.versionIds()) {
-    if (versionId === run.token || labels.length > 0) continue;
-    const leftover = await run.api.byId(versionId);
-    const held = leftover ? heldKey(run, leftover) : undefined;
-    if (!held || held.accessKeyId === currentKey.accessKeyId || !keys.some((k) => k.accessKeyId === held.accessKeyId)) continue;
-    await deleteKey(run, userName, held.accessKeyId, signer);
-    keys = keys.filter((k) => k.accessKeyId !== held.accessKeyId);
-    run.log(`deleted key ${held.accessKeyId}, staged by an earlier rotation that never finished (version ${versionId})`);
-  }
-
-  if (keys.length >= 2) {
-    const others = keys.filter((k) => k.accessKeyId !== currentKey.accessKeyId);
-    const [other] = others;
-    if (others.length !== 1 || other?.status !== "Inactive") {
+    if (versionId === run.token || versionId === current.versionId) continue;
+    const previous = labels.includes("AWSPREVIOUS");
+    if (labels.length > 0 && !previous) continue;
+    const version = await run.api.byId(versionId);
+    const held = version ? heldKey(run, version) : undefined;
+    if (!held || held.accessKeyId === currentKey.accessKeyId || !keys.has(held.accessKeyId)) continue;
+    // When the last rotation finished, on AWS's clock: Secrets Manager records no finish time, so the
+    // AWSCURRENT version's creation (its createSecret, shortly before) stands in; being earlier, it
+    // only makes the check stricter. GetSecretValue's CreatedDate is used: ListSecretVersionIds' is not
+    // the creation time on every implementation (moto answers the time of the call).
+    const finishedAt = previous ? current.createdDate : undefined;
+    if (previous && !finishedAt) {
       throw rotationError(
-        "ELIMIT",
-        `IAM user ${userName} already has two access keys: ${currentKey.accessKeyId} (in AWSCURRENT) and ${others.map((k) => `${k.accessKeyId} (${k.status}, not staged by a rotation)`).join(", ")}. ` +
-          "Delete or deactivate the key that is not in the secret, then let the rotation retry",
+        "EINVALID",
+        `secretsmanager:${run.secretId}: the AWSCURRENT version has no CreatedDate, so whether ${held.accessKeyId} was used since the last rotation cannot be told`,
       );
     }
-    await deleteKey(run, userName, other.accessKeyId, signer);
-    run.log(`deleted Inactive key ${other.accessKeyId} to make room (IAM allows two keys per user)`);
+    const retirement: Retirement = {
+      userName,
+      accessKeyId: held.accessKeyId,
+      signer: currentKey,
+      oldKey: "delete",
+      ...(finishedAt ? { unusedSince: finishedAt.getTime() + run.previousKeyUseGraceMs } : {}),
+    };
+    await retireKey(run, retirement, previous ? `the AWSPREVIOUS key (version ${versionId})` : `left by an unfinished rotation (version ${versionId})`);
   }
 
-  const created = await awsCall("CreateAccessKey", () => run.aws.createAccessKey(userName, signer));
-  try {
-    await run.api.put(withKey(current.text, run.fields, created), run.token, ["AWSPENDING"], run.rotationToken);
-  } catch (error) {
-    try {
-      await deleteKey(run, userName, created.accessKeyId, signer);
-    } catch (cleanup) {
-      throw rotationError(
-        "EORPHAN",
-        `${(error as Error).message}; deleting the new key ${created.accessKeyId} failed too (${(cleanup as Error).message}): delete ${created.accessKeyId} of IAM user ${userName} by hand`,
-        error,
-      );
-    }
-    throw rotationError(
-      (error as { code?: string }).code ?? "EIO",
-      `${(error as Error).message} (the new key ${created.accessKeyId} was deleted again)`,
-      error,
-    );
+  const result = await stage(run.machine, currentKey, {
+    install: async (key) => {
+      await run.api.put(withKey(current.text, run.fields, key), run.token, ["AWSPENDING"], run.rotationToken);
+    },
+    readBack: async () => {
+      const pending = await run.api.byId(run.token, "AWSPENDING");
+      return pending ? heldKey(run, pending) : undefined;
+    },
+  });
+  if (result.phase !== "verifying") {
+    const error = errorOf(result);
+    if (!error) throw rotationError("EINTERNAL", `keyup bug: createSecret stopped in ${result.phase} (${result.outcome})`);
+    const handled = handlerError(error);
+    if (result.outcome === "rolled-back")
+      throw Object.assign(handled, { message: `${failureText(result)} (the new key ${result.newAccessKeyId} was deleted again)` });
+    throw handled;
   }
-  run.log(`created key ${created.accessKeyId} for IAM user ${userName} and staged it as AWSPENDING`);
+  run.log(`created key ${result.newAccessKeyId} for IAM user ${result.userName ?? userName} and staged it as AWSPENDING`);
 }
 
 // Nothing to set: unlike a database password, an IAM key is live as soon as CreateAccessKey returns,
@@ -391,51 +457,22 @@ async function setSecret(run: Run): Promise<void> {
 
 async function testSecret(run: Run): Promise<void> {
   const pendingKey = keyIn(run, await pendingVersion(run), `pending version ${run.token}`);
-  const expected = await expectedUser(run);
-  let successes = 0;
-  let failures = 0;
-  let attempts = 0;
-  const deadline = Date.now() + run.config.verifyTimeoutMs;
-  for (;;) {
-    attempts++;
-    let arn: string;
-    try {
-      ({ arn } = await run.aws.getCallerIdentity(pendingKey));
-    } catch (error) {
-      const name = awsErrorName(error);
-      if (classifyAwsErrorName(name) === "permanent") {
-        throw rotationError(
-          "EVERIFY",
-          `testSecret: GetCallerIdentity with pending key ${pendingKey.accessKeyId} failed: ${toAwsError("GetCallerIdentity", error).message}`,
-          error,
-        );
-      }
-      successes = 0;
-      failures++;
-      const delay = backoffDelay(run.config, failures, Math.random());
-      if (Date.now() + delay > deadline) {
-        throw rotationError(
-          "EVERIFY",
-          `testSecret: pending key ${pendingKey.accessKeyId} was still rejected (${name}) after ${attempts} attempts in ${run.config.verifyTimeoutMs} ms. ` +
-            "AWSCURRENT is unchanged and the old key still works; Secrets Manager will retry the rotation",
-          error,
-        );
-      }
-      await sleep(delay);
-      continue;
-    }
-    const identity = parseIdentityArn(arn);
-    if (identity.type !== "user" || identity.name !== expected.name || (expected.arn !== undefined && arn !== expected.arn)) {
-      throw rotationError(
-        "EVERIFY",
-        `testSecret: pending key ${pendingKey.accessKeyId} authenticates as ${arn}, not as IAM user ${expected.arn ?? expected.name}`,
-      );
-    }
-    successes++;
-    if (successes >= run.config.requiredSuccesses) break;
-    await sleep(run.config.confirmIntervalMs);
+  const currentKey = keyIn(run, await run.api.byStage("AWSCURRENT"), "the AWSCURRENT version");
+  const identified = await identify(run.machine, currentKey);
+  const notUser = stoppedBy(identified);
+  if (notUser) throw handlerError(notUser);
+  const result = await verify(run.machine, identified, currentKey, pendingKey, Date.now());
+  if (result.outcome !== "rotated") {
+    const failure = result.failure;
+    throw rotationError(
+      "EVERIFY",
+      `testSecret: ${failure ? `${failure.code}: ${failure.message}` : `verify stopped in ${result.phase}`}. AWSCURRENT is unchanged and the old key still works; Secrets Manager will retry the rotation`,
+      failure,
+    );
   }
-  run.log(`pending key ${pendingKey.accessKeyId} authenticated as ${expected.arn ?? expected.name} ${successes} times in a row (${attempts} attempts)`);
+  run.log(
+    `pending key ${pendingKey.accessKeyId} authenticated as ${result.userArn ?? result.userName} ${result.consecutiveSuccesses} times in a row (${result.verifyAttempts} attempts)`,
+  );
 }
 
 async function finishSecret(run: Run, stages: Map<string, readonly string[]>): Promise<void> {
@@ -470,15 +507,44 @@ async function finishSecret(run: Run, stages: Map<string, readonly string[]>): P
     run.log("no old key to retire");
     return;
   }
-  const signer = await signerFor(run, newKey);
-  const userName = await userOf(run, newKey);
-  const gone = await retrying(run, "UpdateAccessKey", () => run.aws.updateAccessKey(userName, oldKey.accessKeyId, "Inactive", signer));
-  if (gone) {
+  if (run.retireOld === "next-rotation") {
+    run.log(`old key ${oldKey.accessKeyId} stays Active under AWSPREVIOUS for consumers that cached it; the next rotation retires it`);
+    return;
+  }
+  const inspected = await inspect(run.machine, newKey);
+  const failed = stoppedBy(inspected);
+  if (failed && failed.kind !== "limit") throw handlerError(failed);
+  if (!(inspected.keys ?? []).some((k) => k.accessKeyId === oldKey.accessKeyId)) {
     run.log(`old key ${oldKey.accessKeyId} was already deleted`);
     return;
   }
-  await retrying(run, "DeleteAccessKey", () => run.aws.deleteAccessKey(userName, oldKey.accessKeyId, signer));
-  run.log(`deactivated and deleted old key ${oldKey.accessKeyId} of IAM user ${userName}`);
+  const oldKeyPolicy = run.retireOld === "deactivate-at-finish" ? "deactivate" : "delete";
+  await retireKey(run, { userName: inspected.userName ?? "", accessKeyId: oldKey.accessKeyId, signer: newKey, oldKey: oldKeyPolicy }, "the old key");
+}
+
+/** Runs the machine's retire stretch and turns anything but a clean end into an error. */
+async function retireKey(run: Run, retirement: Retirement, what: string): Promise<void> {
+  const result = await retire(run.machine, retirement, Date.now());
+  const inUse = result.oldKeyInUse;
+  if (inUse) {
+    const where = [inUse.serviceName, inUse.region].filter(Boolean).join(" in ") || "an unknown service";
+    throw rotationError(
+      "EINUSE",
+      `${what}, ${retirement.accessKeyId} of IAM user ${retirement.userName}, was used at ${inUse.date} (${where}), after the last rotation finished: ` +
+        "a consumer still uses it, so nothing was changed. Point that consumer at the secret's AWSCURRENT value (or shorten its cache), then let the rotation retry; " +
+        `to retire the key anyway, deactivate ${retirement.accessKeyId} by hand first`,
+    );
+  }
+  if (result.outcome !== "rotated") {
+    const failure = result.lastFailure;
+    throw Object.assign(
+      rotationError("EAWS", `could not retire ${what} ${retirement.accessKeyId}: ${result.warnings.join("; ") || result.outcome}`, failure),
+      failure?.source === "aws" ? { awsCode: failure.code } : {},
+    );
+  }
+  run.log(
+    `${retirement.oldKey === "delete" ? "deactivated and deleted" : "deactivated"} key ${retirement.accessKeyId} (${what}) of IAM user ${retirement.userName}`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -531,75 +597,36 @@ function heldKey(run: Run, version: SecretVersion): AccessKeyPair | undefined {
   }
 }
 
-async function signerFor(run: Run, key: AccessKeyPair): Promise<SigningCredentials> {
-  return run.options.iamSigner === "lambda-role" ? run.roleCredentials() : key;
+/** The error a stretch ended with, or `undefined` when it stopped where it was told to (or succeeded). */
+function stoppedBy(state: RotationState): RotationError | undefined {
+  return state.phase === "done" ? errorOf(state) : undefined;
 }
 
-async function userOf(run: Run, key: AccessKeyPair): Promise<string> {
-  return run.options.userName ?? (await identityOf(run, key)).name;
+/** Why a stretch failed, in the machine's words. */
+function failureText(state: RotationState): string {
+  return state.failure?.message ?? state.lastFailure?.message ?? `ended ${state.outcome}`;
 }
 
-async function expectedUser(run: Run): Promise<{ name: string; arn?: string }> {
-  if (run.options.userName !== undefined) return { name: run.options.userName };
-  const current = keyIn(run, await run.api.byStage("AWSCURRENT"), "the AWSCURRENT version");
-  return identityOf(run, current);
-}
-
-async function identityOf(run: Run, key: AccessKeyPair): Promise<{ name: string; arn: string }> {
-  let arn = "";
-  await retrying(run, "GetCallerIdentity", async () => {
-    ({ arn } = await run.aws.getCallerIdentity(key));
-  });
-  const identity = parseIdentityArn(arn);
-  if (identity.type !== "user") {
-    throw rotationError(
-      "EUSER",
-      `key ${key.accessKeyId} belongs to ${arn || "an unknown identity"}, not an IAM user: only an IAM user's access key can be rotated`,
-    );
+/** A failed stretch of core's machine, as the error this handler rejects with. */
+function handlerError(error: RotationError): RotationHandlerError {
+  switch (error.kind) {
+    case "limit":
+      return rotationError("ELIMIT", error.message);
+    case "config":
+      return rotationError("EUSER", error.message, error.cause);
+    case "verify":
+      return rotationError("EVERIFY", error.message, error.cause);
+    case "store":
+      return rotationError(error.code, error.message, error.cause);
+    case "lock":
+      return rotationError("ELOCKED", error.message, error.cause);
+    case "rollback-failed":
+      return rotationError("EORPHAN", error.message, error.cause);
+    case "aws":
+      return Object.assign(rotationError("EAWS", error.message, error.cause), { awsCode: error.code });
+    default:
+      return rotationError("EINTERNAL", error.message, "cause" in error ? error.cause : undefined);
   }
-  return { name: identity.name, arn };
-}
-
-async function deleteKey(run: Run, userName: string, accessKeyId: string, signer: SigningCredentials): Promise<void> {
-  await retrying(run, "DeleteAccessKey", () => run.aws.deleteAccessKey(userName, accessKeyId, signer));
-}
-
-/**
- * Runs an IAM/STS call, retrying IAM's propagation and throttling errors with backoff until the
- * verify timeout. Returns `true` when IAM says the key is already gone (NoSuchEntity), which a
- * retried delete or deactivate counts as done.
- */
-async function retrying(run: Run, operation: string, call: () => Promise<unknown>): Promise<boolean> {
-  const deadline = Date.now() + run.config.verifyTimeoutMs;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await call();
-      return false;
-    } catch (error) {
-      const name = awsErrorName(error);
-      if (name === "NoSuchEntity" && operation !== "GetCallerIdentity") return true;
-      const delay = backoffDelay(run.config, attempt, Math.random());
-      if (classifyAwsErrorName(name) === "permanent" || Date.now() + delay > deadline) throw awsFailure(operation, error);
-      await sleep(delay);
-    }
-  }
-}
-
-async function awsCall<T>(operation: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    throw awsFailure(operation, error);
-  }
-}
-
-function awsFailure(operation: string, error: unknown): RotationHandlerError {
-  const failure = toAwsError(operation, error);
-  return Object.assign(rotationError("EAWS", failure.message, error), { awsCode: failure.code });
-}
-
-function describeKeys(keys: readonly KeySummary[]): string {
-  return keys.map((k) => `${k.accessKeyId} ${k.status}`).join(", ") || "none";
 }
 
 function rotationError(code: string, message: string, cause?: unknown): RotationHandlerError {

@@ -10,6 +10,7 @@ import {
   createUser,
   enforceAuth,
   iamClient,
+  keyStatus,
   keysOf,
   motoUrl,
   resetEmulator,
@@ -59,9 +60,16 @@ interface World {
 
 /**
  * A user ("app") whose only key lives in a secret, a Lambda role that may only use Secrets Manager,
- * and auth enforced. Extra fields in the secret must survive every rotation.
+ * and auth enforced. Extra fields in the secret must survive every rotation. The handler retires the
+ * old key at finish unless a test asks for another `retireOld` policy.
  */
-async function world(options: Partial<RotationHandlerOptions> & { userPolicy?: object; lambdaPolicy?: object } = {}): Promise<World> {
+async function world(
+  options: Omit<Partial<RotationHandlerOptions>, "retireOld"> & {
+    retireOld?: RotationHandlerOptions["retireOld"] | "default";
+    userPolicy?: object;
+    lambdaPolicy?: object;
+  } = {},
+): Promise<World> {
   const admin = await createAdmin();
   const user = await createUser("app", options.userPolicy ? { policy: options.userPolicy } : {});
   const role = await createUser("rotation-lambda-role", { policy: options.lambdaPolicy ?? LAMBDA_ROLE_POLICY });
@@ -72,12 +80,13 @@ async function world(options: Partial<RotationHandlerOptions> & { userPolicy?: o
   const firstVersion = await createSecret(secretId, { AccessKeyId: oldKey.accessKeyId, SecretAccessKey: oldKey.secretAccessKey, region: "eu-west-1" });
   await enforceAuth();
   const logs: RotationLogEntry[] = [];
-  const { userPolicy: _u, lambdaPolicy: _l, ...handlerOptions } = options;
+  const { userPolicy: _u, lambdaPolicy: _l, retireOld = "at-finish", ...handlerOptions } = options;
   const handler = createRotationHandler({
     client: smClient(lambdaRole),
     region: "us-east-1",
     endpoint: motoUrl(),
     verifyTimeoutMs: 2_000,
+    ...(retireOld !== "default" ? { retireOld } : {}),
     log: (entry) => logs.push(entry),
     ...handlerOptions,
   });
@@ -321,7 +330,13 @@ describe("finishSecret", () => {
       req.action === "DeleteAccessKey" ? { status: 409, body: awsErrorXml("ConcurrentModification") } : undefined,
     );
     onTestFinished(() => proxy.close());
-    const flaky = createRotationHandler({ client: smClient(w.lambdaRole), region: "us-east-1", endpoint: proxy.url, log: () => undefined });
+    const flaky = createRotationHandler({
+      client: smClient(w.lambdaRole),
+      region: "us-east-1",
+      endpoint: proxy.url,
+      retireOld: "at-finish",
+      log: () => undefined,
+    });
     const error = await failure(flaky({ SecretId: w.secretId, ClientRequestToken: token, Step: "finishSecret" }));
     expect(error.code).toBe("EAWS");
     expect(error.awsCode).toBe("ConcurrentModification");
@@ -448,5 +463,107 @@ describe("the contract of a rotation function, as AWS's template checks it", () 
     for (const Step of STEPS) await handler({ SecretId: w.secretId, ClientRequestToken: next, Step });
     const second = proxy.requests.filter((r) => r.action === "PutSecretValue").at(-1);
     expect(JSON.parse(second?.body ?? "{}")).not.toHaveProperty("RotationToken");
+  });
+});
+
+/** The key a version of the world's secret holds. */
+async function keyOfVersion(w: World, versionId: string): Promise<TestKey> {
+  const out = await smClient(w.admin).send(new GetSecretValueCommand({ SecretId: w.secretId, VersionId: versionId }));
+  const json = JSON.parse(out.SecretString ?? "{}") as Record<string, string>;
+  return { accessKeyId: json.AccessKeyId ?? "", secretAccessKey: json.SecretAccessKey ?? "" };
+}
+
+describe("retireOld: when the replaced key is retired", () => {
+  test("next-rotation (the default): finishSecret leaves the old key Active under AWSPREVIOUS; the next createSecret retires it", async () => {
+    const w = await world({ retireOld: "default" });
+    const first = await w.start();
+    for (const step of STEPS) await w.invoke(step, first);
+    const afterFirst = (await w.current()).json.AccessKeyId ?? "";
+    expect(await workingKey(w.oldKey)).toBe(w.userArn);
+    expect((await keysOf(w.admin, "app")).map((k) => k.id).sort()).toEqual([w.oldKey.accessKeyId, afterFirst].sort());
+    expect((await versionsOf(w.secretId, smClient(w.admin))).get(w.firstVersion)).toEqual(["AWSPREVIOUS"]);
+    expect(w.logs.at(-1)?.message).toMatch(/stays Active under AWSPREVIOUS/);
+
+    const second = await w.start();
+    await w.invoke("createSecret", second);
+    // Retired before the new key was made: the user never needs a third key.
+    expect(await keyStatus(w.oldKey)).toBe("absent");
+    expect(
+      w.logs.some((l) => l.step === "createSecret" && l.message.includes(`deactivated and deleted key ${w.oldKey.accessKeyId} (the AWSPREVIOUS key`)),
+    ).toBe(true);
+    for (const step of STEPS.slice(1)) await w.invoke(step, second);
+    const afterSecond = (await w.current()).json.AccessKeyId ?? "";
+    // Now the first rotation's key is the one kept Active for cached consumers; both keys are named by a version.
+    const keys = await keysOf(w.admin, "app");
+    expect(keys.map((k) => k.id).sort()).toEqual([afterFirst, afterSecond].sort());
+    expect(keys.every((k) => k.status === "Active")).toBe(true);
+    expect((await keyOfVersion(w, first)).accessKeyId).toBe(afterFirst);
+    expect((await versionsOf(w.secretId, smClient(w.admin))).get(first)).toEqual(["AWSPREVIOUS"]);
+    expect(findSecretLeaks(w.logs, await allSecrets(w))).toEqual([]);
+  });
+
+  test("next-rotation: an AWSPREVIOUS key used after the last rotation finished is not retired; createSecret fails naming it and changes nothing", async () => {
+    // The grace is short here so that a use seconds later counts; the default (75 min) covers AWS's
+    // caching clients and IAM's late recording.
+    const w = await world({ retireOld: "default", previousKeyUseGraceMs: 4_000 });
+    const first = await w.start();
+    for (const step of STEPS) await w.invoke(step, first);
+    await new Promise((r) => setTimeout(r, 5_500));
+    // A consumer that never switched keeps calling AWS with the old key.
+    expect(await keyStatus(w.oldKey)).toBe("Active");
+    const keysBefore = await keysOf(w.admin, "app");
+    const second = await w.start();
+    const error = await failure(w.invoke("createSecret", second));
+    expect(error.code).toBe("EINUSE");
+    expect(error.message).toContain(w.oldKey.accessKeyId);
+    expect(error.message).toMatch(/was used at \d{4}-\d\d-\d\dT.* \(iam in us-east-1\)/);
+    expect(error.message).toMatch(/nothing was changed/);
+    expect(await keysOf(w.admin, "app")).toEqual(keysBefore);
+    await expect(w.pending(second)).rejects.toThrow();
+    expect(findSecretLeaks(error, [w.oldKey.secretAccessKey, (await keyOfVersion(w, first)).secretAccessKey])).toEqual([]);
+  });
+
+  test("next-rotation: with no use since the last rotation finished (same short grace), the AWSPREVIOUS key is retired", async () => {
+    const w = await world({ retireOld: "default", previousKeyUseGraceMs: 4_000 });
+    const first = await w.start();
+    for (const step of STEPS) await w.invoke(step, first);
+    await new Promise((r) => setTimeout(r, 5_500));
+    const second = await w.start();
+    await w.invoke("createSecret", second);
+    expect(await keyStatus(w.oldKey)).toBe("absent");
+  });
+
+  test("deactivate-at-finish: finishSecret deactivates the old key; the next rotation deletes it", async () => {
+    const w = await world({ retireOld: "deactivate-at-finish" });
+    const first = await w.start();
+    for (const step of STEPS) await w.invoke(step, first);
+    const afterFirst = (await w.current()).json.AccessKeyId ?? "";
+    expect(await keyStatus(w.oldKey)).toBe("Inactive");
+    const byId = (keys: { id: string; status: string }[]) => [...keys].sort((a, b) => a.id.localeCompare(b.id));
+    expect(byId(await keysOf(w.admin, "app"))).toEqual(
+      byId([
+        { id: w.oldKey.accessKeyId, status: "Inactive" },
+        { id: afterFirst, status: "Active" },
+      ]),
+    );
+    const second = await w.start();
+    for (const step of STEPS) await w.invoke(step, second);
+    expect(await keyStatus(w.oldKey)).toBe("absent");
+    const keys = await keysOf(w.admin, "app");
+    const afterSecond = (await w.current()).json.AccessKeyId;
+    expect(keys.find((k) => k.id === afterFirst)?.status).toBe("Inactive");
+    expect(keys.find((k) => k.id === afterSecond)?.status).toBe("Active");
+  });
+
+  test("at-finish: the old key is deactivated and deleted at finish", async () => {
+    const w = await world({ retireOld: "at-finish" });
+    const token = await w.start();
+    for (const step of STEPS) await w.invoke(step, token);
+    expect(await keyStatus(w.oldKey)).toBe("absent");
+    expect(await keysOf(w.admin, "app")).toEqual([{ id: (await w.current()).json.AccessKeyId, status: "Active" }]);
+  });
+
+  test("an unknown retireOld is refused when the handler is made", () => {
+    expect(() => createRotationHandler({ retireOld: "never" as never })).toThrow(/retireOld must be/);
   });
 });

@@ -281,3 +281,33 @@ test("reads always name a stage: AWSCURRENT is followed even where a label-less 
     expect((await currentOf(id)).text).toContain(key.accessKeyId);
   }
 });
+
+describe("lockout via a second holder: a secret holding the key under field names keyup would not update", () => {
+  const key = fakeAccessKeyPair();
+  const spellings: Record<string, Record<string, string>> = {
+    aws_access_key_id: { aws_access_key_id: key.accessKeyId, aws_secret_access_key: key.secretAccessKey },
+    AWS_ACCESS_KEY_ID: { AWS_ACCESS_KEY_ID: key.accessKeyId, AWS_SECRET_ACCESS_KEY: key.secretAccessKey },
+    accessKeyId: { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey },
+    "beside keyup's own fields": { AccessKeyId: key.accessKeyId, SecretAccessKey: key.secretAccessKey, aws_access_key_id: key.accessKeyId },
+  };
+  for (const [name, value] of Object.entries(spellings)) {
+    test(`${name}: read and write refuse (EUNSUPPORTED) and the secret keeps its bytes`, async () => {
+      const secretId = uniqueSecretName();
+      await createSecret(secretId, value);
+      const store = storeFor(secretId);
+      const read = await thrown(() => store.read());
+      expect(read.code).toBe("EUNSUPPORTED");
+      expect(read.message).toContain("fields");
+      expect(read.message).not.toContain(key.secretAccessKey);
+      expect((await thrown(() => store.write(fakeAccessKeyPair()))).code).toBe("EUNSUPPORTED");
+      expect(JSON.parse((await currentOf(secretId)).text)).toEqual(value);
+    });
+  }
+
+  test("the same names configured as the store's fields are read", async () => {
+    const secretId = uniqueSecretName();
+    await createSecret(secretId, spellings.aws_access_key_id);
+    const store = storeFor(secretId, { fields: { accessKeyId: "aws_access_key_id", secretAccessKey: "aws_secret_access_key" } });
+    expect(await store.read()).toEqual(key);
+  });
+});

@@ -42,6 +42,12 @@ export interface FileStoreDefinition {
    * exact bytes (or removes the file); without this, restore always does.
    */
   restoreKey?(current: string, saved: string): string;
+  /**
+   * Optional, for files holding several keys: printable names of the other places in `text` (other
+   * profiles, other sections) that hold `accessKeyId` too, and so would keep it after this store's
+   * rotation. Must see every occurrence, even in content `readKey` refuses.
+   */
+  otherHolders?(text: string, accessKeyId: string): readonly string[];
   /** What to call the file in messages, such as `"the credentials file"`. Default `"the file"`. */
   readonly what?: string;
   /** Where `backup()` copies the file (mode 0600). Default `<path>.keyup-backup`; one per key if the file holds several. */
@@ -79,6 +85,8 @@ export interface FileStore extends CredentialStore {
   readonly lockDomain: { readonly kind: "file"; readonly path: string };
   /** Deletes the backup copy (it holds the old secret), if it is still the copy `backup` names. */
   discard(backup: StoreBackup): Promise<void>;
+  /** Other hard links to the file, and what the definition's `otherHolders` finds in its text. */
+  otherHolders(accessKeyId: string): Promise<readonly string[]>;
 }
 
 // A missing file gets its own backup id, so that restoring it removes the file again.
@@ -88,6 +96,14 @@ const BACKUP_ID = /^sha256:[0-9a-f]{64}$/;
 interface Saved {
   readonly bytes: Buffer;
 }
+
+/**
+ * The fingerprint of each file's bytes as keyup last read them for a backup or wrote them, in this
+ * process (every store over one file shares the entry, so a fleet's profiles see each other's writes).
+ * A write finding other bytes refuses: another writer (a non-atomic one, as `aws configure set` is:
+ * truncate, then write) changed the file, and writing our edit of it would lose their change.
+ */
+const lastSeen = new Map<string, string>();
 
 /**
  * Makes a {@link CredentialStore} over a file from format code alone. The kit carries what every file
@@ -142,6 +158,9 @@ export function defineFileStore(definition: FileStoreDefinition): FileStore {
   const createFolder = createMissing && definition.createFolder === true;
   const writeOptions = { createFolder, ...(definition.mode !== undefined ? { mode: definition.mode } : {}) };
 
+  // What this store last did to the file in this process: the key it wrote, or a refused write.
+  let wrote: AccessKeyPair | "refused" | undefined;
+
   const missing = (): Error => createStoreError("ENOTFOUND", `${name}: ${path} does not exist`);
 
   /** The file's bytes; `undefined` for a missing file only where the store may create it. */
@@ -168,14 +187,25 @@ export function defineFileStore(definition: FileStoreDefinition): FileStore {
     // Checked before anything is read: a value with a line break or a quote could rewrite the file.
     if (!isAccessKeyPair(key)) throw createStoreError("EBADKEY", `${name}: refusing to write a value that is not an access key pair`);
     const bytes = await loadBytes();
+    const seen = lastSeen.get(path);
+    if (seen !== undefined && (bytes === undefined ? seen !== ABSENT : fingerprint(bytes) !== seen)) {
+      wrote = "refused";
+      throw createStoreError(
+        "EMODIFIED",
+        `${name}: ${path} was changed by another writer since keyup read it${bytes?.length === 0 ? " (it is empty now)" : ""}; nothing was written. Let the other writer finish, check the file, and run keyup again`,
+      );
+    }
     const text = bytes === undefined ? "" : decodeUtf8(bytes, path);
     const next = writeKey(text, key);
+    wrote = key;
     if (bytes !== undefined && next === text) return;
     await replace(next);
+    lastSeen.set(path, fingerprint(Buffer.from(next)));
   };
 
   const backup = async (): Promise<StoreBackup> => {
     const bytes = await loadBytes();
+    lastSeen.set(path, bytes === undefined ? ABSENT : fingerprint(bytes));
     if (bytes === undefined) return { id: ABSENT };
     await writeAtomic(backupPath, bytes, "the backup", { mode: 0o600, createFolder });
     return { id: fingerprint(bytes), location: backupPath };
@@ -214,17 +244,67 @@ export function defineFileStore(definition: FileStoreDefinition): FileStore {
 
   const restore = async (handle: StoreBackup): Promise<void> => {
     const saved = await loadBackup(handle);
+    // This store refused to write (another writer changed the file): what the file holds is theirs.
+    if (wrote === "refused") return;
     const current = await readBytes(path, what);
     if (saved === undefined ? current === undefined : current?.equals(saved.bytes)) return;
+    if (wrote !== undefined && current !== undefined) checkOnlyOursChanged(current, saved);
     // With the file gone there is nobody's change to keep.
     const next = current === undefined ? undefined : merged(current, saved);
     if (next !== undefined) {
       if (!Buffer.from(next).equals(current as Buffer)) await replace(next);
+      lastSeen.set(path, fingerprint(Buffer.from(next)));
     } else if (saved) {
       await replace(saved.bytes);
+      lastSeen.set(path, fingerprint(saved.bytes));
     } else {
       await removeFile(await target(), what);
+      lastSeen.set(path, ABSENT);
     }
+  };
+
+  // A rotation replaces the file by rename: a second hard link keeps the old bytes, and the old key.
+  const otherHolders = async (accessKeyId: string): Promise<readonly string[]> => {
+    const file = await target();
+    const info = await stat(file).catch((cause: unknown) => {
+      if (isMissing(cause)) return undefined;
+      throw createStoreError("EIO", `${name}: cannot look at ${file}${reasonOf(cause)}`, { cause });
+    });
+    if (!info) return [];
+    const holders: string[] = [];
+    if (info.nlink > 1) {
+      holders.push(
+        `another name of ${file} (it has ${info.nlink} hard links; keyup replaces the file, so the other names would keep the old key: find them with \`find / -xdev -samefile ${file}\`, then remove them or make them symlinks)`,
+      );
+    }
+    if (definition.otherHolders) {
+      const bytes = await readBytes(path, what);
+      if (bytes !== undefined) holders.push(...definition.otherHolders(decodeUtf8(bytes, path), accessKeyId));
+    }
+    return holders;
+  };
+
+  /**
+   * Restore puts back only what keyup wrote: a key that is neither the one this store wrote nor the
+   * one the backup holds was put there by someone else during the rotation, and is left alone.
+   */
+  const checkOnlyOursChanged = (current: Buffer, saved: Saved | undefined): void => {
+    const keyOf = (bytes: Buffer): string | undefined => {
+      const text = tryDecode(bytes);
+      if (text === undefined) return undefined;
+      try {
+        return readKey(text)?.accessKeyId;
+      } catch {
+        return undefined;
+      }
+    };
+    const held = keyOf(current);
+    if (held === undefined || typeof wrote !== "object" || held === wrote.accessKeyId) return;
+    if (saved !== undefined && held === keyOf(saved.bytes)) return;
+    throw createStoreError(
+      "EMODIFIED",
+      `${name}: ${path} now holds ${held}, which is neither the key keyup wrote (${wrote.accessKeyId}) nor the one it replaced: someone changed it during the rotation, so keyup left it as it is; the backup is ${backupPath}`,
+    );
   };
 
   const lock = async (): Promise<StoreLock> => {
@@ -246,6 +326,7 @@ export function defineFileStore(definition: FileStoreDefinition): FileStore {
     backup,
     restore,
     lock,
+    otherHolders,
     // The backup is a copy of the whole file, other keys included: it goes once the rotation is over.
     discard: (handle: StoreBackup) => discardBackupFile(backupPath, handle),
   };

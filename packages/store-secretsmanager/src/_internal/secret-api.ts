@@ -19,6 +19,8 @@ export interface SecretVersion {
   readonly versionId: string;
   readonly text: string;
   readonly stages: readonly string[];
+  /** When Secrets Manager created the version, on AWS's clock. */
+  readonly createdDate?: Date;
 }
 
 /** How to reach Secrets Manager: a ready client, or what to build one from. */
@@ -76,12 +78,15 @@ export function secretApi(client: SecretsManagerClient, secretId: string, where:
     return toStoreError(error, where, "GetSecretValue");
   };
 
-  const toVersion = (out: { VersionId?: string; SecretString?: string; SecretBinary?: unknown; VersionStages?: string[] }, what: string): SecretVersion => {
+  const toVersion = (
+    out: { VersionId?: string; SecretString?: string; SecretBinary?: unknown; VersionStages?: string[]; CreatedDate?: Date },
+    what: string,
+  ): SecretVersion => {
     if (out.SecretString === undefined) {
       throw createStoreError("EINVALID", `${where}: ${what} holds a binary value: keyup expects a JSON string`);
     }
     if (!out.VersionId) throw createStoreError("EIO", `${where}: GetSecretValue answered without a version id`);
-    return { versionId: out.VersionId, text: out.SecretString, stages: out.VersionStages ?? [] };
+    return { versionId: out.VersionId, text: out.SecretString, stages: out.VersionStages ?? [], ...(out.CreatedDate ? { createdDate: out.CreatedDate } : {}) };
   };
 
   return {

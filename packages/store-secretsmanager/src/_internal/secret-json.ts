@@ -7,6 +7,17 @@ export interface ResolvedFields {
   readonly secretAccessKey: string;
 }
 
+/** The usual spellings of an access key id or secret field: `aws_access_key_id`, `AccessKeyId`, `secretAccessKey`, … */
+const ID_FIELD = /^(aws[_-]?)?access[_-]?key[_-]?id$/i;
+const SECRET_FIELD = /^(aws[_-]?)?secret[_-]?access[_-]?key$/i;
+
+/** A field under a usual key spelling whose value looks like a key id or a secret (not a note that happens to use the name). */
+function holdsKeyPart(name: string, value: unknown): boolean {
+  if (typeof value !== "string") return false;
+  if (ID_FIELD.test(name)) return /^[A-Z0-9]{16,128}$/.test(value);
+  return SECRET_FIELD.test(name) && value.length >= 16 && !/\s/.test(value);
+}
+
 /** What a secret's JSON holds: no key at all (an empty store), or one key. */
 export type HeldContent = { readonly kind: "empty" } | { readonly kind: "key"; readonly key: AccessKeyPair };
 
@@ -33,6 +44,15 @@ export function parseHeld(text: string, fields: ResolvedFields, where: string): 
     }
   }
   const object = value as Record<string, unknown>;
+  // The key under names keyup would not update (`aws_access_key_id`, `AWS_ACCESS_KEY_ID`,
+  // `accessKeyId`, …): writing its own fields beside them would lock out whoever reads those.
+  const elsewhere = Object.keys(object).filter((name) => !Object.values(fields).includes(name) && holdsKeyPart(name, object[name]));
+  if (elsewhere.length > 0) {
+    throw createStoreError(
+      "EUNSUPPORTED",
+      `${where} holds key fields keyup would not update (${elsewhere.map((n) => `"${n}"`).join(", ")}), beside "${fields.accessKeyId}" / "${fields.secretAccessKey}": name the fields the secret's readers use (the store's fields option), or remove the others`,
+    );
+  }
   const hasId = Object.hasOwn(object, fields.accessKeyId);
   const hasSecret = Object.hasOwn(object, fields.secretAccessKey);
   if (!hasId && !hasSecret) return { kind: "empty" };

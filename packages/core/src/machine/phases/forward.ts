@@ -19,8 +19,10 @@ export const creating: PhaseSpec<"creating"> = {
   onFailure: (s, failure, at, random) => {
     // Throttled means refused before anything was done: no key can exist, so back off and ask again.
     if (isThrottled(failure)) return retryWait(s, "create", "create-key", at, random) ?? fail(s, "create-key", at, failure);
-    // A lost answer (network, timeout, 5xx) may hide a key that was created: look before retrying.
-    if (failure.retry !== "service") return fail(s, "create-key", at, failure);
+    // Only a definite refusal proves nothing was created. Anything else (network, timeout, 5xx, a
+    // truncated or HTML or JSON body, an error name we do not know) may hide a key that IAM created:
+    // look before retrying, or it stays Active in IAM with nobody holding its secret.
+    if (!mayHaveCreated(failure)) return fail(s, "create-key", at, failure);
     return advance(
       { ...s, createRequested: true },
       { at, step: "create-key", detail: `${failure.code}: checking whether a key was created anyway`, to: "reconciling", status: "retry" },
@@ -33,6 +35,44 @@ export const creating: PhaseSpec<"creating"> = {
       { at, step: "create-key", detail: "aborted", to: "reconciling", status: "failed" },
     ),
 };
+
+/**
+ * Error names with which IAM refuses a CreateAccessKey before creating anything (and local failures
+ * before any request was sent). Every other answer is ambiguous.
+ */
+const DEFINITE_REFUSALS = new Set([
+  "AccessDenied",
+  "AccessDeniedException",
+  "AuthFailure",
+  "ExpiredToken",
+  "ExpiredTokenException",
+  "IncompleteSignature",
+  "InvalidAction",
+  "InvalidClientTokenId",
+  "InvalidParameterCombination",
+  "InvalidParameterValue",
+  "InvalidQueryParameter",
+  "LimitExceeded",
+  "MalformedQueryString",
+  "MissingAction",
+  "MissingAuthenticationToken",
+  "MissingParameter",
+  "MissingSigningKey",
+  "NoSuchEntity",
+  "OptInRequired",
+  "RequestExpired",
+  "SignatureDoesNotMatch",
+  "UnrecognizedClientException",
+  "ValidationError",
+]);
+
+/** Whether a failed CreateAccessKey may have created a key anyway (its answer does not prove otherwise). */
+function mayHaveCreated(failure: Failure): boolean {
+  if (failure.retry === "service") return true;
+  if (failure.source === "aws") return !DEFINITE_REFUSALS.has(failure.code);
+  // An abort while the request was in flight; a journal or store failure happens before any request.
+  return failure.code === "Aborted";
+}
 
 /** Writes the new key into the store (and reads it back). */
 export const installing: PhaseSpec<"installing"> = {

@@ -1,4 +1,5 @@
 import type { NextStep } from "../../report.js";
+import { backoffDelay } from "../backoff.js";
 import type { Failure, Phase, StateIn } from "../types.js";
 import { abortedFailure, advance, again, type Entering, finish, record, retryWait, signerFor } from "./moves.js";
 import type { Decision, PhaseSpec, StepName } from "./spec.js";
@@ -72,6 +73,9 @@ export const deletingNew: PhaseSpec<"deleting-new"> = {
   onAbort: finishWithoutRetries,
 };
 
+/** How many more times reconcile lists the keys before concluding that no key was created (~4 s with the default backoff). */
+const RECONCILE_RELISTS = 10;
+
 /** CreateAccessKey's answer was lost: lists the keys, looking for one it created anyway. */
 export const reconciling: PhaseSpec<"reconciling"> = {
   step: "reconcile",
@@ -88,7 +92,17 @@ export const reconciling: PhaseSpec<"reconciling"> = {
           { at: e.at, step: "reconcile", detail: `found ${orphan.accessKeyId}, created by a lost CreateAccessKey answer`, to: "deleting-orphan" },
         );
       }
-      return retryCreateOrFail(record(s, e.at, "reconcile", "ok", "no key was created"), e.at);
+      // ListAccessKeys may not show a key created a moment ago (IAM is eventually consistent): list
+      // again for a bounded time before concluding that nothing was created.
+      const lists = s.retries.rollback + 1;
+      if (lists <= RECONCILE_RELISTS && !s.aborted) {
+        const detail = `no new key listed yet; listing again (${lists} of ${RECONCILE_RELISTS})`;
+        return {
+          state: record({ ...s, retries: { ...s.retries, rollback: lists } }, e.at, "reconcile", "retry", detail),
+          waitMs: backoffDelay(s.config, lists, 0.5),
+        };
+      }
+      return retryCreateOrFail(record({ ...s, retries: { ...s.retries, rollback: 0 } }, e.at, "reconcile", "ok", "no key was created"), e.at);
     },
   },
   onFailure: rollbackFailure("reconcile"),
