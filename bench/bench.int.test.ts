@@ -3,6 +3,7 @@ import { motoUrl, resetEmulator } from "../test-support/moto.js";
 import { benchCliCold } from "./cli-cold.js";
 import { benchFleet } from "./fleet.js";
 import { benchIniStore, generatedCredentials } from "./ini-store.js";
+import { benchPeers } from "./peer.js";
 import type { Progress } from "./progress.js";
 import { benchPropagation } from "./propagation.js";
 import { benchVersusHandWritten } from "./versus-hand-written.js";
@@ -64,6 +65,22 @@ test("the CLI benchmark runs node -e 0, keyup --help, --version, list and the ha
     expect(samples.cpu.length).toBe(result.node.cpu.length);
   }
   expect(ticks).toEqual(["round 1/2", "round 2/2"]);
+});
+
+test("keyup and the aws CLI script both rotate under a propagation delay; the file comparison is measured, not assumed", async () => {
+  const runs = await benchPeers(motoUrl(), [1500], 1, progress);
+  expect(runs.map((r) => r.peer)).toEqual(["keyup", "aws-cli-script"]);
+  for (const run of runs) {
+    expect(run.rotated).toBe(true);
+    // Neither can finish before the new key works: the script polls with it, keyup verifies with it.
+    expect(run.wallMs).toBeGreaterThanOrEqual(1500);
+    expect(run.commentsBefore).toBe(4);
+    expect(run.bytesDiffering).toBeGreaterThan(0);
+  }
+  const [keyup] = runs;
+  // keyup edits the two values in place: CRLF and every comment stay, at most the 56 key characters change.
+  expect(keyup).toMatchObject({ crlfKept: true, commentsAfter: 4 });
+  expect(keyup?.bytesDiffering).toBeLessThanOrEqual(56);
 });
 
 test("generated credentials are key-shaped and distinct per profile", () => {

@@ -6,6 +6,7 @@
  *   pnpm bench                 every benchmark, full run counts (about 10 minutes on 2 cores)
  *   pnpm bench --quick         one run each, smaller fleet: checks the benchmarks work (about 1 minute)
  *   pnpm bench --only 2,4      some of them
+ *   pnpm bench --only 3 --concurrencies 4,8   the fleet at some concurrencies only
  */
 import { execFileSync } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -16,6 +17,7 @@ import { startMoto } from "../test-support/emulator.js";
 import { benchCliCold } from "./cli-cold.js";
 import { benchFleet } from "./fleet.js";
 import { benchIniStore } from "./ini-store.js";
+import { benchPeers } from "./peer.js";
 import { stderrProgress } from "./progress.js";
 import { benchPropagation } from "./propagation.js";
 import { type BenchResults, renderMarkdown, renderPropagationChart } from "./report.js";
@@ -26,11 +28,12 @@ const { values } = parseArgs({
     quick: { type: "boolean", default: false },
     only: { type: "string" },
     out: { type: "string" },
+    concurrencies: { type: "string" },
   },
 });
 const quick = values.quick ?? false;
-const only = new Set((values.only ?? "1,2,3,4,5").split(",").map((s) => Number(s.trim())));
-for (const n of only) if (![1, 2, 3, 4, 5].includes(n)) throw new Error(`--only takes benchmark numbers 1 to 5, not ${n}`);
+const only = new Set((values.only ?? "1,2,3,4,5,6").split(",").map((s) => Number(s.trim())));
+for (const n of only) if (![1, 2, 3, 4, 5, 6].includes(n)) throw new Error(`--only takes benchmark numbers 1 to 6, not ${n}`);
 const root = resolve(import.meta.dirname, "..");
 // A quick run checks the benchmarks work; its figures are not worth publishing unless asked.
 const out = values.out ?? (quick ? "-" : join(root, "docs", "benchmarks.md"));
@@ -46,6 +49,8 @@ const plan = quick
       iniSizes: [10, 1000],
       iniRuns: 3,
       cliRuns: 3,
+      peerDelaysMs: [0, 3000],
+      peerRuns: 1,
     }
   : {
       versusRuns: 15,
@@ -57,7 +62,10 @@ const plan = quick
       iniSizes: [10, 1000, 20000],
       iniRuns: 15,
       cliRuns: 10,
+      peerDelaysMs: [0, 3000],
+      peerRuns: 3,
     };
+const concurrencies = values.concurrencies ? values.concurrencies.split(",").map((s) => Number(s.trim())) : plan.concurrencies;
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 const moto = await startMoto();
@@ -73,7 +81,8 @@ const results: { -readonly [K in keyof BenchResults]: BenchResults[K] } = {
     os: `${type()} ${release()}`,
     date: new Date().toISOString().slice(0, 10),
   },
-  command: `pnpm bench${quick ? " --quick" : ""}${values.only ? ` --only ${values.only}` : ""}`,
+  command: `pnpm bench${quick ? " --quick" : ""}${values.only ? ` --only ${values.only}` : ""}${values.concurrencies ? ` --concurrencies ${values.concurrencies}` : ""}`,
+  load: (await import("node:os")).loadavg()[0] as number,
 };
 
 try {
@@ -82,13 +91,14 @@ try {
   if (only.has(3)) {
     const runs = await benchFleet(
       moto.url,
-      { profiles: plan.fleetProfiles, concurrencies: plan.concurrencies, runs: plan.fleetRuns, throttleRate: 0.05 },
+      { profiles: plan.fleetProfiles, concurrencies, runs: plan.fleetRuns, throttleRate: 0.05 },
       stderrProgress("3 fleet"),
     );
     results.fleet = { profiles: plan.fleetProfiles, throttleRate: 0.05, runs };
   }
   if (only.has(4)) results.ini = await benchIniStore(plan.iniSizes, plan.iniRuns, stderrProgress("4 ini store"));
   if (only.has(5)) results.cli = await benchCliCold(moto.url, plan.cliRuns, stderrProgress("5 cli"));
+  if (only.has(6)) results.peers = await benchPeers(moto.url, plan.peerDelaysMs, plan.peerRuns, stderrProgress("6 peers"));
 } finally {
   moto.stop();
 }

@@ -93,6 +93,12 @@ export interface PreparedRun {
   readonly users: readonly string[];
   /** The places whose key id is shown after the run. */
   readonly holders: readonly KeyHolder[];
+  /**
+   * A second run of the same command, for an example whose effect shows only over two runs (the
+   * rotation Lambda retires a replaced key at the next rotation). Called after the first run exits 0
+   * and its keys are shown; what it returns is shown, then the command runs again with `env` replaced.
+   */
+  readonly again?: () => Promise<{ readonly seeded: string; readonly env: Readonly<Record<string, string>> }>;
 }
 
 /** One example as `pnpm example <name>` runs it. */
@@ -246,10 +252,18 @@ export const LOCAL_RUNS: Readonly<Record<string, LocalRun>> = {
         command: TSX,
         args: ["secretsmanager-rotation-lambda/invoke-locally.ts"],
         cwd: EXAMPLES_DIR,
-        // One rotation is run, so the old key is retired at its finish (the deployed default keeps it until the next one).
-        env: { KEYUP_SECRET_ID: arn, KEYUP_ROTATION_TOKEN: token, KEYUP_VERIFY_TIMEOUT_MS: "10000", KEYUP_RETIRE_OLD: "at-finish" },
+        // The deployed default (next-rotation): the first rotation leaves the old key Active, the second retires it.
+        env: { KEYUP_SECRET_ID: arn, KEYUP_ROTATION_TOKEN: token, KEYUP_VERIFY_TIMEOUT_MS: "10000" },
         // What the Lambda runtime hands the function: its role's credentials.
         hiddenEnv: { AWS_ACCESS_KEY_ID: role.accessKeyId, AWS_SECRET_ACCESS_KEY: role.secretAccessKey },
+        again: async () => {
+          // The emulator checks signatures by now: the administrator starts the next rotation, as Secrets Manager's schedule would.
+          const next = await startMotoRotation(url, arn, context.admin);
+          return {
+            seeded: `a second rotation of it started with RotateSecret (token ${next}), as the next scheduled one`,
+            env: { KEYUP_SECRET_ID: arn, KEYUP_ROTATION_TOKEN: next, KEYUP_VERIFY_TIMEOUT_MS: "10000" },
+          };
+        },
         users: ["app"],
         holders: [secretHolder(context, arn)],
       };

@@ -53,34 +53,63 @@ test("with no name the runner lists every example; an unknown name is a usage er
   }
 });
 
-test.each(["ci-rotate", "multi-store", "fleet", "secretsmanager-rotation-lambda"])(
-  "`pnpm example %s` rotates every seeded key and shows each place holding the new one",
-  async (name) => {
-    const { code, stdout, stderr } = await example([name], { KEYUP_EXAMPLE_MOTO_URL: motoUrl() });
+test.each(["ci-rotate", "multi-store", "fleet"])("`pnpm example %s` rotates every seeded key and shows each place holding the new one", async (name) => {
+  const { code, stdout, stderr } = await example([name], { KEYUP_EXAMPLE_MOTO_URL: motoUrl() });
 
-    expect(stderr).toBe("");
-    expect(code).toBe(0);
-    expect(stdout).toContain("(exit code 0)");
-    const before = section(stdout, "Keys before:");
-    const after = section(stdout, "Keys after:");
-    const held = section(stdout, "Held after:");
-    expect(before.length).toBeGreaterThan(0);
-    expect(after.map(([user]) => user)).toEqual(before.map(([user]) => user));
-    for (const [user, keys] of after) {
-      const [oldId] = (before.find(([u]) => u === user)?.[1] ?? "").split(" ");
-      const [newId, status] = keys.split(" ");
-      // What the runner shows is what moto holds: one new active key per user, the old one deleted.
-      expect(await iamKeys(user)).toEqual([{ id: newId, status: "Active" }]);
-      expect(status).toBe("(Active)");
-      expect(newId).not.toBe(oldId);
-    }
-    // Every place the example wrote holds one of the new keys.
-    const newIds = after.map(([, keys]) => keys.split(" ")[0]);
-    expect(held.length).toBeGreaterThan(0);
-    for (const [, id] of held) expect(newIds).toContain(id);
-    expect(stdout).not.toMatch(SECRET_SHAPE);
-  },
-);
+  expect(stderr).toBe("");
+  expect(code).toBe(0);
+  expect(stdout).toContain("(exit code 0)");
+  const before = section(stdout, "Keys before:");
+  const after = section(stdout, "Keys after:");
+  const held = section(stdout, "Held after:");
+  expect(before.length).toBeGreaterThan(0);
+  expect(after.map(([user]) => user)).toEqual(before.map(([user]) => user));
+  for (const [user, keys] of after) {
+    const [oldId] = (before.find(([u]) => u === user)?.[1] ?? "").split(" ");
+    const [newId, status] = keys.split(" ");
+    // What the runner shows is what moto holds: one new active key per user, the old one deleted.
+    expect(await iamKeys(user)).toEqual([{ id: newId, status: "Active" }]);
+    expect(status).toBe("(Active)");
+    expect(newId).not.toBe(oldId);
+  }
+  // Every place the example wrote holds one of the new keys.
+  const newIds = after.map(([, keys]) => keys.split(" ")[0]);
+  expect(held.length).toBeGreaterThan(0);
+  for (const [, id] of held) expect(newIds).toContain(id);
+  expect(stdout).not.toMatch(SECRET_SHAPE);
+});
+
+test("`pnpm example secretsmanager-rotation-lambda` runs two rotations: the old key stays Active after the first, the second retires it", async () => {
+  const { code, stdout, stderr } = await example(["secretsmanager-rotation-lambda"], { KEYUP_EXAMPLE_MOTO_URL: motoUrl() });
+
+  expect(stderr).toBe("");
+  expect(code).toBe(0);
+  expect(stdout.split("(exit code 0)").length).toBe(3);
+  const keys = (heading: string) =>
+    (section(stdout, heading).find(([user]) => user === "app")?.[1] ?? "").split(", ").map((k) => {
+      const [id, status] = k.split(" ");
+      return { id, status };
+    });
+  const [original] = keys("Keys before:");
+  const afterFirst = keys("Keys after the first run:");
+  const afterSecond = keys("Keys after:");
+  // next-rotation, the default: finishSecret only moves the labels, the replaced key stays Active.
+  expect(afterFirst).toHaveLength(2);
+  expect(afterFirst[0]).toEqual({ id: original?.id, status: "(Active)" });
+  const firstNew = afterFirst[1]?.id;
+  expect(firstNew).not.toBe(original?.id);
+  // The second rotation retired the original key and kept the first rotation's key Active under AWSPREVIOUS.
+  expect(afterSecond.map((k) => k.id)).not.toContain(original?.id);
+  expect(afterSecond[0]).toEqual({ id: firstNew, status: "(Active)" });
+  const secondNew = afterSecond[1]?.id;
+  expect(await iamKeys("app")).toEqual([
+    { id: firstNew, status: "Active" },
+    { id: secondNew, status: "Active" },
+  ]);
+  expect(section(stdout, "Held after:").map(([, id]) => id)).toEqual([secondNew]);
+  expect(stdout).toContain(`deactivated and deleted key ${original?.id} (the AWSPREVIOUS key`);
+  expect(stdout).not.toMatch(SECRET_SHAPE);
+});
 
 test("without KEYUP_EXAMPLE_MOTO_URL the runner starts its own emulator and stops it afterwards", async () => {
   const { code, stdout } = await example(["ci-rotate"]);

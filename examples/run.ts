@@ -17,7 +17,7 @@ import { join, relative } from "node:path";
 import { IAMClient, ListAccessKeysCommand } from "@aws-sdk/client-iam";
 import { cleanEnv } from "../test-support/cli.js";
 import { type Emulator, type EmulatorKey, enforceMotoAuth, resetMoto, seedUser, startMoto } from "../test-support/emulator.js";
-import { credentialsFile, type KeyHolder, LOCAL_RUNS, type LocalRun } from "./local-runs.js";
+import { credentialsFile, type KeyHolder, LOCAL_RUNS, type LocalRun, type PreparedRun } from "./local-runs.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true"; // the SDK's Node 20 notice is not for people watching an example
 const ADMIN_POLICY = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] };
@@ -63,18 +63,13 @@ async function runExample(name: string, run: LocalRun): Promise<number> {
       AWS_CONFIG_FILE: join(dir, "config"),
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     };
-    const shown = Object.entries(prepared.env).map(([k, v]) => `${k}=${v} `);
-    console.log(
-      `$ ${shown.join("")}${[prepared.command.slice(prepared.command.lastIndexOf("/") + 1), ...prepared.args].join(" ")}   (in ${relative(process.cwd(), prepared.cwd) || "."})`,
-    );
-    // cleanEnv drops every AWS_* variable of this shell: the example sees the emulator's settings only.
-    const env = cleanEnv({ ...emulatorEnv, ...prepared.env, ...prepared.hiddenEnv });
-    const code = await new Promise<number>((resolve, reject) => {
-      const child = spawn(prepared.command, prepared.args, { cwd: prepared.cwd, env, stdio: ["ignore", "inherit", "inherit"] });
-      child.on("error", reject);
-      child.on("close", (status) => resolve(status ?? 1));
-    });
-    console.log(`\n(exit code ${code})\n`);
+    let code = await runCommand(prepared, cleanEnv({ ...emulatorEnv, ...prepared.env, ...prepared.hiddenEnv }));
+    if (code === 0 && prepared.again) {
+      if (prepared.users.length > 0) console.log(`Keys after the first run:\n${await keyLines(iam, prepared.users)}\n`);
+      const next = await prepared.again();
+      console.log(`Seeded:\n  ${next.seeded}\n`);
+      code = await runCommand({ ...prepared, env: next.env }, cleanEnv({ ...emulatorEnv, ...next.env, ...prepared.hiddenEnv }));
+    }
 
     if (prepared.users.length > 0) console.log(`Keys after:\n${await keyLines(iam, prepared.users)}\n`);
     if (prepared.holders.length > 0) console.log(`Held after:\n${await holderLines(prepared.holders)}\n`);
@@ -86,6 +81,24 @@ async function runExample(name: string, run: LocalRun): Promise<number> {
     moto?.stop();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Shows the command with the example's own settings (never `hiddenEnv`), runs it with `env` (which
+ * cleanEnv has already stripped of this shell's AWS_* variables) and prints and returns its exit code.
+ */
+async function runCommand(prepared: PreparedRun, env: NodeJS.ProcessEnv): Promise<number> {
+  const shown = Object.entries(prepared.env).map(([k, v]) => `${k}=${v} `);
+  console.log(
+    `$ ${shown.join("")}${[prepared.command.slice(prepared.command.lastIndexOf("/") + 1), ...prepared.args].join(" ")}   (in ${relative(process.cwd(), prepared.cwd) || "."})`,
+  );
+  const code = await new Promise<number>((resolve, reject) => {
+    const child = spawn(prepared.command, prepared.args, { cwd: prepared.cwd, env, stdio: ["ignore", "inherit", "inherit"] });
+    child.on("error", reject);
+    child.on("close", (status) => resolve(status ?? 1));
+  });
+  console.log(`\n(exit code ${code})\n`);
+  return code;
 }
 
 /** Each user's access key ids and statuses, one line each. */

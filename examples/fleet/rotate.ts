@@ -7,7 +7,7 @@
  *
  * Reads: AWS_SHARED_CREDENTIALS_FILE (default ~/.aws/credentials), KEYUP_PROFILES (optional,
  * comma-separated; default every profile of the file holding a long-term key), KEYUP_CONCURRENCY
- * (default 4), AWS_ENDPOINT_URL (optional, for a local emulator), AWS_REGION.
+ * (default 8), AWS_ENDPOINT_URL (optional, for a local emulator), AWS_REGION.
  */
 import { readFile } from "node:fs/promises";
 import { formatFleetTable, type RotationOutcome, rotateMany } from "@keyup/core";
@@ -47,7 +47,8 @@ if (stores.length === 0) {
 /** How each outcome is flagged in the progress lines; the failed ones all read FAIL. */
 const MARKS: Partial<Record<RotationOutcome, string>> = { rotated: "ok  ", skipped: "skip", "completed-with-warnings": "warn" };
 
-const concurrency = Number(env.KEYUP_CONCURRENCY ?? 4);
+// At most this many at once; the fleet runs fewer while IAM throttles it.
+const concurrency = Number(env.KEYUP_CONCURRENCY ?? 8);
 console.log(`rotating ${stores.length} profiles of ${path}, ${concurrency} at a time`);
 const result = await rotateMany({
   stores,

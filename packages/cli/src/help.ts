@@ -34,7 +34,8 @@ Options:
                              $AWS_DEFAULT_PROFILE, else "default"). Repeat it to rotate (or list)
                              several profiles (a fleet).
       --all-profiles         Rotate (or list) every profile of the credentials file that holds a key.
-      --concurrency N        Profiles rotated at once in a fleet (default 4).
+      --concurrency N        At most N profiles rotated at once in a fleet (default 8;
+                             fewer while IAM throttles).
   -o, --operation OP         list | up | keyup | status | recover | cleanup.
       --auto                 No prompt, nothing on stdout; append a timestamped log to the log file;
                              exit non-zero on any failure. For cron and CI.

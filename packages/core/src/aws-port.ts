@@ -60,6 +60,11 @@ export interface AwsOptions {
   readonly requestTimeoutMs?: number;
   /** Extra SDK client configuration, merged last (for example a custom `requestHandler`). */
   readonly clientConfig?: Partial<IAMClientConfig>;
+  /**
+   * Called for every answer AWS gives, each SDK retry included, saying whether it was throttled.
+   * `rotateMany()` uses it to run fewer rotations at once while IAM throttles. A throw is ignored.
+   */
+  readonly onResponse?: (answer: { readonly throttled: boolean }) => void;
 }
 
 /**
@@ -115,7 +120,8 @@ export function createAwsPort(options: AwsOptions = {}): AwsPort {
   // skew from the first refused or answered request of one client; without sharing, CreateAccessKey's
   // single-attempt client would still sign with the uncorrected clock and be refused.
   const clock = { offset: 0 };
-  const shared = <C extends { config: object }>(client: C): C => shareClockOffset(client, clock);
+  const shared = <C extends { config: object; middlewareStack: MiddlewareStackLike }>(client: C): C =>
+    observeAnswers(shareClockOffset(client, clock), options.onResponse);
   const keyOf = (c: SigningCredentials) => `${c.accessKeyId}:${c.sessionToken ?? ""}`;
   const cached = <C>(clients: Map<string, C>, credentials: SigningCredentials, create: () => C): C => {
     let client = clients.get(keyOf(credentials));
@@ -245,6 +251,44 @@ function shareClockOffset<C extends { config: object }>(client: C, clock: { offs
     enumerable: true,
     configurable: true,
   });
+  return client;
+}
+
+/** The part of an SDK client's middleware stack {@link observeAnswers} uses. */
+interface MiddlewareStackLike {
+  add(middleware: unknown, options: { step: "deserialize"; name: string; priority: "high" }): void;
+}
+
+const THROTTLED = new Set(["Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"]);
+
+/**
+ * Reports each attempt's answer to `onResponse`. A deserialize-step middleware runs inside the SDK's
+ * retry loop, so it sees every attempt, the throttled ones the SDK then retries included.
+ */
+function observeAnswers<C extends { middlewareStack: MiddlewareStackLike }>(client: C, onResponse: AwsOptions["onResponse"]): C {
+  if (!onResponse) return client;
+  const tell = (throttled: boolean) => {
+    try {
+      onResponse({ throttled });
+    } catch {
+      // an observer must not change what the call returns
+    }
+  };
+  client.middlewareStack.add(
+    (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
+      try {
+        const out = await next(args);
+        tell(false);
+        return out;
+      } catch (error) {
+        tell(THROTTLED.has((error as { name?: string })?.name ?? ""));
+        throw error;
+      }
+    },
+    // High priority: outside the SDK's deserializer (so an error answer arrives as the thrown, named
+    // error) yet still inside the retry loop of the finalizeRequest step.
+    { step: "deserialize", name: "keyupObserveAnswers", priority: "high" },
+  );
   return client;
 }
 

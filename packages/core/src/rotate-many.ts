@@ -1,4 +1,5 @@
 import { err, errAsync, ok, type Result, ResultAsync } from "neverthrow";
+import { adaptiveLimit } from "./_internal/adaptive-limit.js";
 import { runBounded } from "./_internal/bounded.js";
 import { heldStore, type LockDomain, lockAll, lockDomains, releaseAll } from "./_internal/fleet-locks.js";
 import { checkAwsOptions, checkStore, checkUserName } from "./_internal/options.js";
@@ -25,7 +26,10 @@ import type { ProgressEvent } from "./runner.js";
 export interface RotateManyOptions extends Omit<RotateOptions, "store" | "stores" | "journal" | "onEvent"> {
   /** One store per key location (for example one `iniStore` per profile). Names must be unique. */
   readonly stores: readonly CredentialStore[];
-  /** How many rotations run at once. Default 4. Keeps the fleet's IAM calls well under IAM's throttling. */
+  /**
+   * At most this many rotations run at once. Default 8. The fleet starts there and halves it while a
+   * quarter or more of recent IAM answers are throttled, then climbs back by one per finished rotation.
+   */
   readonly concurrency?: number;
   /** Called once per store as soon as its rotation ends. Never carries a secret; a throw is ignored. */
   readonly onResult?: (result: FleetResult) => void;
@@ -91,7 +95,7 @@ export interface FleetReport {
   readonly durationMs: number;
 }
 
-const DEFAULT_CONCURRENCY = 4;
+const DEFAULT_CONCURRENCY = 8;
 
 /**
  * Rotates the keys of many stores, a few at a time, each rotation exactly as {@link rotate} does it.
@@ -179,8 +183,18 @@ interface Member {
 async function runFleet(options: RotateManyOptions, config: FleetConfig): Promise<FleetReport> {
   const started = Date.now();
   const { stores, concurrency: _concurrency, onResult, onEvent, ...shared } = options;
+  // Fewer lanes while IAM throttles a sustained share of the fleet's requests (see adaptive-limit.ts).
+  const limit = adaptiveLimit({ max: config.concurrency });
   // One port for the fleet: its SDK clients (one per signing key) are reused instead of built per rotation.
-  const aws = shared.aws ?? createAwsPort(shared);
+  const aws =
+    shared.aws ??
+    createAwsPort({
+      ...shared,
+      onResponse: (answer) => {
+        limit.response(answer.throttled);
+        shared.onResponse?.(answer);
+      },
+    });
   const results = new Map<string, FleetResult>();
   const record = (result: FleetResult) => {
     results.set(result.store, result);
@@ -211,6 +225,7 @@ async function runFleet(options: RotateManyOptions, config: FleetConfig): Promis
       }
     }
     const durationMs = Date.now() - start;
+    limit.completed();
     for (const member of group) record(resultOf(member, group, outcome, durationMs));
   };
 
@@ -241,7 +256,7 @@ async function runFleet(options: RotateManyOptions, config: FleetConfig): Promis
     const interrupted = shared.journal === false ? [] : await withPendingJournal(ready);
     await runBounded(
       interrupted.map((m) => () => rotateGroup([m])),
-      config.concurrency,
+      limit.current,
     );
 
     const rest = ready.filter((m) => !interrupted.includes(m));
@@ -252,7 +267,7 @@ async function runFleet(options: RotateManyOptions, config: FleetConfig): Promis
     }
     await runBounded(
       groups.filter((g) => g.keyId === undefined || !unreachable.has(g.keyId)).map((g) => () => rotateGroup(g.members)),
-      config.concurrency,
+      limit.current,
     );
   } finally {
     await releaseAll(domains);

@@ -27,7 +27,7 @@ import {
 import { iniStore } from "@keyup/store-ini";
 import type { Result } from "neverthrow";
 import { afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { startAwsProxy } from "../../../test-support/aws-proxy.js";
+import { awsErrorXml, startAwsProxy } from "../../../test-support/aws-proxy.js";
 import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, tempDir, whoAmI, workingKey } from "../../../test-support/moto.js";
 import { captureOutput, captureValue, holdsSecret } from "../../../test-support/secrets.js";
 
@@ -507,6 +507,19 @@ iniStore({ profile, path }).lock().then((lock) => {
     expect(oldDeleted).toBeGreaterThanOrEqual(0);
     expect(firstSharerCall).toBeGreaterThan(oldDeleted);
     expect((await pendingRotations({ store: crashed }))._unsafeUnwrap()).toEqual([]);
+  });
+
+  test("the AWS port tells its observer of every throttled attempt, the SDK's retries included (the fleet's back-off signal)", async () => {
+    let calls = 0;
+    // The first two GetCallerIdentity attempts are throttled; the SDK retries and the third is answered.
+    const p = await proxy((req) =>
+      req.action === "GetCallerIdentity" && ++calls <= 2 ? { status: 400, body: awsErrorXml("Throttling", "Rate exceeded") } : undefined,
+    );
+    const answers: boolean[] = [];
+    const aws = createAwsPort({ endpoint: p.url, region: "us-east-1", onResponse: (a) => answers.push(a.throttled) });
+    const who = await aws.getCallerIdentity(admin);
+    expect(who.arn).toContain("admin");
+    expect(answers).toEqual([true, true, false]);
   });
 
   test("an empty list is an empty report, and asks nothing of AWS", async () => {

@@ -2,6 +2,7 @@ import type { SecretsManagerClient, SecretsManagerClientConfig } from "@aws-sdk/
 import {
   type AccessKeyPair,
   type AwsPort,
+  awsErrorName,
   createAwsPort,
   type RotationConfig,
   type RotationError,
@@ -9,7 +10,7 @@ import {
   type SigningCredentials,
 } from "@keyup/core";
 import { defaultRotationConfig, errorOf } from "@keyup/core/machine";
-import { safeCause, toStoreError } from "./_internal/aws-errors.js";
+import { describeAwsError, safeCause, toStoreError } from "./_internal/aws-errors.js";
 import { identify, inspect, type Retirement, retire, type SegmentContext, stage, verify } from "./_internal/machine-segments.js";
 import { clientFor, isAwsError, type SecretApi, type SecretVersion, secretApi } from "./_internal/secret-api.js";
 import { parseHeld, type ResolvedFields, resolveFields, withKey } from "./_internal/secret-json.js";
@@ -524,7 +525,13 @@ async function finishSecret(run: Run, stages: Map<string, readonly string[]>): P
 
 /** Runs the machine's retire stretch and turns anything but a clean end into an error. */
 async function retireKey(run: Run, retirement: Retirement, what: string): Promise<void> {
-  const result = await retire(run.machine, retirement, Date.now());
+  const result = await retire(run.machine, retirement, Date.now()).catch((error: unknown) => {
+    // Only the last-used read throws (the machine's own calls end in a state): nothing was changed.
+    throw Object.assign(
+      rotationError("EAWS", `could not read when ${what} ${retirement.accessKeyId} was last used, so nothing was changed: ${describeAwsError(error)}`, error),
+      { awsCode: awsErrorName(error) },
+    );
+  });
   const inUse = result.oldKeyInUse;
   if (inUse) {
     const where = [inUse.serviceName, inUse.region].filter(Boolean).join(" in ") || "an unknown service";

@@ -1,5 +1,5 @@
 import type { AccessKeyPair, AwsPort, CredentialStore, RotationConfig, RotationState, SigningCredentials } from "@keyup/core";
-import { initialRotationState, type Phase, runRotation } from "@keyup/core/machine";
+import { initialRotationState, type Phase, runRotation, type StateIn } from "@keyup/core/machine";
 
 // The rotation handler's steps are stretches of core's one rotation machine: the machine decides
 // (identity, the 2-key policy, create, install, verify with its retries and backoff, retire, rollback,
@@ -103,29 +103,43 @@ export interface Retirement {
 }
 
 /**
- * The machine's retire stretch for one key: the in-use check if asked, then deactivate (and delete),
- * each retried on IAM's propagation and throttling errors with core's backoff. Ends `rotated` when
- * done, `completed-with-warnings` when the key was in use (`oldKeyInUse`) or could not be retired.
+ * Retires one key: when `unusedSince` is set, first asks IAM when the key was last used (signed by the
+ * AWSCURRENT key or the role, never by the key itself, whose own call would count as a use), and if
+ * that was after `unusedSince`, changes nothing and ends `completed-with-warnings` with `oldKeyInUse`.
+ * Then the machine's retire stretch: deactivate (and delete), each retried on IAM's propagation and
+ * throttling errors with core's backoff; ends `rotated` when done.
+ *
+ * The check is made here, not by the machine's in-use guard: that guard runs before a rotation
+ * creates its key and keeps a recently used key Active for a hold, while this key's rotation is long
+ * over and the question is only whether anything used it since.
  */
-export function retire(ctx: SegmentContext, retirement: Retirement, at: number): Promise<RotationState> {
-  const guard = retirement.unusedSince !== undefined;
-  const base = initialRotationState(ctx.name, { ...ctx.config, oldKey: retirement.oldKey, inUseGuard: guard });
-  // Starts after verification from what Secrets Manager holds (no key listing, backup or user ARN: the
-  // retire phases, and the in-use check after install, read none of them), so the union by stage
-  // cannot prove it; say so here, once. With the new key's id, checking-use runs the check against
-  // `installedAt` (a use after it is a consumer's), not the one before anything is created.
+export async function retire(ctx: SegmentContext, retirement: Retirement, at: number): Promise<RotationState> {
+  const base = initialRotationState(ctx.name, { ...ctx.config, oldKey: retirement.oldKey, inUseGuard: false });
+  // Starts after verification from what Secrets Manager holds (no key listing, backup, user ARN or
+  // install time: the retire phases read none of them), so the union by stage cannot prove it; say
+  // so here, once.
   const start = {
     ...base,
-    phase: guard ? "checking-use" : "deactivating",
+    phase: "deactivating",
     startedAt: at,
     loopStartedAt: at,
     userName: retirement.userName,
     oldAccessKeyId: retirement.accessKeyId,
     newAccessKeyId: retirement.signer.accessKeyId,
     oldKeyState: "active",
-    // The in-use guard's reference time.
-    ...(guard ? { installedAt: retirement.unusedSince } : {}),
-  } as unknown as RotationState;
+  } as unknown as StateIn<"deactivating">;
+  if (retirement.unusedSince !== undefined) {
+    const signer = ctx.config.iamSigner === "credentials" && ctx.credentials ? await ctx.credentials() : retirement.signer;
+    const used = await ctx.aws.getAccessKeyLastUsed(retirement.accessKeyId, signer);
+    if (used.date && used.date.getTime() > retirement.unusedSince) {
+      const oldKeyInUse = {
+        date: used.date.toISOString(),
+        ...(used.serviceName ? { serviceName: used.serviceName } : {}),
+        ...(used.region ? { region: used.region } : {}),
+      };
+      return { ...start, phase: "done", outcome: "completed-with-warnings", oldKeyInUse };
+    }
+  }
   return run(ctx, start, heldStore(ctx, retirement.signer), { new: retirement.signer }, () => false);
 }
 
