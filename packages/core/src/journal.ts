@@ -238,6 +238,8 @@ function parseEntry(text: string): JournalEntry | undefined {
   )
     return undefined;
   if (typeof state.phase !== "string" || typeof state.config !== "object" || !Array.isArray(state.steps)) return undefined;
+  // A state checking its journal names the phase it goes on with: without it the run could not resume.
+  if (state.phase === "resuming" && (typeof state.resuming !== "object" || state.resuming === null)) return undefined;
   return e as JournalEntry;
 }
 

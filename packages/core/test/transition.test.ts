@@ -24,7 +24,10 @@ const backup = { id: "sha256:abc", location: "/tmp/credentials.keyup-backup" };
 
 const POST_VERIFY: Phase[] = ["tagging-new", "deactivating", "deleting-old", "recording-grace", "untagging-old"];
 
-/** A state in `phase` with everything that phase implies already known. */
+/**
+ * A state in `phase` with everything that phase implies already known. Built for any phase at once,
+ * so the compiler cannot check it against the phase's stage: the tests' own cast.
+ */
 function stateIn(phase: Phase, extra: Partial<RotationState> = {}): RotationState {
   const base = initialRotationState("memory:test", defaultRotationConfig);
   const known: Partial<RotationState> = { startedAt: 0, userName: "alice", oldAccessKeyId: OLD, keys: [{ accessKeyId: OLD, status: "Active" }] };
@@ -34,8 +37,9 @@ function stateIn(phase: Phase, extra: Partial<RotationState> = {}): RotationStat
     ...(phase === "idle" ? {} : known),
     ...(after(["installing", "verifying", ...POST_VERIFY, "restoring", "deleting-new"]) ? { backup, newAccessKeyId: NEW } : {}),
     ...(after(["installing", "verifying", ...POST_VERIFY, "restoring"]) ? { installAttempted: true } : {}),
-    ...(after(POST_VERIFY) ? { userArn: ARN, consecutiveSuccesses: 2, installedAt: 1_500 } : {}),
-    ...(phase === "checking-grace"
+    ...(after(POST_VERIFY) ? { userArn: ARN, consecutiveSuccesses: 2 } : {}),
+    ...(after(["verifying", ...POST_VERIFY]) ? { installedAt: 1_500 } : {}),
+    ...(after(["checking-grace", "deleting-inactive"])
       ? {
           keys: [
             { accessKeyId: OLD, status: "Active" },
@@ -43,6 +47,7 @@ function stateIn(phase: Phase, extra: Partial<RotationState> = {}): RotationStat
           ],
         }
       : {}),
+    ...(phase === "deleting-inactive" ? { orphanAccessKeyId: OTHER } : {}),
     ...(phase === "untagging-inactive" ? { orphanAccessKeyId: OTHER, tags: { [OTHER]: "old laptop" } } : {}),
     ...(after(["reconciling", "deleting-orphan", "creating"]) ? { backup, createRequested: true } : {}),
     ...(phase === "deleting-orphan" ? { orphanAccessKeyId: NEW } : {}),
@@ -51,7 +56,7 @@ function stateIn(phase: Phase, extra: Partial<RotationState> = {}): RotationStat
     phase,
     loopStartedAt: 1_000,
     ...extra,
-  };
+  } as RotationState;
 }
 
 const fail = (code: string, retry: Failure["retry"], source: "aws" | "store" = "aws"): Failure => ({ source, code, message: `${code} happened`, retry });
@@ -669,7 +674,7 @@ describe("resumeState", () => {
       retries: { create: 0, verify: 0, retire: 0, rollback: 0 },
       loopStartedAt: 5,
     });
-    expect(resumeState({ ...stateIn("done"), outcome: "rotated" }, 5)).toBeUndefined();
+    expect(resumeState(stateIn("done", { outcome: "rotated" }), 5)).toBeUndefined();
   });
 });
 

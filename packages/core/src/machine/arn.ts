@@ -29,7 +29,7 @@ export function parseIdentityArn(arn: string): CallerIdentity {
   if (service === "iam" && resource === "root") return { type: "root", account };
   if (service === "iam" && resource.startsWith("user/")) {
     const parts = resource.split("/");
-    const name = parts[parts.length - 1] ?? "";
+    const name = resource.slice(resource.lastIndexOf("/") + 1);
     const path = `/${parts.slice(1, -1).join("/")}${parts.length > 2 ? "/" : ""}`;
     return name ? { type: "user", account, name, path } : { type: "unknown" };
   }

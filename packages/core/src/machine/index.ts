@@ -10,6 +10,7 @@ export { parseIdentityArn } from "./arn.js";
 export { backoffDelay } from "./backoff.js";
 export { errorOf, reportOf } from "./outcome.js";
 export { phaseTable } from "./phases/index.js";
+export { inPhase } from "./phases/moves.js";
 export type { Decision, EventHandlers, PhaseGroup, PhaseSpec, PhaseTable, StepName } from "./phases/spec.js";
 export { effectFor, groupOf, initialRotationState, isTerminal, resumeState, stepOf, transition } from "./transition.js";
 export type {
@@ -22,10 +23,14 @@ export type {
   Phase,
   RetryCounts,
   RetryLoop,
+  RotationCommon,
   RotationConfig,
   RotationEvent,
   RotationState,
   Signer,
+  Stage,
+  StageFacts,
+  StateIn,
   StoreFailureData,
   Transition,
 } from "./types.js";

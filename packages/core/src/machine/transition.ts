@@ -1,10 +1,10 @@
 import { phaseTable } from "./phases/index.js";
-import { finish, record, rollback } from "./phases/moves.js";
-import { refuse } from "./phases/resume.js";
+import { finish, inPhase, record, rollback } from "./phases/moves.js";
+import { backFromCheck, journaledState, refuse } from "./phases/resume.js";
 import { completeWithWarning } from "./phases/retire.js";
 import { rollbackFailed } from "./phases/rollback.js";
-import type { Decision, PhaseGroup, StepName } from "./phases/spec.js";
-import type { Effect, Failure, Phase, RotationConfig, RotationEvent, RotationState, Transition } from "./types.js";
+import type { Decision, PhaseGroup, PhaseSpec, StepName } from "./phases/spec.js";
+import type { Effect, Failure, Phase, RotationConfig, RotationEvent, RotationState, StateIn, Transition } from "./types.js";
 
 /**
  * The state a rotation starts in, before its `start` event.
@@ -14,7 +14,7 @@ import type { Effect, Failure, Phase, RotationConfig, RotationEvent, RotationSta
  * const state = initialRotationState("ini:~/.aws/credentials#ci", defaultRotationConfig);
  * ```
  */
-export function initialRotationState(store: string, config: RotationConfig): RotationState {
+export function initialRotationState(store: string, config: RotationConfig): StateIn<"idle"> {
   return {
     phase: "idle",
     store,
@@ -58,7 +58,7 @@ export function isTerminal(state: RotationState): boolean {
 export function transition(state: RotationState, event: RotationEvent): Transition {
   if (state.phase === "done") return { state, effects: [] };
   const s: RotationState = { ...state, updatedAt: event.at };
-  const spec = phaseTable[s.phase];
+  const spec = specOf(s);
   if (event.type === "abort") return effectsOf(spec.onAbort(s, event.at));
   if (event.type === "effectFailed") return effectsOf(spec.onFailure({ ...s, lastFailure: event.failure }, event.failure, event.at, event.random));
   const handler = spec.on[event.type] as ((s: RotationState, e: RotationEvent) => Decision) | undefined;
@@ -72,11 +72,20 @@ export function transition(state: RotationState, event: RotationEvent): Transiti
  *
  * @example
  * ```ts
- * effectFor({ ...state, phase: "verifying", newAccessKeyId: "AKIA…" }); // { type: "verify", accessKeyId: "AKIA…" }
+ * effectFor(verifying); // { type: "verify", accessKeyId: verifying.newAccessKeyId }
  * ```
  */
 export function effectFor(state: RotationState): Effect {
-  return phaseTable[state.phase].effect(state);
+  return specOf(state).effect(state);
+}
+
+/**
+ * The spec of the state's phase. The table pairs each phase with the spec typed by that phase; a
+ * union of states cannot be matched to a union of specs by the compiler, so the dispatcher says it
+ * once here (each spec then reads only its own phase's state).
+ */
+function specOf(s: RotationState): PhaseSpec {
+  return phaseTable[s.phase] as unknown as PhaseSpec;
 }
 
 /**
@@ -105,8 +114,9 @@ export function stepOf(phase: Phase): StepName {
 
 /** Before going on from a journal, the `resuming` phase checks it against IAM (when the user is known). */
 function checkFirst(s: RotationState): RotationState {
-  if (s.userName === undefined && s.config.userName === undefined) return s;
-  return { ...s, phase: "resuming", resuming: { phase: s.phase, signer: s.config.iamSigner === "credentials" ? "credentials" : "new" } };
+  const userName = s.userName ?? s.config.userName;
+  if (userName === undefined || s.phase === "done" || s.phase === "resuming") return s;
+  return { ...s, userName, phase: "resuming", resuming: { phase: s.phase, signer: s.config.iamSigner === "credentials" ? "credentials" : "new" } };
 }
 
 function effectsOf(decision: Decision): Transition {
@@ -116,17 +126,28 @@ function effectsOf(decision: Decision): Transition {
   return { state, effects: [effectFor(state)] };
 }
 
-/** An event the phase does not handle is a keyup bug: end as safely as the phase's group allows. */
+/**
+ * An event the phase does not handle is a keyup bug: end as safely as the phase's group allows. A
+ * group's ending needs its stage's ids; a phase the table put in a group whose stage it is not in
+ * (another keyup bug, which the phase-table test rules out) ends `failed` with its journal kept.
+ */
 const onUnexpected: { readonly [G in PhaseGroup]: (s: RotationState, step: StepName, at: number, failure: Failure) => Decision } = {
   inspect: rollback,
   forward: rollback,
-  retire: completeWithWarning,
+  retire: (s, step, at, failure) =>
+    inPhase(s, ["deactivating", "deleting-old"]) ? completeWithWarning(s, step, at, failure) : keepForAPerson(s, step, at, failure),
   bookkeeping: (s, step, at, failure) =>
     finish(record({ ...s, warnings: [...s.warnings, failure.message] }, at, step, "failed", failure.message), "completed-with-warnings", at),
-  rollback: rollbackFailed,
-  resume: (s, _step, at, failure) => refuse(s, at, "UnexpectedEvent", failure.message),
+  rollback: (s, step, at, failure) =>
+    inPhase(s, ["restoring", "deleting-new", "reconciling", "deleting-orphan"]) ? rollbackFailed(s, step, at, failure) : keepForAPerson(s, step, at, failure),
+  resume: (s, step, at, failure) => (inPhase(s, ["resuming"]) ? refuse(s, at, "UnexpectedEvent", failure.message) : keepForAPerson(s, step, at, failure)),
   terminal: (s) => ({ state: s }),
 };
+
+function keepForAPerson(s: RotationState, step: StepName, at: number, failure: Failure): Decision {
+  const failed = record({ ...s, failure: { ...failure, phase: s.phase }, keepJournal: true }, at, step, "failed", failure.message);
+  return finish(failed, "failed", at);
+}
 
 function unexpected(s: RotationState, event: RotationEvent): Decision {
   const failure: Failure = { source: "keyup", code: "UnexpectedEvent", message: `keyup bug: event ${event.type} in phase ${s.phase}`, retry: "no" };
@@ -150,18 +171,15 @@ export function resumeState(journaled: RotationState, at: number): RotationState
   const fresh = { loopStartedAt: at, retries: NO_RETRIES, consecutiveSuccesses: 0, aborted: false, updatedAt: at, keepJournal: undefined };
   const note = (s: RotationState, detail: string) => checkFirst(record(s, at, "resume", "ok", detail));
   // A run that died while checking its journal resumes the check of the phase it was about to go on with.
-  const state: RotationState =
-    journaled.phase === "resuming" && journaled.resuming ? { ...journaled, phase: journaled.resuming.phase, resuming: undefined } : journaled;
+  const state: RotationState = journaled.phase === "resuming" ? backFromCheck(journaled) : journaled;
   if (state.phase === "done") {
     // Only a rollback that failed (or stopped when its MFA session expired) is worth another attempt;
     // anything else has ended.
     const phase =
       state.outcome === "rollback-failed" || state.failedRollbackPhase !== undefined ? (state.failedRollbackPhase ?? state.failure?.phase) : undefined;
     if (!phase || groupOf(phase) !== "rollback") return undefined;
-    return note(
-      { ...state, ...fresh, phase, outcome: undefined, failedRollbackPhase: undefined, leftoverKeyIds: undefined, nextSteps: undefined },
-      `retrying the failed ${stepOf(phase)}`,
-    );
+    const again = { ...state, ...fresh, outcome: undefined, failedRollbackPhase: undefined, leftoverKeyIds: undefined, nextSteps: undefined };
+    return note(journaledState(again, phase), `retrying the failed ${stepOf(phase)}`);
   }
   if (!state.createRequested && !state.newAccessKeyId) return undefined;
   if (state.phase === "creating")

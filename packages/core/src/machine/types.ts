@@ -243,51 +243,38 @@ export type Phase =
   | "done";
 
 /**
- * The complete, JSON-serialisable state of one rotation: what the journal stores and `transition` reads.
- * Holds key ids, never secrets (the runner keeps secrets beside it).
+ * What every rotation state holds, whatever its stage: settings, counters and the record so far.
  *
  * @example
  * ```ts
- * const state: RotationState = initialRotationState(memoryStore().name, defaultRotationConfig);
- * JSON.parse(JSON.stringify(state)); // round-trips
+ * const steps = (state satisfies RotationCommon).steps;
  * ```
  */
-export interface RotationState {
-  readonly phase: Phase;
+export interface RotationCommon {
   readonly store: string;
   readonly config: RotationConfig;
   readonly startedAt?: number;
   readonly updatedAt?: number;
-  readonly userName?: string;
-  /** The user's ARN, once STS has told us (identity resolution or the first verify success). */
-  readonly userArn?: string;
-  readonly oldAccessKeyId?: string;
-  readonly newAccessKeyId?: string;
   /** Set once CreateAccessKey has been sent: its response may be lost, so the key may exist unknown to us. */
   readonly createRequested?: boolean;
-  readonly backup?: StoreBackup;
   /** True from the moment the store may hold the new key. */
   readonly installAttempted?: boolean;
   /** Attempts so far in each retry loop, each counted on its own (a throttled reconcile does not use up creates). */
   readonly retries: RetryCounts;
+  /** Successful verify calls in a row (the verify loop's own count, reset by a failure). */
   readonly consecutiveSuccesses: number;
+  /** Every verify call of this rotation, for the report (never reset by a retry loop). */
   readonly verifyAttempts: number;
+  /** When the retry loop now running started: its timeout counts from here. */
   readonly loopStartedAt?: number;
   readonly lastFailure?: Failure;
   /** Why the rotation is being rolled back or failed. */
   readonly failure?: Failure & { readonly phase: Phase };
-  /** The user's keys when the rotation looked, before creating anything. */
-  readonly keys?: readonly KeySummary[];
-  /** When the new key was installed (epoch ms): the in-use guard's reference time. */
-  readonly installedAt?: number;
   /** The user's tags, when they were listed (at the 2-key limit). */
   readonly tags?: Readonly<Record<string, string>>;
   /** The old key's last use before keyup's first call with it, when the in-use guard found it recent. */
   readonly oldKeyInUse?: { readonly date: string; readonly serviceName?: string; readonly region?: string };
-  /** A key found by reconciling that nobody holds the secret of (CreateAccessKey's answer was lost). */
-  readonly orphanAccessKeyId?: string;
   readonly oldKeyState: "active" | "inactive" | "deleted" | "unknown";
-  readonly outcome?: RotationOutcome;
   /** For `rollback-failed`: the rollback phase that failed, so a resume can try it again. */
   readonly failedRollbackPhase?: Phase;
   /** At the end: key ids left in IAM that should not be there. */
@@ -296,13 +283,131 @@ export interface RotationState {
   readonly nextSteps?: readonly NextStep[];
   readonly steps: readonly RotationStep[];
   readonly warnings: readonly string[];
-  /** While `resuming`: the phase the journal stopped in, and who signs the check. */
-  readonly resuming?: { readonly phase: Phase; readonly signer: Signer };
   /** At the end: the journal must stay (a failed rollback, or a journal that no longer matches IAM). */
   readonly keepJournal?: boolean;
   /** Set when the caller aborted; rollback then proceeds without further retries. */
   readonly aborted?: boolean;
 }
+
+/**
+ * The facts a rotation learns on its way, each present only in the stages that know it (see
+ * {@link RotationState}).
+ *
+ * @example
+ * ```ts
+ * const id: StageFacts["newAccessKeyId"] = "AKIANEWNEWNEWNEW0002";
+ * ```
+ */
+export interface StageFacts {
+  /** The IAM user whose key rotates: given, or resolved from the store's key. */
+  readonly userName: string;
+  /** The user's ARN, once STS has told us (identity resolution or the first verify success). */
+  readonly userArn: string;
+  /** The key the store held when the rotation began. */
+  readonly oldAccessKeyId: string;
+  /** The user's keys when the rotation looked, before creating anything. */
+  readonly keys: readonly KeySummary[];
+  /** The store's previous content, so an install can be undone exactly. */
+  readonly backup: StoreBackup;
+  /** The key this rotation created. */
+  readonly newAccessKeyId: string;
+  /** When the new key was installed (epoch ms): the in-use guard's and the grace period's reference time. */
+  readonly installedAt: number;
+  /**
+   * A key no store holds the secret of: the Inactive key deleted at the 2-key limit, or one a lost
+   * CreateAccessKey answer created (found by reconciling).
+   */
+  readonly orphanAccessKeyId: string;
+  /** While `resuming`: the phase the journal stopped in, and who signs the check. */
+  readonly resuming: { readonly phase: Phase; readonly signer: Signer };
+  /** How the rotation ended. */
+  readonly outcome: RotationOutcome;
+}
+
+/**
+ * A stage of the rotation: the phases `P` in it, the facts it always has (`Has`), those it may have
+ * (`May`); every other fact is absent (`?: never`), so reading one is a compile error waiting to happen
+ * only where it could really be missing.
+ *
+ * @example
+ * ```ts
+ * type Created = Stage<"installing", "userName" | "oldAccessKeyId" | "keys" | "backup" | "newAccessKeyId">;
+ * ```
+ */
+export type Stage<P extends Phase, Has extends keyof StageFacts, May extends keyof StageFacts = never> = RotationCommon & {
+  readonly phase: P;
+} & {
+  // Mapped over StageFacts itself (filtered with `as`), so each fact keeps its documentation.
+  readonly [K in keyof StageFacts as K extends Has ? K : never]: StageFacts[K];
+} & { readonly [K in keyof StageFacts as K extends May ? K : never]?: StageFacts[K] } & {
+  readonly [K in keyof StageFacts as K extends Has | May ? never : K]?: never;
+};
+
+/**
+ * The complete, JSON-serialisable state of one rotation: what the journal stores and `transition`
+ * reads. Holds key ids, never secrets (the runner keeps secrets beside it). A union by stage, so
+ * which ids exist in which phase is in the types:
+ *
+ * | stage | phases | has | may have |
+ * |---|---|---|---|
+ * | starting | `idle`, `reading-store` | — | — |
+ * | identifying | `checking-use`, `resolving-identity` | old key id | — |
+ * | listing | `listing-keys` | old key id, user | user ARN |
+ * | inspected | `checking-grace`, `backing-up` | + the user's keys | user ARN |
+ * | clearing | `deleting-inactive`, `untagging-inactive` | + the Inactive key to delete (orphan) | user ARN |
+ * | backed up | `creating`, `reconciling` | + backup | user ARN |
+ * | orphaned | `deleting-orphan` | + the orphan key id | user ARN |
+ * | created | `installing` | + new key id | user ARN |
+ * | installed | `verifying` | + install time | user ARN |
+ * | verified | `tagging-new`, `deactivating`, `deleting-old`, `recording-grace`, `untagging-old` (`checking-use` in a journal from before the check moved ahead) | + user ARN | — |
+ * | rolling back | `restoring`, `deleting-new` | backed up + new key id | user ARN, install time |
+ * | resuming | `resuming` | user, the journaled phase | anything the journal had |
+ * | done | `done` | outcome | anything |
+ *
+ * @example
+ * ```ts
+ * const state: RotationState = initialRotationState(memoryStore().name, defaultRotationConfig);
+ * JSON.parse(JSON.stringify(state)); // round-trips
+ * if (state.phase === "installing") console.log(state.newAccessKeyId); // a string: the key exists by then
+ * ```
+ */
+export type RotationState =
+  | Stage<"idle" | "reading-store", never>
+  // The in-use guard reads the old key's last use right after the store, before anything else.
+  | Stage<"checking-use" | "resolving-identity", "oldAccessKeyId">
+  | Stage<"listing-keys", "oldAccessKeyId" | "userName", "userArn">
+  | Stage<"checking-grace" | "backing-up", "oldAccessKeyId" | "userName" | "keys", "userArn">
+  | Stage<"deleting-inactive" | "untagging-inactive", "oldAccessKeyId" | "userName" | "keys" | "orphanAccessKeyId", "userArn">
+  | Stage<"creating" | "reconciling", "oldAccessKeyId" | "userName" | "keys" | "backup", "userArn">
+  | Stage<"deleting-orphan", "oldAccessKeyId" | "userName" | "keys" | "backup" | "orphanAccessKeyId", "userArn">
+  | Stage<"installing", "oldAccessKeyId" | "userName" | "keys" | "backup" | "newAccessKeyId", "userArn">
+  | Stage<"verifying", "oldAccessKeyId" | "userName" | "keys" | "backup" | "newAccessKeyId" | "installedAt", "userArn">
+  | Stage<
+      // `checking-use` here only in a journal written before the in-use check moved ahead of creation.
+      "tagging-new" | "checking-use" | "deactivating" | "deleting-old" | "recording-grace" | "untagging-old",
+      "oldAccessKeyId" | "userName" | "keys" | "backup" | "newAccessKeyId" | "installedAt" | "userArn"
+    >
+  | Stage<"restoring" | "deleting-new", "oldAccessKeyId" | "userName" | "keys" | "backup" | "newAccessKeyId", "userArn" | "installedAt">
+  | Stage<"resuming", "userName" | "resuming", Exclude<keyof StageFacts, "userName" | "resuming" | "outcome">>
+  | Stage<"done", "outcome", Exclude<keyof StageFacts, "outcome" | "resuming">>;
+
+/**
+ * The state of a rotation in phase `P` (or any of the phases of a union `P`).
+ *
+ * @example
+ * ```ts
+ * function newKeyOf(s: StateIn<"verifying">): string {
+ *   return s.newAccessKeyId; // known in this phase: no fallback needed
+ * }
+ * ```
+ */
+export type StateIn<P extends Phase> = RotationState extends infer S
+  ? S extends { readonly phase: infer Q }
+    ? [Q & P] extends [never]
+      ? never
+      : S & { readonly phase: Q & P }
+    : never
+  : never;
 
 /**
  * A piece of work for the runner. Plain data, never a secret: key ids name the keys.

@@ -1,5 +1,5 @@
 import type { AccessKeyPair, AwsPort, CredentialStore, RotationConfig, RotationState, SigningCredentials } from "@keyup/core";
-import { initialRotationState, type Phase, runRotation } from "@keyup/core/machine";
+import { initialRotationState, type Phase, runRotation, type StateIn } from "@keyup/core/machine";
 
 // The rotation handler's steps are stretches of core's one rotation machine: the machine decides
 // (identity, the 2-key policy, create, install, verify with its retries and backoff, retire, rollback,
@@ -71,7 +71,10 @@ export function stage(ctx: SegmentContext, current: AccessKeyPair, slot: Pending
  * rollback does not run: the key stays staged and Secrets Manager retries the rotation.
  */
 export function verify(ctx: SegmentContext, identified: RotationState, current: AccessKeyPair, pending: AccessKeyPair, at: number): Promise<RotationState> {
-  const start: RotationState = {
+  // A stretch that starts mid-rotation from what Secrets Manager holds: the state has no key listing,
+  // backup or install time of its own (verify reads none of them), so it is not one the machine's
+  // union by stage can prove; say so here, once.
+  const start = {
     ...identified,
     config: { ...identified.config, oldKey: "keep" },
     phase: "verifying",
@@ -80,7 +83,7 @@ export function verify(ctx: SegmentContext, identified: RotationState, current: 
     loopStartedAt: at,
     consecutiveSuccesses: 0,
     verifyAttempts: 0,
-  };
+  } as RotationState;
   return run(ctx, start, heldStore(ctx, pending), { old: current, new: pending }, (s) => s.phase !== "verifying");
 }
 
@@ -112,7 +115,10 @@ export interface Retirement {
  */
 export async function retire(ctx: SegmentContext, retirement: Retirement, at: number): Promise<RotationState> {
   const base = initialRotationState(ctx.name, { ...ctx.config, oldKey: retirement.oldKey, inUseGuard: false });
-  const start: RotationState = {
+  // Starts after verification from what Secrets Manager holds (no key listing, backup, user ARN or
+  // install time: the retire phases read none of them), so the union by stage cannot prove it; say
+  // so here, once.
+  const start = {
     ...base,
     phase: "deactivating",
     startedAt: at,
@@ -121,7 +127,7 @@ export async function retire(ctx: SegmentContext, retirement: Retirement, at: nu
     oldAccessKeyId: retirement.accessKeyId,
     newAccessKeyId: retirement.signer.accessKeyId,
     oldKeyState: "active",
-  };
+  } as unknown as StateIn<"deactivating">;
   if (retirement.unusedSince !== undefined) {
     const signer = ctx.config.iamSigner === "credentials" && ctx.credentials ? await ctx.credentials() : retirement.signer;
     const used = await ctx.aws.getAccessKeyLastUsed(retirement.accessKeyId, signer);

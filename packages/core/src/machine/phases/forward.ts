@@ -1,16 +1,16 @@
 import { parseIdentityArn } from "../arn.js";
 import { isThrottled } from "../backoff.js";
-import type { Failure, RotationState } from "../types.js";
+import type { Failure, StateIn } from "../types.js";
 import { abortedFailure, advance, again, enter, fail, record, retireOldKey, retryWait, rollback, signerFor } from "./moves.js";
 import type { Decision, PhaseSpec } from "./spec.js";
 
 // Forward: create, install and verify the new key. A failure from here on rolls back.
 
 /** Asks IAM for a new key. */
-export const creating: PhaseSpec = {
+export const creating: PhaseSpec<"creating"> = {
   step: "create-key",
   group: "forward",
-  effect: (s) => ({ type: "createAccessKey", userName: s.userName ?? s.config.userName ?? "", signer: signerFor(s, "old") }),
+  effect: (s) => ({ type: "createAccessKey", userName: s.userName, signer: signerFor(s, "old") }),
   on: {
     waited: again,
     keyCreated: (s, e) =>
@@ -75,10 +75,10 @@ function mayHaveCreated(failure: Failure): boolean {
 }
 
 /** Writes the new key into the store (and reads it back). */
-export const installing: PhaseSpec = {
+export const installing: PhaseSpec<"installing"> = {
   step: "install",
   group: "forward",
-  effect: (s) => ({ type: "install", accessKeyId: s.newAccessKeyId ?? "" }),
+  effect: (s) => ({ type: "install", accessKeyId: s.newAccessKeyId }),
   on: {
     installed: (s, e) =>
       advance(
@@ -91,10 +91,10 @@ export const installing: PhaseSpec = {
 };
 
 /** Calls STS with the new key until it succeeds `requiredSuccesses` times in a row. */
-export const verifying: PhaseSpec = {
+export const verifying: PhaseSpec<"verifying"> = {
   step: "verify",
   group: "forward",
-  effect: (s) => ({ type: "verify", accessKeyId: s.newAccessKeyId ?? "" }),
+  effect: (s) => ({ type: "verify", accessKeyId: s.newAccessKeyId }),
   on: {
     waited: (s) => ({ state: s }),
     verified: (s, e) => onVerified(s, e.arn, e.at),
@@ -115,8 +115,8 @@ export const verifying: PhaseSpec = {
   onAbort: (s, at) => rollback({ ...s, aborted: true }, "verify", at, abortedFailure()),
 };
 
-function onVerified(s: RotationState, arn: string, at: number): Decision {
-  const counted: RotationState = { ...s, verifyAttempts: s.verifyAttempts + 1, retries: { ...s.retries, verify: s.retries.verify + 1 } };
+function onVerified(s: StateIn<"verifying">, arn: string, at: number): Decision {
+  const counted: StateIn<"verifying"> = { ...s, verifyAttempts: s.verifyAttempts + 1, retries: { ...s.retries, verify: s.retries.verify + 1 } };
   const identity = parseIdentityArn(arn);
   const matches = counted.userArn !== undefined ? arn === counted.userArn : identity.type === "user" && identity.name === counted.userName;
   if (!matches) {
@@ -128,7 +128,7 @@ function onVerified(s: RotationState, arn: string, at: number): Decision {
     });
   }
   const consecutive = counted.consecutiveSuccesses + 1;
-  const s2: RotationState = { ...counted, userArn: arn, consecutiveSuccesses: consecutive };
+  const s2 = { ...counted, userArn: arn, consecutiveSuccesses: consecutive };
   if (consecutive < s.config.requiredSuccesses) {
     return { state: record(s2, at, "verify", "retry", `success ${consecutive} of ${s.config.requiredSuccesses}`), waitMs: s.config.confirmIntervalMs };
   }
@@ -138,10 +138,7 @@ function onVerified(s: RotationState, arn: string, at: number): Decision {
 }
 
 /** An AccessDenied during verify is a missing permission: the report says which one to grant. */
-function withPermissionStep(s: RotationState, failure: Failure): RotationState {
+function withPermissionStep(s: StateIn<"verifying">, failure: Failure): StateIn<"verifying"> {
   if (failure.source !== "aws" || (failure.code !== "AccessDenied" && failure.code !== "AccessDeniedException")) return s;
-  return {
-    ...s,
-    nextSteps: [{ type: "grant-permission", userName: s.userName ?? s.config.userName ?? "", action: `iam:${failure.operation ?? "ListAccessKeys"}` }],
-  };
+  return { ...s, nextSteps: [{ type: "grant-permission", userName: s.userName, action: `iam:${failure.operation ?? "ListAccessKeys"}` }] };
 }

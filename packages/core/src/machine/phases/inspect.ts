@@ -1,7 +1,7 @@
 import type { NextStep } from "../../report.js";
 import { parseIdentityArn } from "../arn.js";
-import { graceTagKey, type RotationState } from "../types.js";
-import { type Advance, abortedFailure, advance, enter, fail, finish, record, signerFor, tagKeysOf } from "./moves.js";
+import { graceTagKey } from "../types.js";
+import { type Advance, abortedFailure, advance, type Entering, enter, fail, finish, record, signerFor, tagKeysOf } from "./moves.js";
 import type { Decision, PhaseSpec, StepName } from "./spec.js";
 
 // Inspect: read the store and IAM before anything is created. A failure or an abort here ends the
@@ -12,10 +12,13 @@ const beforeCreate = (step: StepName): Pick<PhaseSpec, "onFailure" | "onAbort"> 
   onAbort: (s, at) => fail({ ...s, aborted: true }, step, at, abortedFailure("the rotation was aborted before a key was created")),
 });
 
-const userOf = (s: RotationState): string => s.userName ?? s.config.userName ?? "";
+/** The state once the user's keys were listed: what the 2-key rules decide on. */
+type Listed = Entering<"checking-grace">;
+/** A listed state in the phase that applies the 2-key rules (a failure names that phase). */
+type AtLimit = Listed & { readonly phase: "listing-keys" | "checking-grace" };
 
 /** Before the `start` event. */
-export const idle: PhaseSpec = {
+export const idle: PhaseSpec<"idle"> = {
   step: "start",
   group: "inspect",
   effect: () => {
@@ -26,7 +29,7 @@ export const idle: PhaseSpec = {
 };
 
 /** Reads the key the store holds. */
-export const readingStore: PhaseSpec = {
+export const readingStore: PhaseSpec<"reading-store"> = {
   step: "read-store",
   group: "inspect",
   effect: () => ({ type: "readStore" }),
@@ -40,24 +43,20 @@ export const readingStore: PhaseSpec = {
           retry: "no",
         });
       }
-      return advance(
-        { ...s, oldAccessKeyId: e.accessKeyId },
-        {
-          at: e.at,
-          step: "read-store",
-          detail: `holds ${e.accessKeyId}`,
-          // The in-use guard reads the old key's last use before any other call signed by it.
-          to: s.config.inUseGuard ? "checking-use" : s.config.userName === undefined ? "resolving-identity" : "listing-keys",
-          ...(s.config.inUseGuard ? { freshLoop: "create" as const } : {}),
-        },
-      );
+      const read = { at: e.at, step: "read-store", detail: `holds ${e.accessKeyId}` } as const;
+      const old = { ...s, oldAccessKeyId: e.accessKeyId };
+      // The in-use guard reads the old key's last use before any other call signed by it.
+      if (s.config.inUseGuard) return advance(old, { ...read, to: "checking-use", freshLoop: "create" });
+      const { userName } = s.config;
+      if (userName === undefined) return advance(old, { ...read, to: "resolving-identity" });
+      return advance({ ...old, userName }, { ...read, to: "listing-keys" });
     },
   },
   ...beforeCreate("read-store"),
 };
 
 /** Asks STS whose key the store holds (when no userName was given). */
-export const resolvingIdentity: PhaseSpec = {
+export const resolvingIdentity: PhaseSpec<"resolving-identity"> = {
   step: "resolve-identity",
   group: "inspect",
   effect: () => ({ type: "getCallerIdentity", signer: "old" }),
@@ -79,52 +78,48 @@ export const resolvingIdentity: PhaseSpec = {
 };
 
 /** Lists the user's keys: the store's must be one of them; at IAM's 2-key limit, decide what to do. */
-export const listingKeys: PhaseSpec = {
+export const listingKeys: PhaseSpec<"listing-keys"> = {
   step: "list-keys",
   group: "inspect",
-  effect: (s) => ({ type: "listAccessKeys", userName: userOf(s), signer: signerFor(s, "old") }),
+  effect: (s) => ({ type: "listAccessKeys", userName: s.userName, signer: signerFor(s, "old") }),
   on: { keysListed: (s, e) => onKeysListed({ ...s, keys: e.keys }, e.at) },
   ...beforeCreate("list-keys"),
 };
 
 /** At the limit with an Inactive other key: reads the user's tags for that key's grace period. */
-export const checkingGrace: PhaseSpec = {
+export const checkingGrace: PhaseSpec<"checking-grace"> = {
   step: "check-grace",
   group: "inspect",
-  effect: (s) => ({ type: "listUserTags", userName: userOf(s), signer: signerFor(s, "old") }),
-  on: { tagsListed: (s, e) => onLimit({ ...s, tags: e.tags }, e.at) },
+  effect: (s) => ({ type: "listUserTags", userName: s.userName, signer: signerFor(s, "old") }),
+  on: { tagsListed: (s, e) => onLimit({ ...s, tags: e.tags }, "check-grace", e.at) },
   // Tags only add grace periods to the picture; without them the plain 2-key rules apply.
-  onFailure: (s, failure, at) => onLimit(record({ ...s, tags: {} }, at, "check-grace", "failed", `${failure.code}: cannot read the user's tags`), at),
+  onFailure: (s, failure, at) =>
+    onLimit(record({ ...s, tags: {} }, at, "check-grace", "failed", `${failure.code}: cannot read the user's tags`), "check-grace", at),
   onAbort: beforeCreate("check-grace").onAbort,
 };
 
 /** Deletes the Inactive other key at the limit (allowed, or its grace period is over). */
-export const deletingInactive: PhaseSpec = {
+export const deletingInactive: PhaseSpec<"deleting-inactive"> = {
   step: "delete-inactive-key",
   group: "inspect",
-  effect: (s) => {
-    const other = (s.keys ?? []).find((k) => k.accessKeyId !== s.oldAccessKeyId);
-    return { type: "deleteAccessKey", userName: userOf(s), accessKeyId: other?.accessKeyId ?? "", signer: signerFor(s, "old") };
-  },
+  effect: (s) => ({ type: "deleteAccessKey", userName: s.userName, accessKeyId: s.orphanAccessKeyId, signer: signerFor(s, "old") }),
   on: {
     keyDeleted: (s, e) => {
-      const remaining = { ...s, keys: (s.keys ?? []).filter((k) => k.accessKeyId !== e.accessKeyId), orphanAccessKeyId: e.accessKeyId };
-      return advance(remaining, {
-        at: e.at,
-        step: "delete-inactive-key",
-        detail: `deleted ${e.accessKeyId} (Inactive, held by no store)`,
-        to: tagKeysOf(s.tags, e.accessKeyId).length ? "untagging-inactive" : "backing-up",
-      });
+      const remaining = { ...s, keys: s.keys.filter((k) => k.accessKeyId !== e.accessKeyId) };
+      const deleted = { at: e.at, step: "delete-inactive-key", detail: `deleted ${e.accessKeyId} (Inactive, held by no store)` } as const;
+      // Its tags (description, grace period) go too; the key id stays known until they are removed.
+      if (tagKeysOf(s.tags, e.accessKeyId).length) return advance({ ...remaining, orphanAccessKeyId: e.accessKeyId }, { ...deleted, to: "untagging-inactive" });
+      return advance({ ...remaining, orphanAccessKeyId: undefined }, { ...deleted, to: "backing-up" });
     },
   },
   ...beforeCreate("delete-inactive-key"),
 };
 
 /** Removes the deleted key's tags (description, grace period). */
-export const untaggingInactive: PhaseSpec = {
+export const untaggingInactive: PhaseSpec<"untagging-inactive"> = {
   step: "untag-inactive-key",
   group: "inspect",
-  effect: (s) => ({ type: "untagUser", userName: userOf(s), keys: tagKeysOf(s.tags, s.orphanAccessKeyId ?? ""), signer: signerFor(s, "old") }),
+  effect: (s) => ({ type: "untagUser", userName: s.userName, keys: tagKeysOf(s.tags, s.orphanAccessKeyId), signer: signerFor(s, "old") }),
   on: {
     userUntagged: (s, e) =>
       advance(
@@ -146,7 +141,7 @@ export const untaggingInactive: PhaseSpec = {
 };
 
 /** Backs the store up, so a failed install can be undone exactly. */
-export const backingUp: PhaseSpec = {
+export const backingUp: PhaseSpec<"backing-up"> = {
   step: "backup-store",
   group: "inspect",
   effect: () => ({ type: "backupStore" }),
@@ -157,20 +152,19 @@ export const backingUp: PhaseSpec = {
   ...beforeCreate("backup-store"),
 };
 
-function onKeysListed(s: RotationState, at: number): Decision {
-  const keys = s.keys ?? [];
-  const userName = userOf(s);
+function onKeysListed(s: Listed & { readonly phase: "listing-keys" }, at: number): Decision {
+  const { keys, userName } = s;
   const described = describeKeys(s);
   const held = keys.find((k) => k.accessKeyId === s.oldAccessKeyId);
   if (!held) {
-    return fail({ ...s, userName }, "list-keys", at, {
+    return fail(s, "list-keys", at, {
       source: "keyup",
       code: "KeyNotOwned",
       message: `the key in ${s.store} (${s.oldAccessKeyId}) is not one of IAM user ${userName}'s keys (${described || "none"}): check the store or userName`,
       retry: "no",
     });
   }
-  const s2: RotationState = { ...s, userName, oldKeyState: held.status === "Inactive" ? "inactive" : "active" };
+  const s2: AtLimit = { ...s, oldKeyState: held.status === "Inactive" ? "inactive" : "active" };
   const created = held.createDate ? Date.parse(held.createDate) : Number.NaN;
   if (s.config.minAgeMs !== undefined && Number.isFinite(created) && at - created < s.config.minAgeMs) {
     const detail = `${held.accessKeyId} is ${formatDuration(at - created)} old, younger than ${formatDuration(s.config.minAgeMs)}: nothing to do`;
@@ -182,21 +176,21 @@ function onKeysListed(s: RotationState, at: number): Decision {
   // An Inactive other key may be one keyup deactivated with a grace period: look at the user's tags.
   // An Active other key may be one the in-use guard kept Active for a while: the tags say until when.
   if (keys.length === 2 && (other?.status === "Inactive" || s.config.inUseGuard)) return advance(s2, { ...listed, to: "checking-grace" });
-  return onLimit(s2, at);
+  return onLimit(s2, "list-keys", at);
 }
 
-/** At IAM's 2-key limit, after the user's tags were read when the other key is Inactive. */
-function onLimit(s2: RotationState, at: number): Decision {
-  const keys = s2.keys ?? [];
-  const userName = s2.userName ?? "";
+/** At IAM's 2-key limit (`step` is the step that found it), after the user's tags were read when the other key is Inactive. */
+function onLimit(s2: AtLimit, step: StepName, at: number): Decision {
+  const { keys, userName } = s2;
   const described = describeKeys(s2);
   const other = keys.find((k) => k.accessKeyId !== s2.oldAccessKeyId);
   const grace = other ? s2.tags?.[graceTagKey(other.accessKeyId)] : undefined;
-  const step: StepName = s2.phase === "checking-grace" ? "check-grace" : "list-keys";
   if (other?.status === "Inactive" && grace !== undefined) {
     const until = Date.parse(grace);
-    if (Number.isFinite(until) && at >= until)
-      return advance(s2, { at, step: "check-grace", detail: `${other.accessKeyId}'s grace period ended ${grace}`, to: "deleting-inactive" });
+    if (Number.isFinite(until) && at >= until) {
+      const ended = { at, step: "check-grace", detail: `${other.accessKeyId}'s grace period ended ${grace}`, to: "deleting-inactive" } as const;
+      return advance({ ...s2, orphanAccessKeyId: other.accessKeyId }, ended);
+    }
     return fail({ ...s2, nextSteps: [{ type: "cleanup-after", accessKeyId: other.accessKeyId, after: grace }] }, step, at, {
       source: "keyup",
       code: "TwoKeys",
@@ -214,7 +208,8 @@ function onLimit(s2: RotationState, at: number): Decision {
     });
   }
   if (s2.config.onLimit === "delete-inactive" && keys.length === 2 && other?.status === "Inactive") {
-    return advance(s2, { at, step: "check-grace", detail: `${other.accessKeyId} is Inactive`, to: "deleting-inactive" });
+    const inactive = { at, step: "check-grace", detail: `${other.accessKeyId} is Inactive`, to: "deleting-inactive" } as const;
+    return advance({ ...s2, orphanAccessKeyId: other.accessKeyId }, inactive);
   }
   const why =
     s2.config.onLimit === "delete-inactive"
@@ -229,8 +224,8 @@ function onLimit(s2: RotationState, at: number): Decision {
   });
 }
 
-function describeKeys(s: RotationState): string {
-  return (s.keys ?? []).map((k) => `${k.accessKeyId} ${k.status}`).join(", ");
+function describeKeys(s: Listed): string {
+  return s.keys.map((k) => `${k.accessKeyId} ${k.status}`).join(", ");
 }
 
 function describeIdentity(type: string): string {

@@ -1,6 +1,6 @@
-import type { RotationOutcome } from "../../report.js";
+import type { RotationOutcome, RotationStep } from "../../report.js";
 import { backoffDelay } from "../backoff.js";
-import { type Failure, graceTagKey, type Phase, type RetryLoop, type RotationState, type Signer } from "../types.js";
+import { type Failure, graceTagKey, type Phase, type RetryLoop, type RotationCommon, type RotationState, type Signer, type StateIn } from "../types.js";
 import type { Decision, StepName, StepStatus } from "./spec.js";
 
 // The building blocks every phase decides with. Each takes the step name of the phase it runs in,
@@ -14,35 +14,59 @@ import type { Decision, StepName, StepStatus } from "./spec.js";
  * record(state, at, "verify", "ok", "2 consecutive successes");
  * ```
  */
-export function record(s: RotationState, at: number, step: StepName, status: StepStatus, detail?: string): RotationState {
+export function record<S extends { readonly steps: readonly RotationStep[] }>(s: S, at: number, step: StepName, status: StepStatus, detail?: string): S {
   const when = new Date(at).toISOString();
   const entry = detail === undefined ? { step, status, at: when } : { step, status, at: when, detail };
   return { ...s, steps: [...s.steps, entry] };
 }
 
 /**
- * Enters `phase`. Entering `creating` or `installing` sets the flag that a resume and a rollback
- * depend on (a create may have landed; the store may hold the new key).
+ * A state of `phase`, but for its `phase` field: what a move must hold to enter that phase. For a
+ * union of phases, a state fit for any one of them.
+ *
+ * @example
+ * ```ts
+ * const fit: Entering<"installing"> = { ...creating, newAccessKeyId: "AKIANEWNEWNEWNEW0002" };
+ * ```
+ */
+export type Entering<P extends Phase> = StateIn<P> extends infer S ? (S extends unknown ? Omit<S, "phase"> : never) : never;
+
+/**
+ * Any state, read as one about to end: every id it may hold is optional at the end.
+ *
+ * @example
+ * ```ts
+ * const ending: Finishing = state;
+ * ```
+ */
+export type Finishing = Omit<Entering<"done">, "outcome" | "resuming">;
+
+/**
+ * Enters `phase`. The compiler checks that `s` holds every id `phase` needs ({@link Entering}).
+ * Entering `creating` or `installing` sets the flag that a resume and a rollback depend on (a create
+ * may have landed; the store may hold the new key).
  *
  * @example
  * ```ts
  * enter(state, "restoring");
  * ```
  */
-export function enter(s: RotationState, phase: Phase): Decision {
-  const entered: RotationState = { ...s, phase };
+export function enter<P extends Phase>(s: Entering<P>, phase: P): Decision {
+  // `s` holds what `phase` needs (checked at the call); TypeScript cannot see that adding the
+  // phase back gives a member of the union, so say it once here.
+  const entered = { ...s, phase } as unknown as RotationState;
   if (phase === "installing") return { state: { ...entered, installAttempted: true } };
   if (phase === "creating") return { state: { ...entered, createRequested: true } };
   return { state: entered };
 }
 
 /** What {@link advance} records and where it goes. */
-export interface Advance {
+export interface Advance<P extends Phase = Phase> {
   readonly at: number;
   /** The step that finished. */
   readonly step: StepName;
   readonly detail?: string;
-  readonly to: Phase;
+  readonly to: P;
   readonly status?: StepStatus;
   /** Starts this retry loop afresh in the phase entered (its timeout counts from `at`). */
   readonly freshLoop?: RetryLoop;
@@ -56,9 +80,10 @@ export interface Advance {
  * advance(s, { at, step: "create-key", detail: `created ${id}`, to: "installing" });
  * ```
  */
-export function advance(s: RotationState, move: Advance): Decision {
-  const recorded = record(s, move.at, move.step, move.status ?? "ok", move.detail);
-  return enter(move.freshLoop ? freshLoop(recorded, move.at, move.freshLoop) : recorded, move.to);
+export function advance<P extends Phase>(s: Entering<P>, move: Advance<P>): Decision {
+  const { state } = enter(s, move.to);
+  const recorded = record(state, move.at, move.step, move.status ?? "ok", move.detail);
+  return { state: move.freshLoop ? freshLoop(recorded, move.at, move.freshLoop) : recorded };
 }
 
 /**
@@ -69,7 +94,7 @@ export function advance(s: RotationState, move: Advance): Decision {
  * freshLoop(state, at, "verify").retries.verify; // 0
  * ```
  */
-export function freshLoop(s: RotationState, at: number, loop: RetryLoop): RotationState {
+export function freshLoop<S extends RotationCommon>(s: S, at: number, loop: RetryLoop): S {
   return { ...s, loopStartedAt: at, retries: { ...s.retries, [loop]: 0 } };
 }
 
@@ -81,8 +106,10 @@ export function freshLoop(s: RotationState, at: number, loop: RetryLoop): Rotati
  * finish(state, "rotated", at);
  * ```
  */
-export function finish(s: RotationState, outcome: RotationOutcome, at: number): Decision {
-  return { state: { ...s, phase: "done", outcome, updatedAt: at } };
+export function finish(s: Finishing, outcome: RotationOutcome, at: number): Decision {
+  // A finished rotation is checking no journal any more.
+  const { resuming: _resuming, ...rest } = s as typeof s & { readonly resuming?: unknown };
+  return { state: { ...rest, phase: "done", outcome, updatedAt: at } };
 }
 
 /**
@@ -93,7 +120,7 @@ export function finish(s: RotationState, outcome: RotationOutcome, at: number): 
  * finishRetired(state, at);
  * ```
  */
-export function finishRetired(s: RotationState, at: number): Decision {
+export function finishRetired(s: Finishing, at: number): Decision {
   return finish(s, s.warnings.length > 0 ? "completed-with-warnings" : "rotated", at);
 }
 
@@ -105,7 +132,7 @@ export function finishRetired(s: RotationState, at: number): Decision {
  * fail(state, "read-store", at, failure);
  * ```
  */
-export function fail(s: RotationState, step: StepName, at: number, failure: Failure): Decision {
+export function fail(s: Finishing & { readonly phase: Phase }, step: StepName, at: number, failure: Failure): Decision {
   const failed = record({ ...s, failure: { ...failure, phase: s.phase } }, at, step, "failed", `${failure.code}: ${failure.message}`);
   return finish(failed, "failed", at);
 }
@@ -121,8 +148,10 @@ export function fail(s: RotationState, step: StepName, at: number, failure: Fail
  */
 export function rollback(s: RotationState, step: StepName, at: number, failure: Failure): Decision {
   const failed = record({ ...s, failure: { ...failure, phase: s.phase } }, at, step, "failed", `${failure.code}: ${failure.message}`);
-  if (failed.installAttempted && failed.backup) return enter(freshLoop(failed, at, "rollback"), "restoring");
-  if (failed.newAccessKeyId) return enter(freshLoop(failed, at, "rollback"), "deleting-new");
+  // Only the phases holding a new key (a backed-up store included) have something to undo.
+  if (failed.phase === "installing" || failed.phase === "verifying") {
+    return enter(freshLoop(failed, at, "rollback"), failed.installAttempted ? "restoring" : "deleting-new");
+  }
   return finish(failed, "failed", at);
 }
 
@@ -135,7 +164,7 @@ export function rollback(s: RotationState, step: StepName, at: number, failure: 
  * retryWait(state, "verify", "verify", at, random) ?? rollback(state, "verify", at, failure);
  * ```
  */
-export function retryWait(s: RotationState, loop: RetryLoop, step: StepName, at: number, random: number): Decision | undefined {
+export function retryWait<S extends RotationState>(s: S, loop: RetryLoop, step: StepName, at: number, random: number): Decision | undefined {
   const attempts = s.retries[loop] + 1;
   const ms = backoffDelay(s.config, attempts, random);
   const started = s.loopStartedAt ?? at;
@@ -176,20 +205,20 @@ export function abortedFailure(message = "the rotation was aborted by its caller
  * signerFor(state, "new"); // "new", or "credentials"
  * ```
  */
-export function signerFor(s: RotationState, which: "old" | "new"): Signer {
+export function signerFor(s: RotationCommon, which: "old" | "new"): Signer {
   return s.config.iamSigner === "credentials" ? "credentials" : which;
 }
 
 /**
- * After verification (and the description tag): keep the old key, check whether it is still used,
- * or retire it.
+ * After verification (and the description tag): keep the old key, hold it Active when the in-use guard
+ * saw a recent use, or retire it.
  *
  * @example
  * ```ts
  * retireOldKey(verifiedState, at);
  * ```
  */
-export function retireOldKey(s: RotationState, at: number): Decision {
+export function retireOldKey(s: Entering<"recording-grace" | "deactivating">, at: number): Decision {
   if (s.config.oldKey === "keep") return finish(s, "rotated", at);
   // The in-use guard saw a recent use before keyup started: keep the key Active for the hold and record
   // until when on the user; cleanup() deletes it then, unless a use after the new key is recorded.
@@ -209,4 +238,16 @@ export function retireOldKey(s: RotationState, at: number): Decision {
  */
 export function tagKeysOf(tags: Readonly<Record<string, string>> | undefined, accessKeyId: string): string[] {
   return [accessKeyId, graceTagKey(accessKeyId)].filter((k) => tags?.[k] !== undefined);
+}
+
+/**
+ * Whether `s` is in one of `phases`, narrowing it to those phases' state.
+ *
+ * @example
+ * ```ts
+ * if (inPhase(state, ["installing", "verifying"])) console.log(state.newAccessKeyId);
+ * ```
+ */
+export function inPhase<P extends Phase>(s: RotationState, phases: readonly P[]): s is StateIn<P> {
+  return (phases as readonly Phase[]).includes(s.phase);
 }

@@ -1,22 +1,19 @@
-import type { Failure, KeyupFailureCode, RotationState } from "../types.js";
-import { finish, freshLoop, record, signerFor } from "./moves.js";
+import type { Failure, KeyupFailureCode, Phase, RotationState, StateIn } from "../types.js";
+import { type Finishing, finish, freshLoop, record } from "./moves.js";
 import type { Decision, PhaseSpec } from "./spec.js";
 
 // Resume: a journaled rotation is checked against IAM before it goes on. The journal's user must
 // still exist, and a new key it names must still exist: one deleted by someone else can only be
 // undone. A check that cannot be made ends the run with the journal kept and nothing changed.
 
-const userOf = (s: RotationState): string => s.userName ?? s.config.userName ?? "";
-
 /** Lists the user's keys, signed by the new key, else the old one (or the caller's credentials). */
-export const resuming: PhaseSpec = {
+export const resuming: PhaseSpec<"resuming"> = {
   step: "resume",
   group: "resume",
-  effect: (s) => ({ type: "listAccessKeys", userName: userOf(s), signer: s.resuming?.signer ?? signerFor(s, "old") }),
+  effect: (s) => ({ type: "listAccessKeys", userName: s.userName, signer: s.resuming.signer }),
   on: {
     keysListed: (s, e) => {
       const { resuming: journaled, ...rest } = s;
-      if (!journaled) return refuse(s, e.at, "UnexpectedEvent", "keyup bug: resuming without the journaled phase");
       const newId = s.newAccessKeyId;
       const gone = newId !== undefined && !e.keys.some((k) => k.accessKeyId === newId);
       if (gone && (journaled.phase === "installing" || journaled.phase === "verifying")) {
@@ -27,21 +24,21 @@ export const resuming: PhaseSpec = {
           retry: "no",
           phase: journaled.phase,
         };
-        return { state: { ...freshLoop(rest, e.at, "rollback"), phase: "restoring", failure } };
+        return { state: journaledState({ ...freshLoop(rest, e.at, "rollback"), failure }, "restoring") };
       }
-      return { state: { ...rest, phase: journaled.phase } };
+      return { state: journaledState(rest, journaled.phase) };
     },
   },
   onFailure: (s, failure, at) => {
     const journaled = s.resuming;
     // The new key may be the one that does not work (or is not in memory): try the old one.
-    if (journaled?.signer === "new" && failure.code !== "NoSuchEntity") return { state: { ...s, resuming: { ...journaled, signer: "old" } } };
+    if (journaled.signer === "new" && failure.code !== "NoSuchEntity") return { state: { ...s, resuming: { ...journaled, signer: "old" as const } } };
     if (failure.code === "NoSuchEntity") {
       return refuse(
         s,
         at,
         "JournalUserGone",
-        `the rotation journal is for IAM user ${userOf(s)}, who no longer exists; nothing was changed. Check the store, then move the journal aside`,
+        `the rotation journal is for IAM user ${s.userName}, who no longer exists; nothing was changed. Check the store, then move the journal aside`,
       );
     }
     if (failure.code === "InvalidClientTokenId" || failure.code === "SignatureDoesNotMatch") {
@@ -67,12 +64,40 @@ export const resuming: PhaseSpec = {
  * refuse(state, at, "JournalUserGone", "…");
  * ```
  */
-export function refuse(s: RotationState, at: number, code: KeyupFailureCode, message: string): Decision {
+export function refuse(s: StateIn<"resuming">, at: number, code: KeyupFailureCode, message: string): Decision {
   return keep(s, at, { source: "keyup", code, message, retry: "no" });
 }
 
-function keep(s: RotationState, at: number, failure: Failure): Decision {
+function keep(s: StateIn<"resuming">, at: number, failure: Failure): Decision {
   const { resuming: _resuming, ...rest } = s;
   const failed = record({ ...rest, failure: { ...failure, phase: s.phase }, keepJournal: true }, at, "resume", "failed", `${failure.code}: ${failure.message}`);
   return finish(failed, "failed", at);
+}
+
+/**
+ * The journaled state back in `phase`. The journal recorded it in that phase (or, for a new key gone
+ * from IAM, in installing/verifying, whose ids restoring needs), so it holds the ids the phase needs:
+ * a fact of the journal the compiler cannot see.
+ *
+ * @example
+ * ```ts
+ * journaledState(rest, "verifying");
+ * ```
+ */
+export function journaledState(s: Finishing, phase: Phase): RotationState {
+  return { ...s, phase } as RotationState;
+}
+
+/**
+ * A state that was checking its journal, back in the phase the journal stopped in (a run that died
+ * during the check resumes the check of that phase).
+ *
+ * @example
+ * ```ts
+ * const state = backFromCheck(journaled); // state.phase === journaled.resuming.phase
+ * ```
+ */
+export function backFromCheck(s: StateIn<"resuming">): RotationState {
+  const { resuming, ...rest } = s;
+  return journaledState(rest, resuming.phase);
 }

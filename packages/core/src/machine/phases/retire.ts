@@ -1,31 +1,28 @@
 import type { NextStep } from "../../report.js";
-import type { Failure, RotationState } from "../types.js";
+import type { Failure, StateIn } from "../types.js";
 import { abortedFailure, advance, again, enter, finish, finishRetired, record, retryWait, signerFor } from "./moves.js";
 import type { Decision, PhaseSpec, StepName } from "./spec.js";
 
 // Retire: the new key is verified; deactivate, then delete, the old key. A failure here cannot undo a
 // working rotation: it ends `completed-with-warnings`, naming what is left to do.
 
+/** The phases that retire the old key. */
+type Retiring = "deactivating" | "deleting-old";
+
 const retireFailure =
-  (step: StepName): PhaseSpec["onFailure"] =>
+  (step: StepName): PhaseSpec<Retiring>["onFailure"] =>
   (s, failure, at, random) =>
     (failure.retry !== "no" && !s.aborted ? retryWait(s, "retire", step, at, random) : undefined) ?? completeWithWarning(s, step, at, failure);
 
 /** Sets the old key Inactive (signed by the new key: proof that it works for IAM too). */
-export const deactivating: PhaseSpec = {
+export const deactivating: PhaseSpec<"deactivating"> = {
   step: "deactivate-old-key",
   group: "retire",
-  effect: (s) => ({
-    type: "updateAccessKey",
-    userName: s.userName ?? s.config.userName ?? "",
-    accessKeyId: s.oldAccessKeyId ?? "",
-    status: "Inactive",
-    signer: signerFor(s, "new"),
-  }),
+  effect: (s) => ({ type: "updateAccessKey", userName: s.userName, accessKeyId: s.oldAccessKeyId, status: "Inactive", signer: signerFor(s, "new") }),
   on: {
     waited: again,
     keyUpdated: (s, e) => {
-      const inactive: RotationState = { ...s, oldKeyState: "inactive" };
+      const inactive = { ...s, oldKeyState: "inactive" as const };
       const detail = `${s.oldAccessKeyId} is Inactive`;
       if (s.config.oldKey === "delete" && !s.oldKeyInUse) {
         return advance(inactive, { at: e.at, step: "deactivate-old-key", detail, to: "deleting-old", freshLoop: "retire" });
@@ -39,19 +36,14 @@ export const deactivating: PhaseSpec = {
 };
 
 /** Deletes the old key. */
-export const deletingOld: PhaseSpec = {
+export const deletingOld: PhaseSpec<"deleting-old"> = {
   step: "delete-old-key",
   group: "retire",
-  effect: (s) => ({
-    type: "deleteAccessKey",
-    userName: s.userName ?? s.config.userName ?? "",
-    accessKeyId: s.oldAccessKeyId ?? "",
-    signer: signerFor(s, "new"),
-  }),
+  effect: (s) => ({ type: "deleteAccessKey", userName: s.userName, accessKeyId: s.oldAccessKeyId, signer: signerFor(s, "new") }),
   on: {
     waited: again,
     keyDeleted: (s, e) => {
-      const deleted = record({ ...s, oldKeyState: "deleted" }, e.at, "delete-old-key", "ok", `deleted ${s.oldAccessKeyId}`);
+      const deleted = record({ ...s, oldKeyState: "deleted" as const }, e.at, "delete-old-key", "ok", `deleted ${s.oldAccessKeyId}`);
       return s.config.description !== undefined ? enter(deleted, "untagging-old") : finishRetired(deleted, e.at);
     },
   },
@@ -68,9 +60,8 @@ export const deletingOld: PhaseSpec = {
  * completeWithWarning(state, "delete-old-key", at, failure);
  * ```
  */
-export function completeWithWarning(s: RotationState, step: StepName, at: number, failure: Failure): Decision {
-  const userName = s.userName ?? "";
-  const old = s.oldAccessKeyId ?? "";
+export function completeWithWarning(s: StateIn<Retiring>, step: StepName, at: number, failure: Failure): Decision {
+  const { userName, oldAccessKeyId: old } = s;
   const stillActive = s.phase === "deactivating";
   const warning = stillActive
     ? `the old key ${old} could not be deactivated (${failure.code}: ${failure.message}); it is still Active`
@@ -80,7 +71,7 @@ export function completeWithWarning(s: RotationState, step: StepName, at: number
     ...(s.config.oldKey === "delete" ? [{ type: "delete-key", userName, accessKeyId: old } as const] : []),
   ];
   const recorded = record(
-    { ...s, warnings: [...s.warnings, warning], oldKeyState: stillActive ? "active" : "inactive", nextSteps },
+    { ...s, warnings: [...s.warnings, warning], oldKeyState: stillActive ? ("active" as const) : ("inactive" as const), nextSteps },
     at,
     step,
     "failed",

@@ -1,17 +1,18 @@
 import type { NextStep } from "../../report.js";
 import { backoffDelay } from "../backoff.js";
-import type { Failure, Phase, RotationState } from "../types.js";
-import { abortedFailure, advance, again, finish, record, retryWait, signerFor } from "./moves.js";
+import type { Failure, Phase, StateIn } from "../types.js";
+import { abortedFailure, advance, again, type Entering, finish, record, retryWait, signerFor } from "./moves.js";
 import type { Decision, PhaseSpec, StepName } from "./spec.js";
 
 // Rollback: undo a failed rotation (restore the store, delete the new key), or clean up after a lost
 // CreateAccessKey answer. An abort lets the rollback finish without further retries; a failure that
 // retrying cannot fix ends `rollback-failed` with the steps a person takes.
 
-const userOf = (s: RotationState): string => s.userName ?? s.config.userName ?? "";
+/** The phases that undo a rotation or clean up after a lost CreateAccessKey answer. */
+type RollingBack = "restoring" | "deleting-new" | "reconciling" | "deleting-orphan";
 
 const rollbackFailure =
-  (step: StepName): PhaseSpec["onFailure"] =>
+  (step: StepName): PhaseSpec<RollingBack>["onFailure"] =>
   (s, failure, at, random) =>
     // Signed by a key that worked moments ago: only throttling and server trouble are worth a retry.
     (failure.retry === "service" ? retryWait(s, "rollback", step, at, random) : undefined) ??
@@ -26,7 +27,7 @@ const isExpiredSession = (failure: Failure): boolean => failure.source === "aws"
  * of credentials. It ends `failed` with an `ExpiredToken` failure saying what is left; the journal
  * stays, and the next run (`recover`, with a fresh MFA code) takes the rollback up where it stopped.
  */
-function sessionExpired(s: RotationState, step: StepName, at: number, failure: Failure): Decision {
+function sessionExpired(s: StateIn<RollingBack>, step: StepName, at: number, failure: Failure): Decision {
   const stopped = rollbackFailed(s, step, at, failure).state;
   const why = s.failure ? ` (rolling back because of ${s.failure.code}: ${s.failure.message})` : "";
   const left = [
@@ -43,13 +44,13 @@ function sessionExpired(s: RotationState, step: StepName, at: number, failure: F
   return finish({ ...stopped, failure: expired }, "failed", at);
 }
 
-const finishWithoutRetries: PhaseSpec["onAbort"] = (s) => again({ ...s, aborted: true });
+const finishWithoutRetries: PhaseSpec<RollingBack>["onAbort"] = (s) => again({ ...s, aborted: true });
 
 /** Puts the store's previous content back. */
-export const restoring: PhaseSpec = {
+export const restoring: PhaseSpec<"restoring"> = {
   step: "restore-store",
   group: "rollback",
-  effect: (s) => ({ type: "restoreStore", backup: s.backup ?? { id: "" } }),
+  effect: (s) => ({ type: "restoreStore", backup: s.backup }),
   on: {
     waited: again,
     storeRestored: (s, e) =>
@@ -60,10 +61,10 @@ export const restoring: PhaseSpec = {
 };
 
 /** Deletes the new key. */
-export const deletingNew: PhaseSpec = {
+export const deletingNew: PhaseSpec<"deleting-new"> = {
   step: "delete-new-key",
   group: "rollback",
-  effect: (s) => ({ type: "deleteAccessKey", userName: userOf(s), accessKeyId: s.newAccessKeyId ?? "", signer: signerFor(s, "old") }),
+  effect: (s) => ({ type: "deleteAccessKey", userName: s.userName, accessKeyId: s.newAccessKeyId, signer: signerFor(s, "old") }),
   on: {
     waited: again,
     keyDeleted: (s, e) => finish(record(s, e.at, "delete-new-key", "ok", `deleted ${e.accessKeyId}`), s.installAttempted ? "rolled-back" : "failed", e.at),
@@ -76,14 +77,14 @@ export const deletingNew: PhaseSpec = {
 const RECONCILE_RELISTS = 10;
 
 /** CreateAccessKey's answer was lost: lists the keys, looking for one it created anyway. */
-export const reconciling: PhaseSpec = {
+export const reconciling: PhaseSpec<"reconciling"> = {
   step: "reconcile",
   group: "rollback",
-  effect: (s) => ({ type: "listAccessKeys", userName: userOf(s), signer: signerFor(s, "old") }),
+  effect: (s) => ({ type: "listAccessKeys", userName: s.userName, signer: signerFor(s, "old") }),
   on: {
     waited: again,
     keysListed: (s, e) => {
-      const known = new Set((s.keys ?? []).map((k) => k.accessKeyId));
+      const known = new Set(s.keys.map((k) => k.accessKeyId));
       const orphan = e.keys.find((k) => !known.has(k.accessKeyId));
       if (orphan) {
         return advance(
@@ -109,10 +110,10 @@ export const reconciling: PhaseSpec = {
 };
 
 /** Deletes a key nobody holds the secret of (created by a lost CreateAccessKey answer). */
-export const deletingOrphan: PhaseSpec = {
+export const deletingOrphan: PhaseSpec<"deleting-orphan"> = {
   step: "delete-orphan-key",
   group: "rollback",
-  effect: (s) => ({ type: "deleteAccessKey", userName: userOf(s), accessKeyId: s.orphanAccessKeyId ?? "", signer: signerFor(s, "old") }),
+  effect: (s) => ({ type: "deleteAccessKey", userName: s.userName, accessKeyId: s.orphanAccessKeyId, signer: signerFor(s, "old") }),
   on: {
     waited: again,
     keyDeleted: (s, e) => retryCreateOrFail(record({ ...s, orphanAccessKeyId: undefined }, e.at, "delete-orphan-key", "ok", `deleted ${e.accessKeyId}`), e.at),
@@ -122,7 +123,7 @@ export const deletingOrphan: PhaseSpec = {
 };
 
 /** After a reconciliation: create again (at most 5 times, within the timeout), or end `failed`. */
-function retryCreateOrFail(s: RotationState, at: number): Decision {
+function retryCreateOrFail(s: Entering<"creating"> & { readonly phase: "reconciling" | "deleting-orphan" }, at: number): Decision {
   const creates = s.retries.create + 1;
   const started = s.loopStartedAt ?? at;
   if (!s.aborted && creates < 5 && at - started <= s.config.verifyTimeoutMs) {
@@ -139,10 +140,9 @@ function retryCreateOrFail(s: RotationState, at: number): Decision {
  * rollbackFailed(state, "delete-new-key", at, failure);
  * ```
  */
-export function rollbackFailed(s: RotationState, step: StepName, at: number, failure: Failure): Decision {
-  const userName = s.userName ?? "";
+export function rollbackFailed(s: StateIn<RollingBack>, step: StepName, at: number, failure: Failure): Decision {
+  const { userName, oldAccessKeyId } = s;
   const leftover = s.phase === "deleting-orphan" ? s.orphanAccessKeyId : s.newAccessKeyId;
-  const oldAccessKeyId = s.oldAccessKeyId ?? "";
   const nextSteps: NextStep[] =
     s.phase === "restoring"
       ? [
@@ -151,8 +151,8 @@ export function rollbackFailed(s: RotationState, step: StepName, at: number, fai
             store: s.store,
             userName,
             oldAccessKeyId,
-            newAccessKeyId: s.newAccessKeyId ?? "",
-            ...(s.backup?.location !== undefined ? { backup: s.backup.location } : {}),
+            newAccessKeyId: s.newAccessKeyId,
+            ...(s.backup.location !== undefined ? { backup: s.backup.location } : {}),
           },
         ]
       : s.phase === "reconciling"

@@ -1,5 +1,5 @@
 import type { RotationStep } from "../../report.js";
-import type { Effect, Failure, Phase, RotationEvent, RotationState } from "../types.js";
+import type { Effect, Failure, Phase, RotationEvent, RotationState, StateIn } from "../types.js";
 
 /**
  * What a phase is for. The machine treats a phase by its group wherever a rule covers many phases:
@@ -37,45 +37,47 @@ export interface Decision {
 }
 
 /**
- * The events a phase reacts to, each with its own payload type. An event a phase does not list is
- * unexpected there (a keyup bug): its group says how the rotation then ends safely.
+ * The events a phase `P` reacts to, each with its own payload type, each handed the state of that
+ * phase (so it reads only ids that exist by then). An event a phase does not list is unexpected there
+ * (a keyup bug): its group says how the rotation then ends safely.
  *
  * @example
  * ```ts
- * const on: EventHandlers = { installed: (s, e) => ({ state: { ...s, installedAt: e.at } }) };
+ * const on: EventHandlers<"installing"> = { installed: (s, e) => enter({ ...s, installedAt: e.at }, "verifying") };
  * ```
  */
-export type EventHandlers = {
-  readonly [E in RotationEvent["type"]]?: (state: RotationState, event: Extract<RotationEvent, { type: E }>) => Decision;
+export type EventHandlers<P extends Phase = Phase> = {
+  readonly [E in RotationEvent["type"]]?: (state: StateIn<P>, event: Extract<RotationEvent, { type: E }>) => Decision;
 };
 
 /**
- * Everything about one phase, in one place. Every member is required: a new phase that does not say
- * what it does on a failure or an abort does not compile.
+ * Everything about one phase `P`, in one place. Every member is required: a new phase that does not
+ * say what it does on a failure or an abort does not compile. Each handler gets the state of `P`
+ * ({@link StateIn}), so it can only read the ids that exist in that phase.
  *
  * @example
  * ```ts
- * const installing: PhaseSpec = {
+ * const installing: PhaseSpec<"installing"> = {
  *   step: "install",
  *   group: "forward",
- *   effect: (s) => ({ type: "install", accessKeyId: s.newAccessKeyId }),
- *   on: { installed: (s, e) => ({ state: { ...s, phase: "verifying" } }) },
- *   onFailure: (s, failure, at) => rollback(s, at, failure),
- *   onAbort: (s, at) => rollback(s, at, abortedFailure()),
+ *   effect: (s) => ({ type: "install", accessKeyId: s.newAccessKeyId }), // a string in this phase
+ *   on: { installed: (s, e) => enter({ ...s, installedAt: e.at }, "verifying") },
+ *   onFailure: (s, failure, at) => rollback(s, "install", at, failure),
+ *   onAbort: (s, at) => rollback(s, "install", at, abortedFailure()),
  * };
  * ```
  */
-export interface PhaseSpec {
+export interface PhaseSpec<P extends Phase = Phase> {
   /** The step name this phase records in the report. */
   readonly step: StepName;
   readonly group: PhaseGroup;
   /** The effect that performs the phase's work: on entry, after a retry's wait, on resume. */
-  readonly effect: (state: RotationState) => Effect;
-  readonly on: EventHandlers;
+  readonly effect: (state: StateIn<P>) => Effect;
+  readonly on: EventHandlers<P>;
   /** The phase's effect failed (`failure.retry` says whether a retry could help). */
-  readonly onFailure: (state: RotationState, failure: Failure, at: number, random: number) => Decision;
+  readonly onFailure: (state: StateIn<P>, failure: Failure, at: number, random: number) => Decision;
   /** The caller aborted while this phase was running. */
-  readonly onAbort: (state: RotationState, at: number) => Decision;
+  readonly onAbort: (state: StateIn<P>, at: number) => Decision;
 }
 
 /**
@@ -111,8 +113,8 @@ export type StepName =
   | "resume"
   | "done";
 
-/** A phase table: one spec per phase, checked complete by the compiler. */
-export type PhaseTable = { readonly [P in Phase]: PhaseSpec };
+/** A phase table: one spec per phase, each typed by its own phase, checked complete by the compiler. */
+export type PhaseTable = { readonly [P in Phase]: PhaseSpec<P> };
 
 /** Re-exported for handler modules: the step statuses a handler records. */
 export type StepStatus = RotationStep["status"];
