@@ -29,15 +29,17 @@ async function jsonBlocks(): Promise<unknown[]> {
   });
 }
 
-/** `iam:<Action>` for every IAM command class the core's sources import from the SDK. */
+/**
+ * `iam:<Action>` for every IAM command class the core's sources use: any `<Name>Command` they mention
+ * (imported, or `new sdk.<Name>Command` on the lazily loaded SDK) that `@aws-sdk/client-iam` exports.
+ */
 async function iamActionsInCode(): Promise<string[]> {
+  const iam = new Set(Object.keys(await import("@aws-sdk/client-iam")));
   const files = (await readdir(SRC, { recursive: true })).filter((f) => f.endsWith(".ts"));
   const actions = new Set<string>();
   for (const f of files) {
     const text = await readFile(join(SRC, f), "utf8");
-    for (const block of text.matchAll(/import \{([^}]*)\} from "@aws-sdk\/client-iam"/g)) {
-      for (const name of (block[1] ?? "").matchAll(/(\w+)Command\b/g)) actions.add(`iam:${name[1]}`);
-    }
+    for (const name of text.matchAll(/\b(\w+)Command\b/g)) if (iam.has(`${name[1]}Command`)) actions.add(`iam:${name[1]}`);
   }
   return [...actions].sort();
 }

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { githubActionsStore } from "@keyup/store-github-actions";
 import { credentialStoreTestSuite } from "@keyup/store-test-suite";
 import { afterAll, beforeAll, expect, test } from "vitest";
@@ -48,6 +49,14 @@ credentialStoreTestSuite(
         return id === undefined && secret === undefined ? undefined : JSON.stringify({ id, secret });
       },
       cleanup: () => rm(dir, { recursive: true, force: true }),
+      // The cross-process lock cases open the same repository from the package's source in a child
+      // process; locking needs no current key, so none crosses to it.
+      inChildProcess: {
+        module: fileURLToPath(new URL("../src/index.ts", import.meta.url)),
+        exportName: "githubActionsStore",
+        args: [base],
+        execArgv: ["--import", "tsx"],
+      },
     };
   },
   { skip: ["atomic write"] },
