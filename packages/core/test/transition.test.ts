@@ -395,6 +395,31 @@ describe("transition: paths", () => {
     expect(errorOf(t.state)).toBeUndefined();
   });
 
+  test("NoSuchEntity on retire means done: an old key already gone ends rotated, with no manual step", () => {
+    for (const [phase, effect, step] of [
+      ["deactivating", "updateAccessKey", "deactivate-old-key"],
+      ["deleting-old", "deleteAccessKey", "delete-old-key"],
+    ] as const) {
+      const t = transition(stateIn(phase), { type: "effectFailed", effect, failure: fail("NoSuchEntity", "no"), at: AT, random: 0 });
+      expect(t.state.outcome, phase).toBe("rotated");
+      const report = reportOf(t.state);
+      expect(report.warnings, phase).toEqual([]);
+      expect(report.nextSteps, phase).toEqual([]);
+      expect(report.oldKey, phase).toBe("deleted");
+      expect(t.state.steps.at(-1), phase).toMatchObject({ step, status: "ok", detail: `${OLD} was already gone (NoSuchEntity)` });
+    }
+    // The description tag lives on the user, not on the key: it is still removed.
+    const config = { ...defaultRotationConfig, description: "ci runner" };
+    const t = transition(stateIn("deactivating", { config }), {
+      type: "effectFailed",
+      effect: "updateAccessKey",
+      failure: fail("NoSuchEntity", "no"),
+      at: AT,
+      random: 0,
+    });
+    expect(t.effects).toEqual([{ type: "untagUser", userName: "alice", keys: [OLD, graceTagKey(OLD)], signer: "new" }]);
+  });
+
   test("root and assumed-role identities are refused before anything is created", () => {
     for (const arn of ["arn:aws:iam::123456789012:root", "arn:aws:sts::123456789012:assumed-role/admin/session"]) {
       const t = transition(stateIn("resolving-identity"), { type: "identityResolved", arn, at: AT });

@@ -12,7 +12,17 @@ type Retiring = "deactivating" | "deleting-old";
 const retireFailure =
   (step: StepName): PhaseSpec<Retiring>["onFailure"] =>
   (s, failure, at, random) =>
-    (failure.retry !== "no" && !s.aborted ? retryWait(s, "retire", step, at, random) : undefined) ?? completeWithWarning(s, step, at, failure);
+    failure.code === "NoSuchEntity"
+      ? alreadyGone(s, step, at)
+      : ((failure.retry !== "no" && !s.aborted ? retryWait(s, "retire", step, at, random) : undefined) ?? completeWithWarning(s, step, at, failure));
+
+// NoSuchEntity here means someone else deleted the old key (during verify, say), or an earlier
+// delete landed though its answer was lost: retiring it is done, and there is nothing left to ask of
+// a person. Its description tag lives on the user, not the key, so it is still removed.
+function alreadyGone(s: StateIn<Retiring>, step: StepName, at: number): Decision {
+  const gone = record({ ...s, oldKeyState: "deleted" as const }, at, step, "ok", `${s.oldAccessKeyId} was already gone (NoSuchEntity)`);
+  return s.config.description !== undefined ? enter(gone, "untagging-old") : finishRetired(gone, at);
+}
 
 /** Sets the old key Inactive (signed by the new key: proof that it works for IAM too). */
 export const deactivating: PhaseSpec<"deactivating"> = {
