@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
-import { mkdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { lock as lockPath } from "proper-lockfile";
@@ -127,12 +127,26 @@ async function tryLock(target: string, lockDir: string, name: string): Promise<(
       onCompromised: () => undefined,
     });
   } catch (cause) {
+    // A symlink where the lock folder goes makes mkdir fail as if the lock were held (or its folder
+    // missing, when it dangles): say what is there instead, since keyup will not lock through it.
+    if (await isSymlink(lockDir)) {
+      throw createStoreError("EUNSUPPORTED", `${name}: cannot take the lock ${lockDir}: it is a symlink, which keyup refuses to follow; remove it`, {
+        cause,
+      });
+    }
     if ((cause as NodeJS.ErrnoException).code === "ELOCKED") return undefined;
     if (isMissing(cause)) {
       throw createStoreError("ENOTFOUND", `${name}: cannot take the lock ${lockDir}: its folder does not exist`, { cause });
     }
     throw createStoreError("EIO", `${name}: cannot take the lock ${lockDir}${reasonOf(cause)}`, { cause });
   }
+}
+
+async function isSymlink(path: string): Promise<boolean> {
+  return lstat(path).then(
+    (info) => info.isSymbolicLink(),
+    () => false,
+  );
 }
 
 async function readHolder(lockDir: string): Promise<Holder | undefined> {
