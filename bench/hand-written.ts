@@ -6,8 +6,9 @@ import { parse } from "ini";
 
 /**
  * How the hand-written script decides that the new key works before it retires the old one:
- * - `same-as-keyup`: GetCallerIdentity twice with the new key, 250 ms apart (keyup's calls and pacing
- *   when the key works at once), so the comparison measures keyup's machinery and nothing else;
+ * - `same-as-keyup`: GetCallerIdentity twice with the new key, 250 ms apart, then ListAccessKeys on
+ *   IAM signed by it (keyup's calls and pacing when the key works at once: its last confirmation is an
+ *   IAM call), so the comparison measures keyup's machinery and nothing else;
  * - `fixed-sleep`: sleep 10 s, then one GetCallerIdentity (what the Python keyup and many scripts do);
  * - `poll-2s`: GetCallerIdentity every 2 s until it succeeds once (aws-vault's approach).
  */
@@ -54,11 +55,13 @@ export async function rotateByHand(options: HandWrittenOptions): Promise<{ oldAc
   await writeFile(options.path, text.replace(old.accessKeyId, fresh.accessKeyId).replace(old.secretAccessKey, fresh.secretAccessKey), { mode: 0o600 });
 
   const sts = new STSClient({ ...client, credentials: fresh, maxAttempts: 1 });
+  const iamNew = new IAMClient({ ...client, credentials: fresh });
   const check = () => sts.send(new GetCallerIdentityCommand({}));
   if (options.verify === "same-as-keyup") {
     await check();
     await sleep(defaultRotationConfig.confirmIntervalMs);
     await check();
+    await iamNew.send(new ListAccessKeysCommand({ UserName: userName }));
   } else if (options.verify === "fixed-sleep") {
     await sleep(10_000);
     await check();
@@ -75,7 +78,6 @@ export async function rotateByHand(options: HandWrittenOptions): Promise<{ oldAc
     }
   }
 
-  const iamNew = new IAMClient({ ...client, credentials: fresh });
   await iamNew.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: old.accessKeyId, Status: "Inactive" }));
   await iamNew.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: old.accessKeyId }));
   return { oldAccessKeyId: old.accessKeyId, newAccessKeyId: fresh.accessKeyId };

@@ -61,7 +61,6 @@ export async function benchIniStore(sizes: readonly number[], runs: number, prog
   const out: IniStoreResult[] = [];
   for (const profiles of sizes) {
     const dir = await benchDir();
-    const path = join(dir, "credentials");
     const original = Buffer.from(generatedCredentials(profiles));
     const profile = `p${Math.ceil(profiles / 2)}`;
     const fresh = fakeKey(profiles + 1);
@@ -73,6 +72,9 @@ export async function benchIniStore(sizes: readonly number[], runs: number, prog
     let after = original;
     let iniAfter = original;
     for (let i = 0; i < runs; i++) {
+      // A file per run: the store refuses to write over bytes another writer (this loop, resetting
+      // the file) changed since keyup last backed up or wrote them in this process.
+      const path = join(dir, `credentials-${i}`);
       await writeFile(path, original, { mode: 0o600 });
       const store = iniStore({ profile, path });
       let started = performance.now();

@@ -76,7 +76,7 @@ export function renderMarkdown(results: BenchResults, chartFile?: string): strin
       "",
       "## 1. rotate() against a hand-written SDK script",
       "",
-      `One profile of a 3-profile credentials file rotated ${v.runs} times by each, alternating which goes first, on a freshly seeded emulator each time. The script ([bench/hand-written.ts](../bench/hand-written.ts)) makes the same AWS calls with the same pacing (two GetCallerIdentity calls with the new key, 250 ms apart) and the same two-value edit of the file, with no lock, journal, backup, rollback or atomic write. Goal: keyup within 1.2× of the script: ${verdict(k / h <= 1.2)} (${(k / h).toFixed(2)}×).`,
+      `One profile of a 3-profile credentials file rotated ${v.runs} times by each, alternating which goes first, on a freshly seeded emulator each time. The script ([bench/hand-written.ts](../bench/hand-written.ts)) makes the same AWS calls with the same pacing (two GetCallerIdentity calls with the new key, 250 ms apart, then ListAccessKeys on IAM signed by it) and the same two-value edit of the file, with no lock, journal, backup, rollback or atomic write. Goal: keyup within 1.2× of the script: ${verdict(k / h <= 1.2)} (${(k / h).toFixed(2)}×).`,
       "",
       table(
         ["", "median", "min", "max", "HTTP requests"],

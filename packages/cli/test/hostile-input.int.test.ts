@@ -213,7 +213,8 @@ const ERROR_CASES: ErrorCase[] = [
       return undefined;
     },
     code: 1,
-    stderr: /AccessDenied.*iam:ListAccessKeys/,
+    // The in-use guard's GetAccessKeyLastUsed is the first IAM call (before ListAccessKeys).
+    stderr: /AccessDenied.*iam:GetAccessKeyLastUsed/,
   },
   {
     name: "network down (nothing listening)",

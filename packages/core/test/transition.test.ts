@@ -395,6 +395,23 @@ describe("transition: paths", () => {
     expect(errorOf(t.state)).toBeUndefined();
   });
 
+  test("the in-use guard meets AccessDenied before anything exists: it fails at once naming the permission, no wait; Throttling still waits", () => {
+    // checking-use as the guard runs it now: right after reading the store, no new key, no backup.
+    const before = {
+      ...stateIn("checking-use"),
+      newAccessKeyId: undefined,
+      backup: undefined,
+      installAttempted: undefined,
+      installedAt: undefined,
+    } as RotationState;
+    const denied = transition(before, { type: "effectFailed", effect: "getAccessKeyLastUsed", failure: fail("AccessDenied", "auth"), at: AT, random: 0 });
+    expect(`${denied.state.phase}/${denied.effects[0]?.type ?? "-"}`).toBe("done/-");
+    expect(denied.state.outcome).toBe("failed");
+    expect(denied.state.failure?.message).toContain("iam:GetAccessKeyLastUsed");
+    const throttled = transition(before, { type: "effectFailed", effect: "getAccessKeyLastUsed", failure: fail("Throttling", "service"), at: AT, random: 0 });
+    expect(`${throttled.state.phase}/${throttled.effects[0]?.type ?? "-"}`).toBe("checking-use/wait");
+  });
+
   test("NoSuchEntity on retire means done: an old key already gone ends rotated, with no manual step", () => {
     for (const [phase, effect, step] of [
       ["deactivating", "updateAccessKey", "deactivate-old-key"],

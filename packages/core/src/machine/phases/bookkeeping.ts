@@ -83,7 +83,10 @@ export const checkingUse: PhaseSpec<"checking-use"> = {
   on: { waited: again, lastUsed: (s, e) => (s.newAccessKeyId === undefined ? onLastUsed(s, e, e.at) : onLastUsedAfterInstall(s, e, e.at)) },
   onFailure: (s, failure, at, random) => {
     if (s.newAccessKeyId !== undefined) return afterInstallFailure(s, failure.code, at, random, failure.retry !== "no");
-    const wait = failure.retry !== "no" && !s.aborted ? retryWait(s, "create", "check-old-key-use", at, random) : undefined;
+    // The old key signs this call and IAM knows it: AccessDenied is a missing permission, which
+    // waiting does not grant (unlike a new key's propagation), so it stops at once.
+    const denied = failure.code === "AccessDenied" || failure.code === "AccessDeniedException";
+    const wait = failure.retry !== "no" && !denied && !s.aborted ? retryWait(s, "create", "check-old-key-use", at, random) : undefined;
     if (wait) return wait;
     // Nothing exists yet: stopping is safe, and retiring a key whose use is unknown is not.
     return fail({ ...s, nextSteps: [{ type: "skip-in-use-guard" }] }, "check-old-key-use", at, {
