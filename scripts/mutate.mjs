@@ -70,7 +70,17 @@ for (const name of names) {
     scores.push(`${name}: stryker failed (exit ${run.status})`);
     continue;
   }
-  const files = JSON.parse(readFileSync(`${report}.json`, "utf8")).files;
+  const { files, testFiles = {} } = JSON.parse(readFileSync(`${report}.json`, "utf8"));
+  // A test file that fails to load (an import Stryker's sandbox cannot resolve: it has no dist/)
+  // counts as no tests for Stryker's vitest runner, silently; that hid journal-format.test.ts once.
+  // So every test glob of the module must have given Stryker at least one test.
+  const ran = Object.entries(testFiles).filter(([, f]) => f.tests.length > 0).map(([path]) => path);
+  const silent = tests.filter((glob) => !ran.some((path) => globToRegExp(glob).test(path)));
+  if (silent.length > 0) {
+    failed = true;
+    scores.push(`${name}: no test ran from ${silent.join(", ")} (does the file load in Stryker's sandbox?)`);
+    continue;
+  }
   const count = { killed: 0, survived: 0, noCoverage: 0, timeout: 0, other: 0 };
   for (const file of Object.values(files)) {
     for (const m of file.mutants) {
@@ -91,3 +101,9 @@ for (const name of names) {
 }
 console.log(`\nmutation scores\n${scores.map((s) => `  ${s}`).join("\n")}`);
 process.exit(failed ? 1 : 0);
+
+/** `*` within a path segment, `**` across segments; enough for the globs above. */
+function globToRegExp(glob) {
+  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`^${escaped.replace(/\*\*\//g, "(?:.*/)?").replace(/\*/g, "[^/]*")}$`);
+}
