@@ -74,7 +74,9 @@ for (const name of names) {
   // A test file that fails to load (an import Stryker's sandbox cannot resolve: it has no dist/)
   // counts as no tests for Stryker's vitest runner, silently; that hid journal-format.test.ts once.
   // So every test glob of the module must have given Stryker at least one test.
-  const ran = Object.entries(testFiles).filter(([, f]) => f.tests.length > 0).map(([path]) => path);
+  const ran = Object.entries(testFiles)
+    .filter(([, f]) => f.tests.length > 0)
+    .map(([path]) => path);
   const silent = tests.filter((glob) => !ran.some((path) => globToRegExp(glob).test(path)));
   if (silent.length > 0) {
     failed = true;
