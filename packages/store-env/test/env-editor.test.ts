@@ -67,6 +67,8 @@ describe("parseEnv agrees with dotenv", () => {
     // From the second mutation run: quotes inside an unquoted value, values spanning lines in each
     // quote style, blanks before an opening quote, lone CR line endings.
     ["quotes inside an unquoted value", `A=a'b'\nB=x"y"\n`],
+    // A quote after other characters opens no quoted value, so the value ends at the line's end.
+    ["a quote after other characters, closed on a later line", "A=a'b\nc'\nB=x\"y\nz\"\nC=p`q\nr`\nD=1\n"],
     ["multi-line values in each quote style", `S='a\nb'\nB=\`c\nd\`\nD="e\nf"\n`],
     ["blanks before an opening quote", `A= 'x y'\nB=  \`p q\`  # c\nC=\t"r s"\n`],
     ["lone CR line endings", "A=1\rB=two\rC='3'\r"],
