@@ -72,6 +72,9 @@ describe("parseEnv agrees with dotenv", () => {
     ["multi-line values in each quote style", `S='a\nb'\nB=\`c\nd\`\nD="e\nf"\n`],
     ["blanks before an opening quote", `A= 'x y'\nB=  \`p q\`  # c\nC=\t"r s"\n`],
     ["lone CR line endings", "A=1\rB=two\rC='3'\r"],
+    // A line break inside a quoted value reads as \n whatever the file's line endings.
+    ["a quoted value spanning CRLF lines", 'A="x\r\ny"\r\nB=1\r\n'],
+    ["a quoted value spanning lone-CR lines", 'A="x\ry"\rB=1\r'],
   ])("%s", (_title, text) => {
     const ours: Record<string, string> = {};
     for (const assignment of parseEnv(text)) ours[assignment.name] = assignment.value;
