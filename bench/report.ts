@@ -4,6 +4,7 @@ import type { FleetRun } from "./fleet.js";
 import type { IniStoreResult } from "./ini-store.js";
 import type { PeerRun } from "./peer.js";
 import { type PropagationRun, STRATEGIES, type Strategy } from "./propagation.js";
+import type { ServicePropagationRun } from "./service-propagation.js";
 import { formatBytes, formatMs, median } from "./stats.js";
 import type { VersusHandWritten } from "./versus-hand-written.js";
 
@@ -17,6 +18,7 @@ export interface BenchResults {
   readonly ini?: readonly IniStoreResult[];
   readonly cli?: CliColdResult;
   readonly peers?: readonly PeerRun[];
+  readonly servicePropagation?: readonly ServicePropagationRun[];
   /** The 1-minute load average when the run started: on a shared machine, read figures beside it. */
   readonly load?: number;
 }
@@ -279,7 +281,83 @@ export function renderMarkdown(results: BenchResults, chartFile?: string): strin
       )}; \`list\` within 2× the hand-written script: ${verdict(worst(2, [[c.list, c.listByHand]]))}. (Judged on the steadier of the wall and CPU ratios.) Help and version load no store, no AWS SDK and not the rotation machine: each operation's code is loaded when it runs, and @keyup/core loads the SDK at the first AWS call.`,
     );
   }
+  if (results.servicePropagation) parts.push("", renderServicePropagation(results.servicePropagation));
   return `${parts.join("\n")}\n`;
+}
+
+/** Benchmark 7's section: one row per (Ds, Di) pair, medians over its runs. */
+function renderServicePropagation(runs: readonly ServicePropagationRun[]): string {
+  const labels = [...new Set(runs.map((r) => r.label))];
+  const seconds = (ms: number) => `${ms < 0 ? "−" : "+"}${formatMs(Math.abs(ms))}`;
+  const rows = labels.map((label) => {
+    const of = runs.filter((r) => r.label === label);
+    const m = (f: (r: ServicePropagationRun) => number) => median(of.map(f));
+    return {
+      label,
+      count: of.length,
+      rotated: of.filter((r) => r.outcome === "rotated").length,
+      wall: m((r) => r.wallMs),
+      verify: m((r) => r.verifyMs),
+      afterIam: m((r) => r.endMs - r.iamValidMs),
+      afterBoth: m((r) => r.endMs - r.bothValidMs),
+      worstAfterIam: Math.max(...of.map((r) => r.endMs - r.iamValidMs)),
+      refusedSts: m((r) => r.refusedSts),
+      refusedIam: m((r) => r.refusedIam),
+      retries: m((r) => r.retrySteps),
+      flapped: of.some((r) => r.propagation.flap),
+    };
+  });
+  const met = rows.filter((r) => r.worstAfterIam <= 1000);
+  return [
+    "## 7. Propagation under per-service delays",
+    "",
+    `\`rotate()\` of one INI profile through the realism proxy ([test-support/realism/](../test-support/realism/), [aws-behaviour.md](aws-behaviour.md)), which refuses the new key with \`InvalidClientTokenId\` on STS until Ds and on IAM until Di after CreateAccessKey answered; in the flapping row a service that accepted the key refuses it again for a while. ${rows[0]?.count ?? 0} runs per row, medians. Times are from CreateAccessKey's answer, on the proxy's clock; "valid" means accepted for good (after a flap, its end). Verify ends when the new key has had ${defaultRotationConfig.requiredSuccesses} consecutive STS successes ${defaultRotationConfig.confirmIntervalMs} ms apart, the last with an IAM ListAccessKeys signed by it; the old key is then deactivated and deleted, signed by the new key. Refusals count requests signed by the new key that the model refused; retry steps are the report's \`retry\` steps (verify attempts that did not yet count, retire calls retried).`,
+    "",
+    table(
+      ["Ds / Di", "rotated", "rotation wall time", "verify", "end after valid on IAM", "end after valid on both", "refused STS / IAM", "retry steps"],
+      rows.map((r) => [
+        r.label,
+        `${r.rotated}/${r.count}`,
+        formatMs(r.wall),
+        formatMs(r.verify),
+        seconds(r.afterIam),
+        seconds(r.afterBoth),
+        `${r.refusedSts} / ${r.refusedIam}`,
+        String(r.retries),
+      ]),
+    ),
+    "",
+    `Goal (issue 11): the rotation ends within 1 s of the new key becoming valid on IAM: ${verdict(met.length === rows.length)} in ${met.length} of ${rows.length} rows (worst run per row: ${rows.map((r) => `${seconds(r.worstAfterIam)}`).join(", ")}). Where IAM accepts the key before STS (Ds > Di), verify still waits for STS, so the end comes Ds − Di plus keyup's own delay after IAM's: the "valid on both" column is keyup's own delay there. keyup's own delay is at most the ${defaultRotationConfig.maxBackoffMs} ms backoff cap (how late it notices), the ${defaultRotationConfig.confirmIntervalMs} ms between the two confirmations, and the retire calls.${rows.some((r) => r.flapped) ? " A negative figure in the flapping row means the rotation ended before the flap it would have met: verify counted the key good in the window between IAM accepting it and refusing it again, and the retire calls, signed by the new key, went through before the refusals started (had they not, they would have been retried)." : ""}`,
+  ].join("\n");
+}
+
+/**
+ * `existing` (docs/benchmarks.md as it is) with the numbered sections of `rendered` put in place of
+ * the sections with the same number, new numbers inserted in order, and everything else, the heading
+ * and the sections this run did not measure, left as it was. `stamp` (when and how this run measured)
+ * ends each section it replaces.
+ *
+ * @example
+ * ```ts
+ * await writeFile(out, spliceSections(await readFile(out, "utf8"), renderMarkdown(results), "Measured on 2026-11-30 with `pnpm bench --only 7`."));
+ * ```
+ */
+export function spliceSections(existing: string, rendered: string, stamp?: string): string {
+  const split = (text: string) => {
+    const [head = "", ...rest] = text.split(/^(?=## \d+\. )/m);
+    return { head, sections: rest.map((body) => ({ n: Number(/^## (\d+)\./.exec(body)?.[1]), body })) };
+  };
+  const old = split(existing);
+  const fresh = split(rendered).sections.map(({ n, body }) => ({ n, body: stamp ? `${body.trimEnd()}\n\n${stamp}\n\n` : body }));
+  const sections = old.sections.map((s) => fresh.find((f) => f.n === s.n) ?? s);
+  for (const f of fresh) {
+    if (sections.some((s) => s.n === f.n)) continue;
+    const at = sections.findIndex((s) => s.n > f.n);
+    sections.splice(at < 0 ? sections.length : at, 0, f);
+  }
+  // Each section ends with one blank line before the next heading; the file ends with one newline.
+  const body = sections.map((s) => `${s.body.trimEnd()}\n`).join("\n");
+  return `${old.head.trimEnd()}\n\n${body}`;
 }
 
 const SHORT: Record<Strategy, string> = { keyup: "keyup", "poll-2s": "poll every 2 s", "fixed-sleep": "fixed 10 s sleep" };

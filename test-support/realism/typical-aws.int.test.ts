@@ -105,7 +105,8 @@ function profileKey(text: string, profile: string): TestKey {
 }
 
 /** The file as it was, but for the two values of one key: every other byte, other profiles included, unchanged. */
-const replaced = (original: string, from: TestKey, to: TestKey) => original.replace(from.accessKeyId, to.accessKeyId).replace(from.secretAccessKey, to.secretAccessKey);
+const replaced = (original: string, from: TestKey, to: TestKey) =>
+  original.replace(from.accessKeyId, to.accessKeyId).replace(from.secretAccessKey, to.secretAccessKey);
 
 const mode = async (path: string) => (await stat(path)).mode & 0o777;
 
@@ -265,43 +266,47 @@ describe.concurrent("TYPICAL_AWS: the end-to-end paths once more, every invarian
   });
 
   const STEPS: SecretsManagerRotationStep[] = ["createSecret", "setSecret", "testSecret", "finishSecret"];
-  test.for(RETIRE)("Secrets Manager rotation handler, retireOld %s: the four steps as Secrets Manager invokes them", { timeout: 120_000 }, async (retireOld) => {
-    const w = lambda.get(retireOld);
-    if (!w) throw new Error(`no world for ${retireOld}`);
-    const logs: RotationLogEntry[] = [];
-    const handler = createRotationHandler({
-      client: smClient(lambdaRole, proxy.url),
-      region: "us-east-1",
-      endpoint: proxy.url,
-      retireOld,
-      log: (entry) => logs.push(entry),
-    });
+  test.for(RETIRE)(
+    "Secrets Manager rotation handler, retireOld %s: the four steps as Secrets Manager invokes them",
+    { timeout: 120_000 },
+    async (retireOld) => {
+      const w = lambda.get(retireOld);
+      if (!w) throw new Error(`no world for ${retireOld}`);
+      const logs: RotationLogEntry[] = [];
+      const handler = createRotationHandler({
+        client: smClient(lambdaRole, proxy.url),
+        region: "us-east-1",
+        endpoint: proxy.url,
+        retireOld,
+        log: (entry) => logs.push(entry),
+      });
 
-    for (const step of STEPS) await handler({ SecretId: w.secretId, ClientRequestToken: w.token, Step: step });
+      for (const step of STEPS) await handler({ SecretId: w.secretId, ClientRequestToken: w.token, Step: step });
 
-    const reader = smClient(admin);
-    const current = await reader.send(new GetSecretValueCommand({ SecretId: w.secretId, VersionStage: "AWSCURRENT" }));
-    expect(current.VersionId).toBe(w.token);
-    const json = JSON.parse(current.SecretString ?? "{}") as Record<string, string>;
-    rememberSecret(json.SecretAccessKey);
-    expect(json.region).toBe("eu-west-1");
-    const fresh = { accessKeyId: json.AccessKeyId ?? "", secretAccessKey: json.SecretAccessKey ?? "" };
-    const versions = await versionsOf(w.secretId, reader);
-    expect(versions.get(w.token)).toEqual(["AWSCURRENT"]);
-    expect(versions.get(w.firstVersion)).toEqual(["AWSPREVIOUS"]);
-    expect(findSecretLeaks(logs, [w.old.secretAccessKey, fresh.secretAccessKey])).toEqual([]);
-    if (retireOld === "at-finish") {
-      await expectRotated(w.user, w.arn, w.old, fresh);
-    } else {
-      // next-rotation: AWSPREVIOUS keeps working for consumers that cached it (until the next rotation);
-      // both keys IAM has are held by the secret's versions, so neither is an orphan.
-      expect(fresh.accessKeyId).not.toBe(w.old.accessKeyId);
-      expect(await through(fresh)).toEqual({ sts: "ok", iam: "ok", arn: w.arn });
-      expect(await through(w.old)).toEqual({ sts: "ok", iam: "ok", arn: w.arn });
-      expect((await keysOf(admin, w.user)).sort((a, b) => a.id.localeCompare(b.id))).toEqual(
-        [fresh.accessKeyId, w.old.accessKeyId].sort().map((id) => ({ id, status: "Active" })),
-      );
-      expectNoGap(w.old.accessKeyId, fresh.accessKeyId);
-    }
-  });
+      const reader = smClient(admin);
+      const current = await reader.send(new GetSecretValueCommand({ SecretId: w.secretId, VersionStage: "AWSCURRENT" }));
+      expect(current.VersionId).toBe(w.token);
+      const json = JSON.parse(current.SecretString ?? "{}") as Record<string, string>;
+      rememberSecret(json.SecretAccessKey);
+      expect(json.region).toBe("eu-west-1");
+      const fresh = { accessKeyId: json.AccessKeyId ?? "", secretAccessKey: json.SecretAccessKey ?? "" };
+      const versions = await versionsOf(w.secretId, reader);
+      expect(versions.get(w.token)).toEqual(["AWSCURRENT"]);
+      expect(versions.get(w.firstVersion)).toEqual(["AWSPREVIOUS"]);
+      expect(findSecretLeaks(logs, [w.old.secretAccessKey, fresh.secretAccessKey])).toEqual([]);
+      if (retireOld === "at-finish") {
+        await expectRotated(w.user, w.arn, w.old, fresh);
+      } else {
+        // next-rotation: AWSPREVIOUS keeps working for consumers that cached it (until the next rotation);
+        // both keys IAM has are held by the secret's versions, so neither is an orphan.
+        expect(fresh.accessKeyId).not.toBe(w.old.accessKeyId);
+        expect(await through(fresh)).toEqual({ sts: "ok", iam: "ok", arn: w.arn });
+        expect(await through(w.old)).toEqual({ sts: "ok", iam: "ok", arn: w.arn });
+        expect((await keysOf(admin, w.user)).sort((a, b) => a.id.localeCompare(b.id))).toEqual(
+          [fresh.accessKeyId, w.old.accessKeyId].sort().map((id) => ({ id, status: "Active" })),
+        );
+        expectNoGap(w.old.accessKeyId, fresh.accessKeyId);
+      }
+    },
+  );
 });
