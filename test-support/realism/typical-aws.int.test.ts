@@ -26,8 +26,9 @@ import { type RealismProxy, startRealismProxy } from "./realism-proxy.js";
 // 2 s after deactivation, last use is recorded once per 15 minutes and shown 30 s late, a new key is
 // missing from ListAccessKeys for 1 s, IAM is a token bucket of 20 at 10 per second shared by every
 // caller. After each, the invariants of DESIGN.md are checked through the proxy (which refuses
-// Inactive keys, as AWS does and moto does not). One moto, one proxy; the cases run side by side, as
-// on an account where several rotations share IAM's rate limit.
+// Inactive keys, as AWS does and moto does not). One moto; one proxy, and a second one that adds
+// flapping for one case; the cases run side by side, as on an account where several rotations share
+// IAM's rate limit.
 
 let admin: TestKey;
 let proxy: RealismProxy;
@@ -59,8 +60,8 @@ const outcome = (call: Promise<unknown>): Promise<Outcome> =>
  * What AWS (as the proxy models it) says to `key` now, on STS and on IAM. The SDK retries Throttling
  * (the cases share the account's bucket) but not InvalidClientTokenId, so a refused key reads as refused.
  */
-async function through(key: TestKey): Promise<{ sts: Outcome; iam: Outcome; arn?: string }> {
-  const config = { region: "us-east-1", endpoint: proxy.url, credentials: key, maxAttempts: 6 };
+async function through(key: TestKey, p = proxy): Promise<{ sts: Outcome; iam: Outcome; arn?: string }> {
+  const config = { region: "us-east-1", endpoint: p.url, credentials: key, maxAttempts: 6 };
   let arn: string | undefined;
   const sts = await outcome(
     new STSClient(config).send(new GetCallerIdentityCommand({})).then((o) => {
@@ -72,27 +73,30 @@ async function through(key: TestKey): Promise<{ sts: Outcome; iam: Outcome; arn?
 }
 
 /** Model time of the first request signed by `keyId` that `service` answered with 200. */
-const firstAccepted = (keyId: string, service: "sts" | "iam") =>
-  proxy.requests.find((r) => r.accessKeyId === keyId && r.service === service && r.status === 200)?.at;
+const firstAccepted = (p: RealismProxy, keyId: string, service: "sts" | "iam") =>
+  p.requests.find((r) => r.accessKeyId === keyId && r.service === service && r.status === 200)?.at;
 
 /**
  * The user never had zero working keys: every UpdateAccessKey or DeleteAccessKey signed by the user's
  * own keys (the old key's retirement) came after the new key had been accepted by STS and by IAM. The
  * new key never stops working once accepted (TYPICAL_AWS has no flapping), and the old key works
  * until its deactivation has propagated, so a later retirement leaves a working key at every moment.
- * Also: the new key met the propagation model (refused with InvalidClientTokenId at first), so the
- * profile was really in force.
+ * Under flapping, the retirement also came after the new key's last refusal (the flap's end). And the
+ * new key met the propagation model (refused with InvalidClientTokenId at first), so the profile was
+ * really in force.
  */
-function expectNoGap(oldId: string, newId: string): void {
-  const sts = firstAccepted(newId, "sts");
-  const iam = firstAccepted(newId, "iam");
+function expectNoGap(oldId: string, newId: string, p = proxy): void {
+  const sts = firstAccepted(p, newId, "sts");
+  const iam = firstAccepted(p, newId, "iam");
   expect(sts, "STS accepted the new key during the rotation").toBeDefined();
   expect(iam, "IAM accepted the new key during the rotation").toBeDefined();
-  const retirements = proxy.requests.filter(
+  const retirements = p.requests.filter(
     (r) => (r.accessKeyId === oldId || r.accessKeyId === newId) && ["UpdateAccessKey", "DeleteAccessKey"].includes(r.action) && r.status === 200,
   );
-  for (const r of retirements) expect(r.at).toBeGreaterThanOrEqual(Math.max(sts ?? 0, iam ?? 0));
-  expect(proxy.requests.some((r) => r.accessKeyId === newId && r.modelled && r.error === "InvalidClientTokenId")).toBe(true);
+  const refusals = p.requests.filter((r) => r.accessKeyId === newId && r.modelled && r.error === "InvalidClientTokenId");
+  expect(refusals.length).toBeGreaterThan(0);
+  const lastRefusal = Math.max(...refusals.map((r) => r.at));
+  for (const r of retirements) expect(r.at).toBeGreaterThanOrEqual(Math.max(sts ?? 0, iam ?? 0, lastRefusal));
 }
 
 /** The key of `profile` in an INI text. */
@@ -111,17 +115,20 @@ const replaced = (original: string, from: TestKey, to: TestKey) =>
 const mode = async (path: string) => (await stat(path)).mode & 0o777;
 
 /** After a rotation that retired the old key: the new key works on STS and IAM, the old one is refused, IAM holds the new key only. */
-async function expectRotated(userName: string, arn: string, old: TestKey, fresh: TestKey): Promise<void> {
+async function expectRotated(userName: string, arn: string, old: TestKey, fresh: TestKey, p = proxy): Promise<void> {
   expect(fresh.accessKeyId).not.toBe(old.accessKeyId);
-  expect(await through(fresh)).toEqual({ sts: "ok", iam: "ok", arn });
-  expect(await through(old)).toEqual({ sts: "InvalidClientTokenId", iam: "InvalidClientTokenId" });
+  expect(await through(fresh, p)).toEqual({ sts: "ok", iam: "ok", arn });
+  expect(await through(old, p)).toEqual({ sts: "InvalidClientTokenId", iam: "InvalidClientTokenId" });
   // No orphan: the only key IAM has for the user is the one the store holds.
   expect(await keysOf(admin, userName)).toEqual([{ id: fresh.accessKeyId, status: "Active" }]);
-  expectNoGap(old.accessKeyId, fresh.accessKeyId);
+  expectNoGap(old.accessKeyId, fresh.accessKeyId, p);
 }
 
 const cli = { user: "", arn: "", old: undefined as unknown as TestKey, dir: "", state: "", original: "" };
 const library = { user: "", arn: "", old: undefined as unknown as TestKey, dir: "", ini: "", env: "" };
+const flapping = { user: "", arn: "", old: undefined as unknown as TestKey, dir: "", original: "" };
+let flappingProxy: RealismProxy;
+const FLAP = { afterMs: 200, forMs: 2_000 };
 const fleet = { users: [] as { name: string; arn: string; old: TestKey }[], dir: "", original: "", untouched: undefined as unknown as TestKey };
 const LAMBDA_ROLE_POLICY = {
   Version: "2012-10-17",
@@ -165,6 +172,11 @@ beforeAll(async () => {
   await writeFile(join(library.dir, "credentials"), library.ini, { mode: 0o600 });
   await writeFile(join(library.dir, "app.env"), library.env, { mode: 0o600 });
 
+  const f = await createUser("typical-flapping");
+  Object.assign(flapping, { user: f.userName, arn: f.arn, old: f.keys[0], dir: await folder() });
+  flapping.original = credentialsText("flapping", [{ name: "app", key: flapping.old }]);
+  await writeFile(join(flapping.dir, "credentials"), flapping.original, { mode: 0o600 });
+
   for (const name of ["typical-fleet-1", "typical-fleet-2", "typical-fleet-3"]) {
     const u = await createUser(name);
     fleet.users.push({ name, arn: u.arn, old: u.keys[0] as TestKey });
@@ -190,10 +202,15 @@ beforeAll(async () => {
   // RotateSecret labels a new version AWSPENDING, as Secrets Manager does before it invokes the function.
   for (const w of lambda.values()) w.token = await startMotoRotation(motoUrl(), w.secretId, admin);
   proxy = await startRealismProxy(motoUrl(), TYPICAL_AWS);
+  // The same, but each service refuses the new key again 0.2 s after it first accepted it, for 2 s:
+  // the flap starts inside verify's window (two successes 250 ms apart, the second also on IAM) and
+  // lasts long enough that keyup's calls, at most 500 ms apart, meet it on each service.
+  flappingProxy = await startRealismProxy(motoUrl(), { ...TYPICAL_AWS, propagation: { stsMs: 2_000, iamMs: 5_000, flap: { sts: FLAP, iam: FLAP } } });
 }, 120_000);
 
 afterAll(async () => {
   await proxy?.close();
+  await flappingProxy?.close();
   for (const dir of folders) await rm(dir, { recursive: true, force: true });
 });
 
@@ -239,6 +256,36 @@ describe.concurrent("TYPICAL_AWS: the end-to-end paths once more, every invarian
     expect((await readdir(library.dir)).sort()).toEqual(["app.env", "credentials"]);
     await expectRotated(library.user, library.arn, library.old, fresh);
     scanWhenDone(library.dir);
+  });
+
+  test("library under flapping: each service refuses the new key again after first accepting it; the old key is retired only after", {
+    timeout: 60_000,
+  }, async () => {
+    const file = join(flapping.dir, "credentials");
+
+    const result = await rotate({ store: iniStore({ profile: "app", path: file }), endpoint: flappingProxy.url, region: "us-east-1" });
+
+    expect(result.isOk(), result.isErr() ? result.error.message : "").toBe(true);
+    expect(result._unsafeUnwrap().outcome).toBe("rotated");
+    const written = await readFile(file, "utf8");
+    const fresh = profileKey(written, "app");
+    expect(written).toBe(replaced(flapping.original, flapping.old, fresh));
+    expect(await mode(file)).toBe(0o600);
+    expect(await readdir(flapping.dir)).toEqual(["credentials"]);
+    // The flaps happened: each service refused the new key after its delay had passed (only a flap
+    // refuses it then). CreateAccessKey's answer is logged a moment after the model starts the key's clock.
+    const created = flappingProxy.requests.find((r) => r.action === "CreateAccessKey" && r.status === 200)?.at ?? Number.POSITIVE_INFINITY;
+    for (const [service, delay] of [
+      ["sts", 2_000],
+      ["iam", 5_000],
+    ] as const) {
+      const inFlap = flappingProxy.requests.filter(
+        (r) => r.accessKeyId === fresh.accessKeyId && r.service === service && r.modelled && r.at >= created + delay + FLAP.afterMs,
+      );
+      expect(inFlap.length, `${service} refused the new key during its flap`).toBeGreaterThan(0);
+    }
+    await expectRotated(flapping.user, flapping.arn, flapping.old, fresh, flappingProxy);
+    scanWhenDone(flapping.dir);
   });
 
   test("fleet: rotateMany over three profiles of one file, a fourth profile left alone", { timeout: 60_000 }, async () => {
