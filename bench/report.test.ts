@@ -138,7 +138,9 @@ test("per-service propagation: a row per (Ds, Di), the time after IAM and after 
   // IAM accepted the key at 2 s, STS at 5 s: 3.6 s after IAM, 600 ms after both.
   expect(md).toContain("| Ds 5 s, Di 2 s | 1/1 | 5.80 s | 5.50 s | +3.60 s | +600 ms | 4 / 2 | 7 |");
   // Judged on the median per row (500 ms, 3.60 s), the worst run shown beside it.
-  expect(md).toContain("within 1 s of the new key becoming valid on IAM: **missed** in 1 of 2 rows (median per row: +500 ms, +3.60 s; worst run per row: +600 ms, +3.60 s)");
+  expect(md).toContain(
+    "within 1 s of the new key becoming valid on IAM: **missed** in 1 of 2 rows (median per row: +500 ms, +3.60 s; worst run per row: +600 ms, +3.60 s)",
+  );
 });
 
 test("a partial run replaces only its own sections, inserts new ones in order, and keeps the rest byte for byte", () => {
