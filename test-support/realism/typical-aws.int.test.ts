@@ -214,9 +214,10 @@ afterAll(async () => {
   for (const dir of folders) await rm(dir, { recursive: true, force: true });
 });
 
-// Measured on a 2-core machine shared with other suites (load average about 6), the five cases side
-// by side: the CLI case (a cold child process) 13.5 s, each other case about 11 s, the file 21 s. The
-// timeouts leave about 5x that (9x for the child process, whose start-up suffers most under load).
+// Measured on a 2-core machine shared with other suites (load average 6, then 18), the six cases side
+// by side: the CLI case (a cold child process) 12 to 13.5 s, each other case 7 to 12.5 s, the file 21
+// to 23 s. The timeouts leave about 5x that (9x for the child process, whose start-up suffers most
+// under load).
 describe.concurrent("TYPICAL_AWS: the end-to-end paths once more, every invariant checked", () => {
   test("CLI: keyup --profile ci --operation up --auto, a child process, against an INI file", { timeout: 120_000 }, async () => {
     const file = join(cli.dir, "credentials");
