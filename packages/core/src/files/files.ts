@@ -1,3 +1,4 @@
+import { isAscii } from "node:buffer";
 import { createHash } from "node:crypto";
 import { lstat, mkdir, readFile, readlink, realpath, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
@@ -62,6 +63,10 @@ const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
  */
 export function decodeUtf8(bytes: Uint8Array, path: string): string {
   try {
+    // Most credential files are ASCII, whose UTF-8 and Latin-1 readings are the same text: Node.js
+    // makes a Latin-1 string of a large buffer outside the JavaScript heap, a few times faster than
+    // the decoder (measured on a 3 MiB file). The check is native and takes well under a millisecond.
+    if (isAscii(bytes)) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
     return decoder.decode(bytes);
   } catch (cause) {
     throw createStoreError("EINVALID", `${path} is not valid UTF-8 text`, { cause });
