@@ -59,7 +59,7 @@ export function setValues(view: ProfileView, profile: string, key: AccessKeyPair
     result += text.slice(from, start) + insert;
     from = end;
   }
-  result = from === 0 ? text : result + text.slice(from);
+  result = replacements.length === 0 ? text : result + text.slice(from);
   if (missing.length === 0) return result;
   // Insertions come after every replaced value (they follow the profile's last key line), so the
   // end of that line in the edited text moves by every replacement made up to it, including one
