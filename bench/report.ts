@@ -1,7 +1,7 @@
 import { defaultRotationConfig } from "@keyup/core/machine";
 import type { CliColdResult } from "./cli-cold.js";
 import type { FleetRun } from "./fleet.js";
-import type { IniStoreResult } from "./ini-store.js";
+import type { EnvStoreResult, IniStoreResult } from "./ini-store.js";
 import type { PeerRun } from "./peer.js";
 import { type PropagationRun, STRATEGIES, type Strategy } from "./propagation.js";
 import { formatBytes, formatMs, median } from "./stats.js";
@@ -14,6 +14,8 @@ export interface BenchResults {
   readonly versus?: VersusHandWritten;
   readonly propagation?: readonly PropagationRun[];
   readonly fleet?: { readonly profiles: number; readonly throttleRate: number; readonly runs: readonly FleetRun[] };
+  /** The .env store on a large file, measured with benchmark 4. */
+  readonly env?: EnvStoreResult;
   readonly ini?: readonly IniStoreResult[];
   readonly cli?: CliColdResult;
   readonly peers?: readonly PeerRun[];
@@ -209,6 +211,13 @@ export function renderMarkdown(results: BenchResults, chartFile?: string): strin
       "",
       `Goals for ${largest.profiles} profiles (${formatBytes(largest.fileBytes)}): \`read()\` ≤ 20 ms: ${verdict(largest.readMs <= 20)} (${formatMs(largest.readMs)}); store cycle ≤ 60 ms: ${verdict(largest.cycleMs <= 60)} (${formatMs(largest.cycleMs)}, ${(largest.cycleMs / largest.floorMs).toFixed(1)}× the ${formatMs(largest.floorMs)} floor).`,
     );
+    const env = results.env;
+    if (env) {
+      parts.push(
+        "",
+        `The .env store, same goals, on a \`.env\` file of ${env.variables} quoted settings (${formatBytes(env.fileBytes)}) holding the key in the middle: \`read()\` ${formatMs(env.readMs)} (${verdict(env.readMs <= 20)}), \`write()\` ${formatMs(env.writeMs)}, store cycle ${formatMs(env.cycleMs)} (${verdict(env.cycleMs <= 60)}, ${(env.cycleMs / env.floorMs).toFixed(1)}× the ${formatMs(env.floorMs)} floor measured in the same runs). Its editor follows dotenv's regular expression over the whole file and checks every edit by parsing the result again.`,
+      );
+    }
   }
 
   if (results.peers) {
@@ -348,4 +357,45 @@ export function renderPropagationChart(runs: readonly PropagationRun[]): string 
 
 function escapeXml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+/**
+ * `existing` (docs/benchmarks.md) with sections `numbers` (`## N. …` up to the next `## ` heading)
+ * replaced by those of `fresh` (what {@link renderMarkdown} made of a partial run), every other section
+ * and the preamble kept as they are: `pnpm bench --only 3` regenerates section 3 and nothing else. A
+ * section the existing text lacks is appended at its end.
+ *
+ * @example
+ * ```ts
+ * await writeFile(out, spliceSections(await readFile(out, "utf8"), renderMarkdown(results), [3, 4]));
+ * ```
+ */
+export function spliceSections(existing: string, fresh: string, numbers: readonly number[]): string {
+  const sections = (text: string) => {
+    const found = new Map<number, { start: number; end: number }>();
+    const headings = [...text.matchAll(/^## (\d+)\. /gm)];
+    const ends = [...text.matchAll(/^## /gm)].map((m) => m.index);
+    for (const heading of headings) {
+      const start = heading.index;
+      const end = ends.find((at) => at > start) ?? text.length;
+      found.set(Number(heading[1]), { start, end });
+    }
+    return found;
+  };
+  const old = sections(existing);
+  const made = sections(fresh);
+  let result = existing;
+  // Right to left, so that the offsets of the sections not yet replaced stay valid.
+  const present = numbers.filter((n) => old.has(n) && made.has(n)).sort((a, b) => (old.get(b)?.start ?? 0) - (old.get(a)?.start ?? 0));
+  for (const n of present) {
+    const at = old.get(n) as { start: number; end: number };
+    const part = made.get(n) as { start: number; end: number };
+    const text = fresh.slice(part.start, part.end).replace(/\n*$/, at.end === existing.length ? "\n" : "\n\n");
+    result = result.slice(0, at.start) + text + result.slice(at.end);
+  }
+  for (const n of numbers.filter((n) => !old.has(n) && made.has(n))) {
+    const part = made.get(n) as { start: number; end: number };
+    result = `${result.replace(/\n*$/, "\n\n")}${fresh.slice(part.start, part.end).replace(/\n*$/, "\n")}`;
+  }
+  return result;
 }

@@ -5,22 +5,22 @@
  *
  *   pnpm bench                 every benchmark, full run counts (about 10 minutes on 2 cores)
  *   pnpm bench --quick         one run each, smaller fleet: checks the benchmarks work (about 1 minute)
- *   pnpm bench --only 2,4      some of them
+ *   pnpm bench --only 2,4      some of them (docs/benchmarks.md keeps its other sections)
  *   pnpm bench --only 3 --concurrencies 4,8   the fleet at some concurrencies only
  */
 import { execFileSync } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { cpus, release, type } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { startMoto } from "../test-support/emulator.js";
 import { benchCliCold } from "./cli-cold.js";
 import { benchFleet } from "./fleet.js";
-import { benchIniStore } from "./ini-store.js";
+import { benchEnvStore, benchIniStore } from "./ini-store.js";
 import { benchPeers } from "./peer.js";
 import { stderrProgress } from "./progress.js";
 import { benchPropagation } from "./propagation.js";
-import { type BenchResults, renderMarkdown, renderPropagationChart } from "./report.js";
+import { type BenchResults, renderMarkdown, renderPropagationChart, spliceSections } from "./report.js";
 import { benchVersusHandWritten } from "./versus-hand-written.js";
 
 const { values } = parseArgs({
@@ -48,6 +48,7 @@ const plan = quick
       fleetRuns: 1,
       iniSizes: [10, 1000],
       iniRuns: 3,
+      envVariables: 1000,
       cliRuns: 3,
       peerDelaysMs: [0, 3000],
       peerRuns: 1,
@@ -61,6 +62,8 @@ const plan = quick
       fleetRuns: 3,
       iniSizes: [10, 1000, 20000],
       iniRuns: 15,
+      // About the size of the largest credentials file (3 MiB).
+      envVariables: 80000,
       cliRuns: 10,
       peerDelaysMs: [0, 3000],
       peerRuns: 3,
@@ -96,7 +99,10 @@ try {
     );
     results.fleet = { profiles: plan.fleetProfiles, throttleRate: 0.05, runs };
   }
-  if (only.has(4)) results.ini = await benchIniStore(plan.iniSizes, plan.iniRuns, stderrProgress("4 ini store"));
+  if (only.has(4)) {
+    results.ini = await benchIniStore(plan.iniSizes, plan.iniRuns, stderrProgress("4 ini store"));
+    results.env = await benchEnvStore(plan.envVariables, plan.iniRuns, stderrProgress("4 env store"));
+  }
   if (only.has(5)) results.cli = await benchCliCold(moto.url, plan.cliRuns, stderrProgress("5 cli"));
   if (only.has(6)) results.peers = await benchPeers(moto.url, plan.peerDelaysMs, plan.peerRuns, stderrProgress("6 peers"));
 } finally {
@@ -108,7 +114,9 @@ const markdown = renderMarkdown(results, chart ? basename(chart) : undefined);
 process.stdout.write(markdown);
 if (out !== "-") {
   await mkdir(dirname(out), { recursive: true });
-  await writeFile(out, markdown);
+  // --only regenerates its own sections: the others, and their notes, stay as they are.
+  const existing = values.only ? await readFile(out, "utf8").catch(() => undefined) : undefined;
+  await writeFile(out, existing === undefined ? markdown : spliceSections(existing, markdown, [...only]));
   if (chart && results.propagation) await writeFile(chart, renderPropagationChart(results.propagation));
   process.stderr.write(`\nwrote ${out}${chart ? ` and ${chart}` : ""}\n`);
 }
