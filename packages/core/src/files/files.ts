@@ -100,13 +100,14 @@ export interface WriteAtomicOptions {
 export async function writeAtomic(target: string, data: string | Buffer, what: string, options: WriteAtomicOptions = {}): Promise<void> {
   const { mode } = options;
   try {
-    if (options.createFolder) await mkdir(dirname(target), { recursive: true, mode: 0o700 });
-    const exists = await stat(target).then(
-      () => true,
-      () => false,
-    );
-    const chosen = mode ?? (exists ? undefined : 0o600);
-    await writeFileAtomic(target, data, chosen === undefined ? {} : { mode: chosen });
+    const info = await stat(target).catch(() => undefined);
+    // An existing file's folder exists: creating it again would only cost a call.
+    if (!info && options.createFolder) await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+    const chosen = mode ?? info?.mode ?? 0o600;
+    // The file's own mode and owner, as write-file-atomic would copy them: handed over, so that it
+    // does not look at the file a second time.
+    const owner = info && process.getuid ? { chown: { uid: info.uid, gid: info.gid } } : {};
+    await writeFileAtomic(target, data, { mode: chosen, ...owner });
   } catch (cause) {
     if (isMissing(cause)) {
       throw createStoreError("ENOTFOUND", `cannot write ${what} ${target}: its folder does not exist`, { cause });
