@@ -230,8 +230,7 @@ function assertOnlyValuesChanged(before: readonly EnvAssignment[], after: readon
   const othersBefore = others(before);
   const othersAfter = others(after);
   const changedOthers =
-    othersBefore.length !== othersAfter.length ||
-    othersBefore.some((a, index) => a.name !== othersAfter[index]?.name || a.value !== othersAfter[index]?.value);
+    othersBefore.length !== othersAfter.length || othersBefore.some((a, index) => a.name !== othersAfter[index]?.name || a.value !== othersAfter[index]?.value);
   const wrong = Object.entries(values).filter(([name, value]) => {
     const found = after.filter((a) => a.name === name);
     return found.length !== 1 || found[0]?.value !== value;
