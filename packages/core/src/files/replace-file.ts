@@ -99,21 +99,26 @@ export interface InPlaceWriteError extends Error {
 // prove the write by reading them back (the caller holds the lock and a backup).
 async function writeInPlace(target: string, data: string | Buffer, busy: unknown): Promise<void> {
   const bytes = typeof data === "string" ? Buffer.from(data) : data;
-  const handle = await open(target, constants.O_WRONLY | constants.O_NOFOLLOW);
+  const mounted = `${target} cannot be replaced (${(busy as NodeJS.ErrnoException).code} on rename: it is mounted on its own, as a container's bind mount of one file is)`;
+  const what = "mount its folder instead of the file, or rotate it where it is not mounted";
   try {
-    await handle.truncate(0);
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const handle = await open(target, constants.O_WRONLY | constants.O_NOFOLLOW);
+    try {
+      await handle.truncate(0);
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code ?? "unknown";
+    throw Object.assign(new Error(`${mounted}, nor written in place (${code}): ${what}`, { cause }), { code: "EINPLACE" as const });
   }
   const back = await readFile(target);
   if (!back.equals(bytes)) {
-    const error = new Error(
-      `${target} cannot be replaced (${(busy as NodeJS.ErrnoException).code}: it is mounted on its own, as a container's bind mount is), and writing it in place did not read back the same bytes`,
-      { cause: busy },
-    );
-    throw Object.assign(error, { code: "EINPLACE" as const });
+    throw Object.assign(new Error(`${mounted}, and writing it in place did not read back the same bytes: ${what}`, { cause: busy }), {
+      code: "EINPLACE" as const,
+    });
   }
 }
 
