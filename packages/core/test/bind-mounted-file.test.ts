@@ -13,7 +13,7 @@ import { twoLineStore } from "./two-line-store.js";
 // The real thing is a bind mount, which needs root (CAP_SYS_ADMIN): the suite runs as root, so it
 // mounts. Where mount is refused (a CI without that capability), the same cases run with EBUSY
 // injected at the rename of that one path (and EROFS at its in-place open), so they never skip.
-const seam = vi.hoisted(() => ({ busy: new Set<string>(), readOnly: new Set<string>() }));
+const seam = vi.hoisted(() => ({ busy: new Set<string>(), readOnly: new Set<string>(), dropsWrites: new Set<string>() }));
 vi.mock("node:fs/promises", async (importOriginal) => {
   const real = await importOriginal<typeof import("node:fs/promises")>();
   const fail = (code: string, path: string) => Object.assign(new Error(`${code}: ${path}`), { code });
@@ -25,7 +25,13 @@ vi.mock("node:fs/promises", async (importOriginal) => {
     },
     open: async (path: string, flags?: number | string, mode?: number) => {
       if (seam.readOnly.has(String(path)) && typeof flags === "number" && (flags & constants.O_WRONLY) !== 0) throw fail("EROFS", String(path));
-      return real.open(path, flags, mode);
+      const handle = await real.open(path, flags, mode);
+      // A medium that accepts a write and keeps only part of it (nothing real does this on demand).
+      if (seam.dropsWrites.has(String(path))) {
+        const writeFile = handle.writeFile.bind(handle);
+        return Object.assign(handle, { writeFile: (data: Buffer) => writeFile(data.subarray(0, 5)) });
+      }
+      return handle;
     },
   };
 });
@@ -40,6 +46,7 @@ afterEach(() => {
   for (const target of mounts.splice(0)) execFileSync("umount", [target]);
   seam.busy.clear();
   seam.readOnly.clear();
+  seam.dropsWrites.clear();
 });
 
 /** A file bind-mounted on its own from `host` at `inside`: really, or through the seam. */
@@ -115,5 +122,23 @@ describe("a bind-mounted credentials file (EBUSY on rename)", () => {
     );
     expect(await readFile(mount.host, "utf8")).toBe(before);
     expect((await readdir(join(mount.inside, ".."))).filter((name) => name !== "credentials")).toEqual([]);
+  });
+
+  test("an in-place write that does not read back the same bytes fails (EIO, what to do), and restore can still put the backup back", async () => {
+    const before = `${OLD.accessKeyId}\n${OLD.secretAccessKey}\n`;
+    const mount = await bindMounted(before);
+    const store = twoLineStore(mount.inside);
+    const handle = await store.backup();
+    seam.dropsWrites.add(mount.inside);
+    const error = await store.write(NEW).then(
+      () => undefined,
+      (e: unknown) => e as Error & { code?: string },
+    );
+    expect(error?.code).toBe("EIO");
+    expect(error?.message).toContain("and writing it in place did not read back the same bytes: mount its folder instead of the file");
+    seam.dropsWrites.clear();
+    await store.restore(handle);
+    expect(await readFile(mount.host, "utf8")).toBe(before);
+    await store.discard(handle);
   });
 });
