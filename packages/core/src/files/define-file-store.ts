@@ -119,9 +119,10 @@ const decoded = new Map<string, { readonly bytes: Buffer; readonly text: string 
  * - `read()` decodes the file as UTF-8 (`EINVALID` otherwise: a byte that is not UTF-8 would change on
  *   the way back) and hands the text to `readKey`. A missing file is `ENOTFOUND`.
  * - `write(key)` refuses what is not an access key pair (`EBADKEY`) before reading anything, then
- *   replaces the file atomically (write-file-atomic: temp file, fsync, rename) with `writeKey`'s
- *   text; through a symlink it writes the target and keeps the link. Text that did not change is not
- *   written.
+ *   replaces the file atomically (a temporary file created exclusively under a random name, fsync,
+ *   rename) with `writeKey`'s text; through a symlink it writes the target and keeps the link. Text
+ *   that did not change is not written. A file mounted on its own (a container's bind mount: `EBUSY`
+ *   on rename) is written in place, under the lock, and read back.
  * - `backup()` copies the file's exact bytes (mode 0600) and returns their `sha256:` id; `restore()`
  *   checks the copy against it (`EBACKUP`) and puts back those bytes, mode kept (or, with
  *   `restoreKey`, only this store's key when other keys changed meanwhile). `discard()` deletes the
@@ -163,7 +164,7 @@ export function defineFileStore(definition: FileStoreDefinition): FileStore {
   const backupPath = definition.backupPath ?? `${path}.keyup-backup`;
   const createMissing = definition.missingFile === "create";
   const createFolder = createMissing && definition.createFolder === true;
-  const writeOptions = { createFolder, ...(definition.mode !== undefined ? { mode: definition.mode } : {}) };
+  const writeOptions = { createFolder, storeFile: true, ...(definition.mode !== undefined ? { mode: definition.mode } : {}) };
 
   // What this store last did to the file in this process: the key it wrote, or a refused write.
   let wrote: AccessKeyPair | "refused" | undefined;

@@ -2,8 +2,8 @@ import { isAscii } from "node:buffer";
 import { createHash } from "node:crypto";
 import { lstat, mkdir, readFile, readlink, realpath, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import writeFileAtomic from "write-file-atomic";
 import { createStoreError, type StoreBackup } from "../credential-store.js";
+import { replaceFile } from "./replace-file.js";
 
 /**
  * True for the errors that mean "no such file" (ENOENT, or ENOTDIR for a path through a file).
@@ -86,34 +86,50 @@ export interface WriteAtomicOptions {
   readonly mode?: number;
   /** Create a missing folder (0700) instead of failing with ENOTFOUND. */
   readonly createFolder?: boolean;
+  /**
+   * For the store's own file: an existing file keeps its owner (root editing another user's file
+   * leaves it theirs), and a file mounted on its own (`EBUSY` on rename) is written in place and
+   * read back. Default: the file is owned by the process's user, whoever owned a file at that name
+   * (backups and journals, which another user may have planted).
+   */
+  readonly storeFile?: boolean;
 }
 
 /**
- * Replaces `target` atomically (write-file-atomic: temp file in the same folder, fsync, rename).
- * Write through symlinks by passing the {@link resolveTarget} of a path.
+ * Replaces `target` atomically ({@link replaceFile}: a temporary file beside it created exclusively
+ * under a random name, fsync, rename). Write through symlinks by passing the {@link resolveTarget}
+ * of a path.
  *
  * @example
  * ```ts
- * await writeAtomic(await resolveTarget(path), text, "the credentials file");
+ * await writeAtomic(await resolveTarget(path), text, "the credentials file", { storeFile: true });
  * ```
  */
 export async function writeAtomic(target: string, data: string | Buffer, what: string, options: WriteAtomicOptions = {}): Promise<void> {
-  const { mode } = options;
   try {
-    const info = await stat(target).catch(() => undefined);
+    const existing = await stat(target).catch(() => undefined);
     // An existing file's folder exists: creating it again would only cost a call.
-    if (!info && options.createFolder) await mkdir(dirname(target), { recursive: true, mode: 0o700 });
-    const chosen = mode ?? info?.mode ?? 0o600;
-    // The file's own mode and owner, as write-file-atomic would copy them: handed over, so that it
-    // does not look at the file a second time.
-    const owner = info && process.getuid ? { chown: { uid: info.uid, gid: info.gid } } : {};
-    await writeFileAtomic(target, data, { mode: chosen, ...owner });
+    if (!existing && options.createFolder) await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+    const mode = options.mode ?? (existing ? existing.mode & 0o7777 : 0o600);
+    // Only the store file keeps its owner (root editing a user's file leaves it theirs); backups and
+    // journals stay the rotating user's, whoever created a file at that path before.
+    const owner = options.storeFile && existing ? { uid: existing.uid, gid: existing.gid } : undefined;
+    await replaceFile(target, data, { mode, ...(owner ? { owner } : {}), inPlaceWhenBusy: options.storeFile === true });
   } catch (cause) {
     if (isMissing(cause)) {
       throw createStoreError("ENOTFOUND", `cannot write ${what} ${target}: its folder does not exist`, { cause });
     }
-    throw createStoreError("EIO", `cannot write ${what} ${target}${reasonOf(cause)}`, { cause });
+    if ((cause as { code?: unknown }).code === "EINPLACE") throw createStoreError("EIO", `cannot write ${what}: ${(cause as Error).message}`, { cause });
+    throw createStoreError("EIO", `cannot write ${what} ${target}${reasonOf(cause)}${busyHint(cause)}`, { cause });
   }
+}
+
+// EBUSY on a write is a file mounted on its own that could not be written in place either.
+function busyHint(cause: unknown): string {
+  const code = (cause as { code?: unknown })?.code;
+  return code === "EBUSY" || code === "EXDEV"
+    ? "; it is mounted on its own (a container's bind mount of one file): mount its folder instead, or rotate on the host"
+    : "";
 }
 
 /**
@@ -195,6 +211,7 @@ export function reasonOf(cause: unknown): string {
     EROFS: "read-only file system",
     ENOSPC: "no space left",
     EISDIR: "it is a folder",
+    EBUSY: "busy",
   };
   return typeof code === "string" ? `: ${reasons[code] ?? "failed"} (${code})` : "";
 }
