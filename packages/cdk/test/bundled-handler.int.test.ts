@@ -25,6 +25,8 @@ const ROLE_POLICY = {
         "secretsmanager:ListSecretVersionIds",
         "secretsmanager:PutSecretValue",
         "secretsmanager:UpdateSecretVersionStage",
+        "secretsmanager:TagResource",
+        "secretsmanager:UntagResource",
       ],
       Resource: "*",
     },
