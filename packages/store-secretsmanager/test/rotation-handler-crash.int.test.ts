@@ -254,10 +254,10 @@ async function everyCrashPoint(retireOld: RetireOldPolicy, step: SecretsManagerR
 }
 
 // Measured on the shared 2-core machine: a crash case (setup, the killed child, the retry in a fresh
-// process, the checks) took 9 s alone at a load average of 8, and 19 s with this file's six tests
-// side by side at a load average of 15 (each child takes 1.2-1.6 s to start there). createSecret has
-// 17 crash points (18 cases with the run that is not killed).
-const PER_CASE_MS = 45_000;
+// process, the checks) took 9 s alone at a load average of 8, 19 s with this file's six tests side by
+// side at a load average of 15, and 27 s with another test file running beside it (each child takes
+// 1.2-1.6 s to start there). createSecret has 17 crash points (18 cases with the run not killed).
+const PER_CASE_MS = 60_000;
 
 describe.concurrent("a rotation function killed after any AWS call of any step, then retried with the same token, finishes", () => {
   test(
