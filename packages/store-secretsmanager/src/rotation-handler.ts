@@ -380,9 +380,10 @@ async function runStep(run: Run, step: SecretsManagerRotationStep): Promise<void
       run.log(`version ${run.token} is already AWSCURRENT: this rotation has finished, nothing to do`);
       return;
     }
-    // AWS's template returns here too. keyup's finishSecret moves no label either, but still retires
-    // the old key if an earlier finishSecret moved AWSCURRENT and then failed to delete it: a retry is
-    // the only thing that can finish that job (the store's README promises every step is idempotent).
+    // AWS's template returns here. keyup's finishSecret does not move AWSCURRENT again, but finishes
+    // what an earlier finishSecret stopped before: taking AWSPENDING off the version (killed between
+    // the two moves) and retiring the old key (a failed or killed deletion). A retry with the same token
+    // is the only thing that can finish those jobs.
     return finishSecret(run, stages);
   }
   if (!tokenStages.includes("AWSPENDING")) {
