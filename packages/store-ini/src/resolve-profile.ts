@@ -3,6 +3,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import type { StoreError } from "@keyup/core";
 import { ResultAsync } from "neverthrow";
+import { tokenize } from "./_internal/ini-lines.js";
 import { credentialsPath } from "./_internal/paths.js";
 import { ACCESS_KEY_ID, quote, SECRET_ACCESS_KEY, viewProfile } from "./_internal/profile.js";
 
@@ -123,18 +124,26 @@ export function resolveProfile(options: ResolveProfileOptions): ResultAsync<Reso
   return ResultAsync.fromPromise(
     (async () => {
       const [credentialsText, configText] = await Promise.all([readText(path), readText(configPath)]);
+      // Each file tokenized once, each profile read once: credentials files with 20,000 profiles exist.
+      const credentialsIni = tokenize(credentialsText);
+      const configIni = tokenize(configText);
+      const known = new Map<string, Settings | undefined>();
       const settingsOf = (profile: string): Settings | undefined => {
+        if (!known.has(profile)) known.set(profile, readSettings(profile));
+        return known.get(profile);
+      };
+      const readSettings = (profile: string): Settings | undefined => {
         const values = new Map<string, string>();
         const inCredentials = new Set<string>();
         let found = false;
         const sections = profile === "default" ? ["default", "profile default"] : [`profile ${profile}`];
         for (const section of sections) {
-          const view = viewProfile(configText, section, ` in ${configPath}`);
+          const view = viewProfile(configText, section, ` in ${configPath}`, configIni);
           if (view.kind === "missing") continue;
           found = true;
           for (const entry of view.entries) values.set(entry.name, entry.value);
         }
-        const view = viewProfile(credentialsText, profile, ` in ${path}`);
+        const view = viewProfile(credentialsText, profile, ` in ${path}`, credentialsIni);
         if (view.kind === "present") {
           found = true;
           for (const entry of view.entries) {

@@ -88,6 +88,15 @@ describe("resolveProfile follows role profiles to the key they use", () => {
     expect(result._unsafeUnwrapErr().message).toContain('profile "mid" holds the key and also sets role_arn');
   });
 
+  it("a role profile that is its own source and holds a key is no loop: the SDK signs with its key; keyup refuses to edit it", async () => {
+    const f = await files(`[prod]\n${pair(base)}role_arn = ${ROLE}\nsource_profile = prod\n`, "");
+    expect(await sdkSourceKey("prod", f.path, f.configPath)).toBe(base.accessKeyId);
+    const error = (await resolveProfile({ profile: "prod", path: f.path, configPath: f.configPath }))._unsafeUnwrapErr();
+    expect(error).toMatchObject({ code: "EUNSUPPORTED", chain: ["prod", "prod"] });
+    expect(error.message).toContain("move the role settings to their own profile with source_profile = prod");
+    expect(await f.bytes()).toEqual(f.before);
+  });
+
   it("the credentials file's setting wins over the config file's for the same profile, as in the AWS CLI", async () => {
     const f = await files(
       `[base]\n${pair(base)}[other]\n${pair(other)}[prod]\nsource_profile = base\n`,
