@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+import { TEST_WORKERS } from "./test-support/test-workers.js";
 
 const packages = fileURLToPath(new URL("./packages/", import.meta.url));
 
@@ -15,6 +16,8 @@ export default defineConfig({
   resolve: { alias },
   test: {
     setupFiles: ["./test-support/secrets-setup.ts"],
+    // Files run side by side (test-support/test-workers.ts says why and how many).
+    maxWorkers: TEST_WORKERS,
     // The SDK's notice about Node 20 support after 2027 is for developers choosing a runtime; in test
     // output it only buries the results.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
@@ -39,14 +42,15 @@ export default defineConfig({
         },
       },
       {
-        // Everything that talks to the emulator: one moto server per run, files run one at a time
-        // because tests reset the emulator's state between them.
+        // Everything that talks to the emulator: one moto server per worker, so files run side by side
+        // although tests reset the emulator's state between them; one at a time only when the run is
+        // pointed at a single server (KEYUP_TEST_MOTO_URL: the realism proxy).
         extends: true,
         test: {
           name: "integration",
           include: ["packages/*/test/**/*.int.test.ts", "examples/**/*.int.test.ts", "bench/**/*.int.test.ts", "test-support/realism/**/*.int.test.ts"],
           globalSetup: ["./test-support/moto-global-setup.ts"],
-          fileParallelism: false,
+          fileParallelism: !process.env.KEYUP_TEST_MOTO_URL,
           // Measured: the slowest integration test (five throttled rotations in a row through the CLI)
           // takes 15 s on an idle 2-core machine; 120 s leaves room for two busy processes beside it.
           testTimeout: 120_000,

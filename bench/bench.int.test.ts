@@ -6,6 +6,7 @@ import { benchIniStore, generatedCredentials } from "./ini-store.js";
 import { benchPeers } from "./peer.js";
 import type { Progress } from "./progress.js";
 import { benchPropagation } from "./propagation.js";
+import { benchServicePropagation } from "./service-propagation.js";
 import { benchVersusHandWritten } from "./versus-hand-written.js";
 
 // The benchmarks themselves, each at its smallest size: they must measure what they claim (the same
@@ -34,6 +35,22 @@ test("under a propagation delay no strategy finishes before the key becomes vali
   for (const run of runs) expect(run.totalMs).toBeGreaterThanOrEqual(1500);
   // Polling every 2 s cannot succeed before its second attempt, 2 s after the first.
   expect(runs[1]?.totalMs).toBeGreaterThanOrEqual(2000);
+});
+
+test("per-service propagation: the rotation ends after the key is valid on both services, and IAM's refusals are counted", async () => {
+  // Wide enough apart that, however slow the machine, the first verify call comes before STS accepts the
+  // key and the first IAM confirmation before IAM does (STS's 1.5 s, plus the 500 ms backoff cap and the
+  // 250 ms pause, is still short of 3 s).
+  const rows = [{ label: "Ds 1.5 s, Di 3 s", propagation: { stsMs: 1500, iamMs: 3000 } }];
+  const [run] = await benchServicePropagation(motoUrl(), rows, 1, progress);
+  expect(run).toMatchObject({ label: "Ds 1.5 s, Di 3 s", outcome: "rotated", iamValidMs: 3000, bothValidMs: 3000 });
+  // Verify cannot end before IAM accepts the new key, nor the rotation before verify.
+  expect(run?.verifyMs).toBeGreaterThanOrEqual(3000);
+  expect(run?.endMs).toBeGreaterThanOrEqual(run?.verifyMs ?? 0);
+  expect(run?.wallMs).toBeGreaterThanOrEqual(run?.endMs ?? 0);
+  expect(run?.refusedSts).toBeGreaterThan(0);
+  expect(run?.refusedIam).toBeGreaterThan(0);
+  expect(ticks).toHaveLength(1);
 });
 
 test("a throttled fleet through the CLI: every profile rotated, throttled requests counted", async () => {

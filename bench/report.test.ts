@@ -1,6 +1,7 @@
 import { expect, test } from "vitest";
 import type { PropagationRun } from "./propagation.js";
-import { type BenchResults, propagationMedians, renderMarkdown, renderPropagationChart } from "./report.js";
+import { type BenchResults, propagationMedians, renderMarkdown, renderPropagationChart, spliceSections } from "./report.js";
+import type { ServicePropagationRun } from "./service-propagation.js";
 
 const machine = { cpu: "Test CPU", cores: 2, node: "v20.0.0", moto: "5.2.1", os: "Linux", date: "2026-11-22" };
 
@@ -108,4 +109,46 @@ test("the chart plots one line per strategy through its medians", () => {
   expect((keyup?.[2]?.[1] ?? 0) < (keyup?.[0]?.[1] ?? 0)).toBe(true);
   expect(new Set(fixed?.map(([, y]) => y)).size).toBe(1);
   for (const label of ["keyup", "poll every 2 s", "fixed 10 s sleep"]) expect(svg).toContain(`>${label}</text>`);
+});
+
+const serviceRun = (label: string, stsMs: number, iamMs: number, endMs: number): ServicePropagationRun => ({
+  label,
+  propagation: { stsMs, iamMs },
+  wallMs: endMs + 200,
+  verifyMs: endMs - 100,
+  iamValidMs: iamMs,
+  bothValidMs: Math.max(stsMs, iamMs),
+  endMs,
+  refusedSts: 4,
+  refusedIam: 2,
+  retrySteps: 7,
+  outcome: "rotated",
+});
+
+test("per-service propagation: a row per (Ds, Di), the time after IAM and after both, and the goal judged per run", () => {
+  const runs = [
+    serviceRun("Ds 2 s, Di 5 s", 2000, 5000, 5400),
+    serviceRun("Ds 2 s, Di 5 s", 2000, 5000, 5600),
+    serviceRun("Ds 2 s, Di 5 s", 2000, 5000, 5500),
+    serviceRun("Ds 5 s, Di 2 s", 5000, 2000, 5600),
+  ];
+  const md = renderMarkdown({ machine, command: "pnpm bench --only 7", servicePropagation: runs });
+  expect(md).toContain("## 7. Propagation under per-service delays");
+  expect(md).toContain("| Ds 2 s, Di 5 s | 3/3 | 5.70 s | 5.40 s | +500 ms | +500 ms | 4 / 2 | 7 |");
+  // IAM accepted the key at 2 s, STS at 5 s: 3.6 s after IAM, 600 ms after both.
+  expect(md).toContain("| Ds 5 s, Di 2 s | 1/1 | 5.80 s | 5.50 s | +3.60 s | +600 ms | 4 / 2 | 7 |");
+  // Judged on the median per row (500 ms, 3.60 s), the worst run shown beside it.
+  expect(md).toContain(
+    "within 1 s of the new key becoming valid on IAM: **missed** in 1 of 2 rows (median per row: +500 ms, +3.60 s; worst run per row: +600 ms, +3.60 s)",
+  );
+});
+
+test("a partial run replaces only its own sections, inserts new ones in order, and keeps the rest byte for byte", () => {
+  const existing = "# Benchmarks\n\nintro, hand-edited\n\n## 1. one\n\nold one\n\n## 2. two\n\nold two\n\n## 6. six\n\nold six\n";
+  const rendered = "# Benchmarks\n\ngenerated intro\n\n## 2. two\n\nnew two\n\n## 7. seven\n\nnew seven\n";
+  expect(spliceSections(existing, rendered, "Measured today.")).toBe(
+    "# Benchmarks\n\nintro, hand-edited\n\n## 1. one\n\nold one\n\n## 2. two\n\nnew two\n\nMeasured today.\n\n## 6. six\n\nold six\n\n## 7. seven\n\nnew seven\n\nMeasured today.\n",
+  );
+  // Splicing what is already there changes nothing.
+  expect(spliceSections(existing, existing)).toBe(existing);
 });

@@ -7,9 +7,13 @@
  *   pnpm bench --quick         one run each, smaller fleet: checks the benchmarks work (about 1 minute)
  *   pnpm bench --only 2,4      some of them
  *   pnpm bench --only 3 --concurrencies 4,8   the fleet at some concurrencies only
+ *
+ * With --only, the sections measured replace their namesakes in docs/benchmarks.md, each stamped with
+ * the date, command and load; the other sections are left as they were.
  */
 import { execFileSync } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { cpus, release, type } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -20,7 +24,8 @@ import { benchIniStore } from "./ini-store.js";
 import { benchPeers } from "./peer.js";
 import { stderrProgress } from "./progress.js";
 import { benchPropagation } from "./propagation.js";
-import { type BenchResults, renderMarkdown, renderPropagationChart } from "./report.js";
+import { type BenchResults, renderMarkdown, renderPropagationChart, spliceSections } from "./report.js";
+import { benchServicePropagation, SERVICE_DELAYS } from "./service-propagation.js";
 import { benchVersusHandWritten } from "./versus-hand-written.js";
 
 const { values } = parseArgs({
@@ -32,8 +37,8 @@ const { values } = parseArgs({
   },
 });
 const quick = values.quick ?? false;
-const only = new Set((values.only ?? "1,2,3,4,5,6").split(",").map((s) => Number(s.trim())));
-for (const n of only) if (![1, 2, 3, 4, 5, 6].includes(n)) throw new Error(`--only takes benchmark numbers 1 to 6, not ${n}`);
+const only = new Set((values.only ?? "1,2,3,4,5,6,7").split(",").map((s) => Number(s.trim())));
+for (const n of only) if (![1, 2, 3, 4, 5, 6, 7].includes(n)) throw new Error(`--only takes benchmark numbers 1 to 7, not ${n}`);
 const root = resolve(import.meta.dirname, "..");
 // A quick run checks the benchmarks work; its figures are not worth publishing unless asked.
 const out = values.out ?? (quick ? "-" : join(root, "docs", "benchmarks.md"));
@@ -51,6 +56,7 @@ const plan = quick
       cliRuns: 3,
       peerDelaysMs: [0, 3000],
       peerRuns: 1,
+      serviceRuns: 1,
     }
   : {
       versusRuns: 15,
@@ -64,6 +70,7 @@ const plan = quick
       cliRuns: 10,
       peerDelaysMs: [0, 3000],
       peerRuns: 3,
+      serviceRuns: 3,
     };
 const concurrencies = values.concurrencies ? values.concurrencies.split(",").map((s) => Number(s.trim())) : plan.concurrencies;
 
@@ -99,6 +106,8 @@ try {
   if (only.has(4)) results.ini = await benchIniStore(plan.iniSizes, plan.iniRuns, stderrProgress("4 ini store"));
   if (only.has(5)) results.cli = await benchCliCold(moto.url, plan.cliRuns, stderrProgress("5 cli"));
   if (only.has(6)) results.peers = await benchPeers(moto.url, plan.peerDelaysMs, plan.peerRuns, stderrProgress("6 peers"));
+  if (only.has(7))
+    results.servicePropagation = await benchServicePropagation(moto.url, SERVICE_DELAYS, plan.serviceRuns, stderrProgress("7 per-service propagation"));
 } finally {
   moto.stop();
 }
@@ -108,7 +117,10 @@ const markdown = renderMarkdown(results, chart ? basename(chart) : undefined);
 process.stdout.write(markdown);
 if (out !== "-") {
   await mkdir(dirname(out), { recursive: true });
-  await writeFile(out, markdown);
+  // A partial run replaces only its own sections: the others keep the figures of the run that made them.
+  const partial = values.only !== undefined && existsSync(out);
+  const stamp = `Measured on ${results.machine.date} with \`${results.command}\`${results.load !== undefined ? `, load average ${results.load.toFixed(1)} at the start` : ""}.`;
+  await writeFile(out, partial ? spliceSections(await readFile(out, "utf8"), markdown, stamp) : markdown);
   if (chart && results.propagation) await writeFile(chart, renderPropagationChart(results.propagation));
   process.stderr.write(`\nwrote ${out}${chart ? ` and ${chart}` : ""}\n`);
 }

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { IAMClient, ListAccessKeysCommand } from "@aws-sdk/client-iam";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { inject } from "vitest";
 import { bootstrapIam, enforceMotoAuth, ROTATION_POLICY, resetMoto, seedUser } from "./emulator.js";
+import { currentMotoUrl } from "./moto-url.js";
 import { rememberSecret, watchFolder } from "./secrets.js";
 
 export { ROTATION_POLICY };
@@ -21,9 +21,11 @@ export const TAGGING_POLICY = {
   Statement: [...ROTATION_POLICY.Statement, { Effect: "Allow", Action: ["iam:TagUser", "iam:UntagUser", "iam:ListUserTags"], Resource: "*" }],
 };
 
-/** The URL of the moto server the global setup started. */
+/** The URL of this worker's moto server (the global setup starts one per worker). */
 export function motoUrl(): string {
-  return inject("motoUrl");
+  const url = currentMotoUrl();
+  if (!url) throw new Error("no moto server: integration tests run in the integration project (its global setup starts moto)");
+  return url;
 }
 
 /** Wipes moto's state and turns authentication off, ready for bootstrapping a test's users. */

@@ -1,5 +1,6 @@
 import { appendFile, rm } from "node:fs/promises";
-import { afterAll, afterEach, expect, inject, vi } from "vitest";
+import { afterAll, afterEach, expect, vi } from "vitest";
+import { currentMotoUrl } from "./moto-url.js";
 import { captureOutput, harvestEmulatorSecrets, scanForLeaks, totals } from "./secrets.js";
 
 // Every import of the library, in every test, goes through the observers: a test cannot call keyup
@@ -34,7 +35,7 @@ if (!teed[TEED]) {
 
 // Runs around every test in the suite: no secret may appear in anything a user could see.
 afterEach(async () => {
-  const url = inject("motoUrl");
+  const url = currentMotoUrl();
   if (url) await harvestEmulatorSecrets(url);
   const { leaks, folders } = await scanForLeaks();
   for (const dir of folders) await rm(dir, { recursive: true, force: true });

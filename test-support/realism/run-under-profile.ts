@@ -7,7 +7,7 @@ import { startRealismProxy } from "./realism-proxy.js";
  * Runs integration test files against moto behind the realism proxy instead of bare moto: the proxy's URL
  * stands in for moto's (KEYUP_TEST_MOTO_URL), so every client the tests make meets AWS as TYPICAL_AWS
  * models it. A measurement, not part of the suite: it shows which tests rely on moto being kinder than
- * AWS.
+ * AWS. The suite's own run of the end-to-end paths under TYPICAL_AWS is typical-aws.int.test.ts.
  *
  *   pnpm exec tsx test-support/realism/run-under-profile.ts [--scale 0.5] packages/core/test/rotate.int.test.ts …
  *

@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { UpdateAccessKeyCommand } from "@aws-sdk/client-iam";
 import { afterAll, beforeEach, describe, expect, test } from "vitest";
-import { awsErrorXml, type ProxiedRequest, type ProxyVerdict, startAwsProxy } from "../../../test-support/aws-proxy.js";
-import { cleanEnv, keyup, spawnKeyup } from "../../../test-support/cli.js";
+import { awsErrorXml, type ProxiedRequest, type ProxyVerdict, startAwsProxy } from "../../../../test-support/aws-proxy.js";
+import { cleanEnv, keyup, spawnKeyup } from "../../../../test-support/cli.js";
 import {
   createAdmin,
   createUser,
@@ -18,10 +18,12 @@ import {
   type TestKey,
   tempDir,
   workingKey,
-} from "../../../test-support/moto.js";
+} from "../../../../test-support/moto.js";
 
 /**
- * The fault-injection suite: the real CLI as a child process, talking to moto through a loopback proxy
+ * The fault-injection suite, shared by the packages/cli/test/faults-*.int.test.ts files (each runs a
+ * share of the AWS calls, so the shares run side by side on their own moto servers; importing this
+ * module registers its hooks in the importing file): the real CLI as a child process, talking to moto through a loopback proxy
  * that injects one fault into one AWS call, on every attempt at it for as long as the first run lasts
  * (keyup's clients try a call up to 6 times and keyup retries some steps itself, so a fault injected
  * once would only test those retries, not what keyup does when a call keeps failing). The first run's exit
@@ -222,102 +224,120 @@ async function assertInvariants(file: string, userArn: string, keepIds: string[]
   }
 }
 
-describe("a fault at every AWS call of a rotation, then a rerun: the invariants hold", () => {
-  for (const target of TARGETS) {
-    for (const fault of FAULTS) {
-      test(`${target.name}: ${fault}`, async () => {
-        const { user, old, file, inactive } = await setup(target.scenario);
-        let injected = 0;
-        let firstRunning = true;
-        let observedExit = "-";
-        let kill: () => void = () => undefined;
-        const proxy = await startAwsProxy(motoUrl(), (r) => {
-          // The verify-fails scenario: the new key is never accepted, so the rotation must roll back.
-          if (target.scenario === "verify-fails" && r.action === "GetCallerIdentity" && r.accessKeyId !== old.accessKeyId) {
-            return { status: 403, body: awsErrorXml("InvalidClientTokenId") };
-          }
-          // The fault lasts the whole first run (a kill happens once); reruns see none.
-          if (!firstRunning || (fault === "sigkill-after-landing" && injected > 0) || !target.match(r, old.accessKeyId)) return undefined;
-          injected += 1;
-          return verdictFor(fault, () => kill());
-        });
-        const env = { AWS_SHARED_CREDENTIALS_FILE: file, HOME: file.replace(/\/credentials$/, "") };
-        const extra = target.scenario === "delete-inactive" ? ["--delete-inactive"] : [];
-        // A verify or retire step that keeps failing gives up after this long instead of the default 30 s.
-        const verify = ["--verify-timeout", target.scenario === "verify-fails" ? "1" : "3"];
-        try {
-          const first = spawnKeyup(
-            ["--profile", "p", "--operation", "up", "--auto", "--request-timeout", "1", "--endpoint-url", proxy.url, ...extra, ...verify],
-            env,
-          );
-          kill = () => first.child.kill("SIGKILL");
-          const firstRun = await first.done;
-          firstRunning = false;
-          expect(injected, "the fault was injected").toBeGreaterThan(0);
-          const firstExit = firstRun.signal ?? String(firstRun.code);
-          observedExit = firstExit;
-          const want: FirstRun = fault === "sigkill-after-landing" ? { exit: "SIGKILL", holds: target.killedHolds } : target.expect[fault];
-          observed.push(`${target.name} | ${fault} | exit ${firstExit} | injected ${injected} | stderr ${firstRun.stderr.trim().split("\n").pop()}`);
+/** The AWS calls the suite injects faults into, by name, in the order a rotation makes them. */
+export const FAULT_TARGETS: readonly string[] = TARGETS.map((t) => t.name);
 
-          // Right after the fault, before any rerun: the file must hold a key that works and is Active,
-          // the one the documented outcome says, and every file must be 0600 while the journal is there.
-          const afterFault = fileKey(await readFile(file, "utf8"));
-          expect(await workingKey(afterFault)).toBe(user.arn);
-          expect(firstExit, `first run's exit code (stderr: ${firstRun.stderr.trim()})`).toBe(want.exit);
-          expect(afterFault.accessKeyId === old.accessKeyId ? "old" : "new", "the key the file holds after the first run").toBe(want.holds);
-          if (want.exit === "SIGKILL") expect(existsSync(`${file}.keyup-journal.p`), "a killed run leaves its journal").toBe(true);
-          if (want.exit === "1" || want.exit === "0" || want.exit === "3")
-            expect(existsSync(`${file}.keyup-journal.p`), "a run that ended leaves no journal").toBe(false);
-          if (want.exit === "3") expect(firstRun.stderr, "exit 3 says which old key was not retired").toContain(old.accessKeyId);
-          await journalAndModes(file);
-
-          // Exit 3: the rotation is done but the old key is the user's to retire, and keyup printed how.
-          // Follow the printed steps as a user would (the real `aws` CLI, as the admin); they must name
-          // the old key and be enough: the invariants below exempt nothing.
-          if (want.exit === "3") {
-            const steps = handSteps(firstRun.stderr);
-            expect(steps.length, "exit 3 prints the steps to finish by hand").toBeGreaterThan(0);
-            for (const step of steps) {
-              expect(step, "a printed step is an aws iam command about the old key").toMatch(
-                new RegExp(`^aws iam [a-z-]+ .*--access-key-id ${old.accessKeyId}(\\s|$)`),
-              );
-              observed.push(`${target.name} | ${fault} | printed step ${await awsAsAdmin(step)}: ${step}`);
+/**
+ * Every fault at each of the named AWS calls, then a rerun: the invariants hold.
+ *
+ * @example
+ * ```ts
+ * describeFaultsAt(FAULT_TARGETS.slice(0, 3));
+ * ```
+ */
+export function describeFaultsAt(names: readonly string[]): void {
+  const targets = TARGETS.filter((t) => names.includes(t.name));
+  expect(
+    targets.map((t) => t.name),
+    "every named target exists",
+  ).toEqual([...names]);
+  describe("a fault at every AWS call of a rotation, then a rerun: the invariants hold", () => {
+    for (const target of targets) {
+      for (const fault of FAULTS) {
+        test(`${target.name}: ${fault}`, async () => {
+          const { user, old, file, inactive } = await setup(target.scenario);
+          let injected = 0;
+          let firstRunning = true;
+          let observedExit = "-";
+          let kill: () => void = () => undefined;
+          const proxy = await startAwsProxy(motoUrl(), (r) => {
+            // The verify-fails scenario: the new key is never accepted, so the rotation must roll back.
+            if (target.scenario === "verify-fails" && r.action === "GetCallerIdentity" && r.accessKeyId !== old.accessKeyId) {
+              return { status: 403, body: awsErrorXml("InvalidClientTokenId") };
             }
-          }
+            // The fault lasts the whole first run (a kill happens once); reruns see none.
+            if (!firstRunning || (fault === "sigkill-after-landing" && injected > 0) || !target.match(r, old.accessKeyId)) return undefined;
+            injected += 1;
+            return verdictFor(fault, () => kill());
+          });
+          const env = { AWS_SHARED_CREDENTIALS_FILE: file, HOME: file.replace(/\/credentials$/, "") };
+          const extra = target.scenario === "delete-inactive" ? ["--delete-inactive"] : [];
+          // A verify or retire step that keeps failing gives up after this long instead of the default 30 s.
+          const verify = ["--verify-timeout", target.scenario === "verify-fails" ? "1" : "3"];
+          try {
+            const first = spawnKeyup(
+              ["--profile", "p", "--operation", "up", "--auto", "--request-timeout", "1", "--endpoint-url", proxy.url, ...extra, ...verify],
+              env,
+            );
+            kill = () => first.child.kill("SIGKILL");
+            const firstRun = await first.done;
+            firstRunning = false;
+            expect(injected, "the fault was injected").toBeGreaterThan(0);
+            const firstExit = firstRun.signal ?? String(firstRun.code);
+            observedExit = firstExit;
+            const want: FirstRun = fault === "sigkill-after-landing" ? { exit: "SIGKILL", holds: target.killedHolds } : target.expect[fault];
+            observed.push(`${target.name} | ${fault} | exit ${firstExit} | injected ${injected} | stderr ${firstRun.stderr.trim().split("\n").pop()}`);
 
-          // Rerun without faults until no journal is left (a resumed rollback ends the rotation it resumes).
-          const rerun = ["--profile", "p", "--operation", "up", "--auto", "--endpoint-url", motoUrl(), ...extra];
-          let runs = 1;
-          while (existsSync(`${file}.keyup-journal.p`) && runs < 4) {
-            await keyup(rerun, env);
-            runs += 1;
+            // Right after the fault, before any rerun: the file must hold a key that works and is Active,
+            // the one the documented outcome says, and every file must be 0600 while the journal is there.
+            const afterFault = fileKey(await readFile(file, "utf8"));
+            expect(await workingKey(afterFault)).toBe(user.arn);
+            expect(firstExit, `first run's exit code (stderr: ${firstRun.stderr.trim()})`).toBe(want.exit);
+            expect(afterFault.accessKeyId === old.accessKeyId ? "old" : "new", "the key the file holds after the first run").toBe(want.holds);
+            if (want.exit === "SIGKILL") expect(existsSync(`${file}.keyup-journal.p`), "a killed run leaves its journal").toBe(true);
+            if (want.exit === "1" || want.exit === "0" || want.exit === "3")
+              expect(existsSync(`${file}.keyup-journal.p`), "a run that ended leaves no journal").toBe(false);
+            if (want.exit === "3") expect(firstRun.stderr, "exit 3 says which old key was not retired").toContain(old.accessKeyId);
+            await journalAndModes(file);
+
+            // Exit 3: the rotation is done but the old key is the user's to retire, and keyup printed how.
+            // Follow the printed steps as a user would (the real `aws` CLI, as the admin); they must name
+            // the old key and be enough: the invariants below exempt nothing.
+            if (want.exit === "3") {
+              const steps = handSteps(firstRun.stderr);
+              expect(steps.length, "exit 3 prints the steps to finish by hand").toBeGreaterThan(0);
+              for (const step of steps) {
+                expect(step, "a printed step is an aws iam command about the old key").toMatch(
+                  new RegExp(`^aws iam [a-z-]+ .*--access-key-id ${old.accessKeyId}(\\s|$)`),
+                );
+                observed.push(`${target.name} | ${fault} | printed step ${await awsAsAdmin(step)}: ${step}`);
+              }
+            }
+
+            // Rerun without faults until no journal is left (a resumed rollback ends the rotation it resumes).
+            const rerun = ["--profile", "p", "--operation", "up", "--auto", "--endpoint-url", motoUrl(), ...extra];
+            let runs = 1;
+            while (existsSync(`${file}.keyup-journal.p`) && runs < 4) {
+              await keyup(rerun, env);
+              runs += 1;
+            }
+            expect(existsSync(`${file}.keyup-journal.p`), "journal settled").toBe(false);
+            // A run that failed or rolled back changed nothing: one plain rerun must then rotate.
+            if (fileKey(await readFile(file, "utf8")).accessKeyId === old.accessKeyId) {
+              const again = await keyup(rerun, env);
+              runs += 1;
+              expect(again.code, `a rerun after a failed rotation rotates (stderr: ${again.stderr.trim()})`).toBe(0);
+            }
+            expect(fileKey(await readFile(file, "utf8")).accessKeyId, "the file holds a new key once the rotation settled").not.toBe(old.accessKeyId);
+            // Nothing is exempt: with --delete-inactive the Inactive key must be gone once the rotation settles.
+            await assertInvariants(file, user.arn, []);
+            if (inactive)
+              expect(
+                (await keysOf(admin, "fault-bot")).map((k) => k.id),
+                "--delete-inactive deleted the Inactive key",
+              ).not.toContain(inactive);
+            summary.push({ target: target.name, fault, firstExit: firstRun.signal ?? String(firstRun.code), runsToSettle: runs, survived: true });
+          } catch (error) {
+            summary.push({ target: target.name, fault, firstExit: observedExit, runsToSettle: 0, survived: false });
+            throw error;
+          } finally {
+            await proxy.close();
           }
-          expect(existsSync(`${file}.keyup-journal.p`), "journal settled").toBe(false);
-          // A run that failed or rolled back changed nothing: one plain rerun must then rotate.
-          if (fileKey(await readFile(file, "utf8")).accessKeyId === old.accessKeyId) {
-            const again = await keyup(rerun, env);
-            runs += 1;
-            expect(again.code, `a rerun after a failed rotation rotates (stderr: ${again.stderr.trim()})`).toBe(0);
-          }
-          expect(fileKey(await readFile(file, "utf8")).accessKeyId, "the file holds a new key once the rotation settled").not.toBe(old.accessKeyId);
-          // Nothing is exempt: with --delete-inactive the Inactive key must be gone once the rotation settles.
-          await assertInvariants(file, user.arn, []);
-          if (inactive)
-            expect(
-              (await keysOf(admin, "fault-bot")).map((k) => k.id),
-              "--delete-inactive deleted the Inactive key",
-            ).not.toContain(inactive);
-          summary.push({ target: target.name, fault, firstExit: firstRun.signal ?? String(firstRun.code), runsToSettle: runs, survived: true });
-        } catch (error) {
-          summary.push({ target: target.name, fault, firstExit: observedExit, runsToSettle: 0, survived: false });
-          throw error;
-        } finally {
-          await proxy.close();
-        }
-      });
+        });
+      }
     }
-  }
-});
+  });
+}
 
 /**
  * Garbled answers to a CreateAccessKey that landed (issue 15): none proves that nothing was created, so
@@ -332,27 +352,37 @@ const GARBLED_CREATE_ANSWERS: Record<string, { status: number; body: string; con
   "unknown error": { status: 400, body: awsErrorXml("SomethingNobodyKnows", "odd") },
 };
 
-describe("a garbled answer to a CreateAccessKey that landed, then a rerun: the invariants hold (no orphan)", () => {
-  for (const [fault, answer] of Object.entries(GARBLED_CREATE_ANSWERS)) {
-    test(`CreateAccessKey: garbled: ${fault}`, async () => {
-      const { user, file } = await setup("plain");
-      let injected = 0;
-      const proxy = await startAwsProxy(motoUrl(), (r) => (r.action === "CreateAccessKey" && injected++ === 0 ? { forwardThen: answer } : undefined));
-      const env = { AWS_SHARED_CREDENTIALS_FILE: file, HOME: file.replace(/\/credentials$/, "") };
-      try {
-        await spawnKeyup(["--profile", "p", "--operation", "up", "--auto", "--request-timeout", "1", "--endpoint-url", proxy.url], env).done;
-        expect(injected, "the garbled answer was sent").toBeGreaterThan(0);
-        expect(await workingKey(fileKey(await readFile(file, "utf8")))).toBe(user.arn);
-        let runs = 1;
-        while (existsSync(`${file}.keyup-journal.p`) && runs < 4) {
-          await keyup(["--profile", "p", "--operation", "up", "--auto", "--endpoint-url", motoUrl()], env);
-          runs += 1;
+/**
+ * Each garbled answer to a CreateAccessKey that landed, then a rerun: no orphan.
+ *
+ * @example
+ * ```ts
+ * describeGarbledCreate();
+ * ```
+ */
+export function describeGarbledCreate(): void {
+  describe("a garbled answer to a CreateAccessKey that landed, then a rerun: the invariants hold (no orphan)", () => {
+    for (const [fault, answer] of Object.entries(GARBLED_CREATE_ANSWERS)) {
+      test(`CreateAccessKey: garbled: ${fault}`, async () => {
+        const { user, file } = await setup("plain");
+        let injected = 0;
+        const proxy = await startAwsProxy(motoUrl(), (r) => (r.action === "CreateAccessKey" && injected++ === 0 ? { forwardThen: answer } : undefined));
+        const env = { AWS_SHARED_CREDENTIALS_FILE: file, HOME: file.replace(/\/credentials$/, "") };
+        try {
+          await spawnKeyup(["--profile", "p", "--operation", "up", "--auto", "--request-timeout", "1", "--endpoint-url", proxy.url], env).done;
+          expect(injected, "the garbled answer was sent").toBeGreaterThan(0);
+          expect(await workingKey(fileKey(await readFile(file, "utf8")))).toBe(user.arn);
+          let runs = 1;
+          while (existsSync(`${file}.keyup-journal.p`) && runs < 4) {
+            await keyup(["--profile", "p", "--operation", "up", "--auto", "--endpoint-url", motoUrl()], env);
+            runs += 1;
+          }
+          expect(existsSync(`${file}.keyup-journal.p`), "journal settled").toBe(false);
+          await assertInvariants(file, user.arn, []);
+        } finally {
+          await proxy.close();
         }
-        expect(existsSync(`${file}.keyup-journal.p`), "journal settled").toBe(false);
-        await assertInvariants(file, user.arn, []);
-      } finally {
-        await proxy.close();
-      }
-    });
-  }
-});
+      });
+    }
+  });
+}
