@@ -1,12 +1,24 @@
 import { open, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import type { FileStore } from "@keyup/core/files";
+import { envStore } from "@keyup/store-env";
 import { iniStore } from "@keyup/store-ini";
 import { parse, stringify } from "ini";
 import { credentialsText } from "../test-support/emulator.js";
 import { benchDir } from "./fixtures.js";
 import type { Progress } from "./progress.js";
 import { changedBytes, differingBytes, median, seededRandom } from "./stats.js";
+
+/** The .env store's figures beside the INI store's: one key in a large `.env` file. */
+export interface EnvStoreResult {
+  readonly variables: number;
+  readonly fileBytes: number;
+  readonly readMs: number;
+  readonly writeMs: number;
+  readonly cycleMs: number;
+  readonly floorMs: number;
+}
 
 /** Benchmark 4's figures for one file size. */
 export interface IniStoreResult {
@@ -52,6 +64,91 @@ export function generatedCredentials(profiles: number): string {
   );
 }
 
+/** A `.env` file of `variables` quoted settings (a comment every tenth line), the AWS key in the middle. */
+export function generatedEnv(variables: number): string {
+  const lines = ["# generated for the keyup .env benchmark"];
+  for (let i = 0; i < variables; i++) {
+    if (i === Math.floor(variables / 2)) {
+      const key = fakeKey(0);
+      lines.push(`AWS_ACCESS_KEY_ID=${key.accessKeyId}`, `AWS_SECRET_ACCESS_KEY=${key.secretAccessKey}`);
+    }
+    lines.push(i % 10 === 0 ? `# setting ${i}` : `APP_SETTING_${i}="value number ${i} for the app"`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** The floor of a store cycle: read the file, write it twice (backup and new file), fsync each. */
+async function floorOf(path: string): Promise<number> {
+  const started = performance.now();
+  const bytes = await readFile(path);
+  for (const copy of [`${path}.floor-1`, `${path}.floor-2`]) {
+    const handle = await open(copy, "w", 0o600);
+    await handle.writeFile(bytes);
+    await handle.sync();
+    await handle.close();
+  }
+  const ms = performance.now() - started;
+  await rm(`${path}.floor-1`);
+  await rm(`${path}.floor-2`);
+  return ms;
+}
+
+/** `read()`, then `write()`, of a fresh store over `path`; then the cycle over `cyclePath`. */
+async function storeFigures(
+  make: (path: string) => FileStore,
+  path: string,
+  cyclePath: string,
+  key: { accessKeyId: string; secretAccessKey: string },
+): Promise<{ readMs: number; writeMs: number; cycleMs: number }> {
+  const store = make(path);
+  let started = performance.now();
+  await store.read();
+  const readMs = performance.now() - started;
+  started = performance.now();
+  await store.write(key);
+  const writeMs = performance.now() - started;
+  const cycled = make(cyclePath);
+  started = performance.now();
+  const lock = await cycled.lock();
+  await cycled.read();
+  await cycled.backup();
+  await cycled.write(key);
+  await lock.release();
+  return { readMs, writeMs, cycleMs: performance.now() - started };
+}
+
+/**
+ * The .env store on a file of `variables` settings, `runs` times (a new file each run, since the
+ * store refuses bytes another writer changed), with the floor measured in the same runs.
+ */
+export async function benchEnvStore(variables: number, runs: number, progress: Progress): Promise<EnvStoreResult> {
+  const dir = await benchDir();
+  const original = Buffer.from(generatedEnv(variables));
+  const fresh = fakeKey(variables + 1);
+  const figures: { readMs: number; writeMs: number; cycleMs: number; floorMs: number }[] = [];
+  for (let i = 0; i < runs; i++) {
+    const path = join(dir, `env-${i}`);
+    const cyclePath = join(dir, `env-cycle-${i}`);
+    // Unique per run and per store, like the INI files: no read meets text parsed before.
+    await writeFile(path, Buffer.concat([Buffer.from(`# run ${i}\n`), original]), { mode: 0o600 });
+    await writeFile(cyclePath, Buffer.concat([Buffer.from(`# cycle ${i}\n`), original]), { mode: 0o600 });
+    const measured = await storeFigures((p) => envStore({ path: p }), path, cyclePath, fresh);
+    figures.push({ ...measured, floorMs: await floorOf(cyclePath) });
+  }
+  const result: EnvStoreResult = {
+    variables,
+    fileBytes: original.length,
+    readMs: median(figures.map((f) => f.readMs)),
+    writeMs: median(figures.map((f) => f.writeMs)),
+    cycleMs: median(figures.map((f) => f.cycleMs)),
+    floorMs: median(figures.map((f) => f.floorMs)),
+  };
+  progress.tick(
+    `.env, ${variables} variables: read ${result.readMs.toFixed(2)} ms, cycle ${result.cycleMs.toFixed(2)} ms (floor ${result.floorMs.toFixed(2)} ms)`,
+  );
+  return result;
+}
+
 /**
  * Updates the key of the middle profile of files of each size, `runs` times each (the file rewritten
  * to its original bytes before every run), with `iniStore` and with an `ini.parse`/`ini.stringify`
@@ -61,7 +158,8 @@ export async function benchIniStore(sizes: readonly number[], runs: number, prog
   const out: IniStoreResult[] = [];
   for (const profiles of sizes) {
     const dir = await benchDir();
-    const original = Buffer.from(generatedCredentials(profiles));
+    const generated = Buffer.from(generatedCredentials(profiles));
+    let first = generated;
     const profile = `p${Math.ceil(profiles / 2)}`;
     const fresh = fakeKey(profiles + 1);
     const reads: number[] = [];
@@ -69,12 +167,15 @@ export async function benchIniStore(sizes: readonly number[], runs: number, prog
     const writes: number[] = [];
     const cycles: number[] = [];
     const rewrites: number[] = [];
-    let after = original;
-    let iniAfter = original;
+    let after = generated;
+    let iniAfter = generated;
     for (let i = 0; i < runs; i++) {
       // A file per run: the store refuses to write over bytes another writer (this loop, resetting
-      // the file) changed since keyup last backed up or wrote them in this process.
+      // the file) changed since keyup last backed up or wrote them in this process. Each run's file
+      // differs in its first line, so that no run reads text the run before parsed.
       const path = join(dir, `credentials-${i}`);
+      const original = Buffer.concat([Buffer.from(`# run ${i}\n`), generated]);
+      first = original;
       await writeFile(path, original, { mode: 0o600 });
       const store = iniStore({ profile, path });
       let started = performance.now();
@@ -85,7 +186,7 @@ export async function benchIniStore(sizes: readonly number[], runs: number, prog
       writes.push(performance.now() - started);
       after = await readFile(path);
 
-      await writeFile(path, original, { mode: 0o600 });
+      await writeFile(path, Buffer.concat([Buffer.from(`# cycle ${i}\n`), generated]), { mode: 0o600 });
       started = performance.now();
       const lock = await store.lock();
       await store.read();
@@ -94,17 +195,7 @@ export async function benchIniStore(sizes: readonly number[], runs: number, prog
       await lock.release();
       cycles.push(performance.now() - started);
 
-      started = performance.now();
-      const bytes = await readFile(path);
-      for (const copy of [`${path}.floor-1`, `${path}.floor-2`]) {
-        const handle = await open(copy, "w", 0o600);
-        await handle.writeFile(bytes);
-        await handle.sync();
-        await handle.close();
-      }
-      floors.push(performance.now() - started);
-      await rm(`${path}.floor-1`);
-      await rm(`${path}.floor-2`);
+      floors.push(await floorOf(path));
 
       await writeFile(path, original, { mode: 0o600 });
       started = performance.now();
@@ -121,16 +212,16 @@ export async function benchIniStore(sizes: readonly number[], runs: number, prog
         .filter((l) => l.startsWith("#")).length;
     const result: IniStoreResult = {
       profiles,
-      fileBytes: original.length,
+      fileBytes: first.length,
       readMs: median(reads),
       writeMs: median(writes),
       cycleMs: median(cycles),
       floorMs: median(floors),
-      differingBytes: differingBytes(original, after),
-      changedRegionBytes: changedBytes(original, after),
+      differingBytes: differingBytes(first, after),
+      changedRegionBytes: changedBytes(first, after),
       iniRewriteMs: median(rewrites),
-      iniChangedRegionBytes: changedBytes(original, iniAfter),
-      commentLines: comments(original),
+      iniChangedRegionBytes: changedBytes(first, iniAfter),
+      commentLines: comments(first),
       iniCommentLinesKept: comments(iniAfter),
     };
     out.push(result);

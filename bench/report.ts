@@ -1,7 +1,7 @@
 import { defaultRotationConfig } from "@keyup/core/machine";
 import type { CliColdResult } from "./cli-cold.js";
 import type { FleetRun } from "./fleet.js";
-import type { IniStoreResult } from "./ini-store.js";
+import type { EnvStoreResult, IniStoreResult } from "./ini-store.js";
 import type { PeerRun } from "./peer.js";
 import { type PropagationRun, STRATEGIES, type Strategy } from "./propagation.js";
 import type { ServicePropagationRun } from "./service-propagation.js";
@@ -15,6 +15,8 @@ export interface BenchResults {
   readonly versus?: VersusHandWritten;
   readonly propagation?: readonly PropagationRun[];
   readonly fleet?: { readonly profiles: number; readonly throttleRate: number; readonly runs: readonly FleetRun[] };
+  /** The .env store on a large file, measured with benchmark 4. */
+  readonly env?: EnvStoreResult;
   readonly ini?: readonly IniStoreResult[];
   readonly cli?: CliColdResult;
   readonly peers?: readonly PeerRun[];
@@ -211,6 +213,13 @@ export function renderMarkdown(results: BenchResults, chartFile?: string): strin
       "",
       `Goals for ${largest.profiles} profiles (${formatBytes(largest.fileBytes)}): \`read()\` ≤ 20 ms: ${verdict(largest.readMs <= 20)} (${formatMs(largest.readMs)}); store cycle ≤ 60 ms: ${verdict(largest.cycleMs <= 60)} (${formatMs(largest.cycleMs)}, ${(largest.cycleMs / largest.floorMs).toFixed(1)}× the ${formatMs(largest.floorMs)} floor).`,
     );
+    const env = results.env;
+    if (env) {
+      parts.push(
+        "",
+        `The .env store, same goals, on a \`.env\` file of ${env.variables} quoted settings (${formatBytes(env.fileBytes)}) holding the key in the middle: \`read()\` ${formatMs(env.readMs)} (${verdict(env.readMs <= 20)}), \`write()\` ${formatMs(env.writeMs)}, store cycle ${formatMs(env.cycleMs)} (${verdict(env.cycleMs <= 60)}, ${(env.cycleMs / env.floorMs).toFixed(1)}× the ${formatMs(env.floorMs)} floor measured in the same runs). Its editor follows dotenv's regular expression over the whole file and checks every edit by parsing the result again.`,
+      );
+    }
   }
 
   if (results.peers) {

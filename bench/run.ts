@@ -20,7 +20,7 @@ import { parseArgs } from "node:util";
 import { startMoto } from "../test-support/emulator.js";
 import { benchCliCold } from "./cli-cold.js";
 import { benchFleet } from "./fleet.js";
-import { benchIniStore } from "./ini-store.js";
+import { benchEnvStore, benchIniStore } from "./ini-store.js";
 import { benchPeers } from "./peer.js";
 import { stderrProgress } from "./progress.js";
 import { benchPropagation } from "./propagation.js";
@@ -53,6 +53,7 @@ const plan = quick
       fleetRuns: 1,
       iniSizes: [10, 1000],
       iniRuns: 3,
+      envVariables: 1000,
       cliRuns: 3,
       peerDelaysMs: [0, 3000],
       peerRuns: 1,
@@ -67,6 +68,8 @@ const plan = quick
       fleetRuns: 3,
       iniSizes: [10, 1000, 20000],
       iniRuns: 15,
+      // About the size of the largest credentials file (3 MiB).
+      envVariables: 80000,
       cliRuns: 10,
       peerDelaysMs: [0, 3000],
       peerRuns: 3,
@@ -103,7 +106,10 @@ try {
     );
     results.fleet = { profiles: plan.fleetProfiles, throttleRate: 0.05, runs };
   }
-  if (only.has(4)) results.ini = await benchIniStore(plan.iniSizes, plan.iniRuns, stderrProgress("4 ini store"));
+  if (only.has(4)) {
+    results.ini = await benchIniStore(plan.iniSizes, plan.iniRuns, stderrProgress("4 ini store"));
+    results.env = await benchEnvStore(plan.envVariables, plan.iniRuns, stderrProgress("4 env store"));
+  }
   if (only.has(5)) results.cli = await benchCliCold(moto.url, plan.cliRuns, stderrProgress("5 cli"));
   if (only.has(6)) results.peers = await benchPeers(moto.url, plan.peerDelaysMs, plan.peerRuns, stderrProgress("6 peers"));
   if (only.has(7))

@@ -56,6 +56,8 @@ export const LAMBDA_ROLE_POLICY = {
         "secretsmanager:ListSecretVersionIds",
         "secretsmanager:PutSecretValue",
         "secretsmanager:UpdateSecretVersionStage",
+        "secretsmanager:TagResource",
+        "secretsmanager:UntagResource",
       ],
       Resource: "*",
     },

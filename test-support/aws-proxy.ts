@@ -14,14 +14,18 @@ export interface ProxiedRequest {
   body: string;
 }
 
-/** What the proxy does with a request: forward it (undefined), answer it, reset it, or never answer. */
+/**
+ * What the proxy does with a request: forward it (undefined), answer it, reset it, never answer, or
+ * forward it once `hold` settles (the request waits in the proxy, unseen by AWS, until then).
+ */
 export type ProxyVerdict =
   | undefined
   | { status: number; body: string; contentType?: string }
   | "reset"
   | "hang"
   | { forwardThen: "reset" | "hang" | { status: number; body: string; contentType?: string }; after?: () => void }
-  | { delayMs: number };
+  | { delayMs: number }
+  | { hold: Promise<unknown> };
 
 /**
  * A loopback HTTP proxy in front of moto that records every AWS request and can inject faults.
@@ -48,6 +52,7 @@ export async function startAwsProxy(target: string, decide: (req: ProxiedRequest
       return res.end(verdict.body);
     }
     if (verdict && "delayMs" in verdict) await new Promise((r) => setTimeout(r, verdict.delayMs));
+    if (verdict && "hold" in verdict) await verdict.hold.catch(() => undefined);
     const upstream = request({ host: targetUrl.hostname, port: targetUrl.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
       const upChunks: Buffer[] = [];
       up.on("data", (c: Buffer) => upChunks.push(c));

@@ -126,6 +126,17 @@ export class RotatedAccessKey extends Construct {
         resources: [secretArn],
       }),
     );
+    // createSecret's journal: a tag on the secret naming the key it is about to create, removed once
+    // the key is stored, so a function killed in between leaves a record the next run cleans up. Only
+    // tags of that name: the role cannot change tags that grant access (ABAC).
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: "JournalOnThisSecret",
+        actions: ["secretsmanager:TagResource", "secretsmanager:UntagResource"],
+        resources: [secretArn],
+        conditions: { "ForAllValues:StringLike": { "aws:TagKeys": ["keyup:pending:*"] } },
+      }),
+    );
     this.role.addToPolicy(
       new iam.PolicyStatement({ sid: "WriteItsOwnLogs", actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [logGroup.logGroupArn] }),
     );

@@ -25,6 +25,8 @@ const ROLE_POLICY = {
         "secretsmanager:ListSecretVersionIds",
         "secretsmanager:PutSecretValue",
         "secretsmanager:UpdateSecretVersionStage",
+        "secretsmanager:TagResource",
+        "secretsmanager:UntagResource",
       ],
       Resource: "*",
     },
@@ -116,8 +118,11 @@ test("the bundled handler the construct deploys rotates the key through the four
       GetCallerIdentity: 2,
       ListAccessKeys: 2,
       ListSecretVersionIds: 1,
+      // The journal: a tag on the secret naming the key about to be made, removed once it is stored.
+      TagResource: 1,
       CreateAccessKey: 1,
       PutSecretValue: 1,
+      UntagResource: 1,
     },
     setSecret: { DescribeSecret: 1, GetSecretValue: 1 },
     // core's verify confirms the new key on IAM too (ListAccessKeys signed by it) as its last success.

@@ -77,7 +77,7 @@ describe("RotatedAccessKey creating its secret", () => {
     });
   });
 
-  test("the function's role may only stage versions of this secret and write its own logs: no IAM, no * action", () => {
+  test("the function's role may only stage versions of this secret, keep its journal tags on it and write its own logs: no IAM, no * action", () => {
     created.hasResourceProperties("AWS::IAM::Policy", {
       Roles: [{ Ref: Match.stringLikeRegexp("Role") }],
       PolicyDocument: {
@@ -93,6 +93,14 @@ describe("RotatedAccessKey creating its secret", () => {
               "secretsmanager:UpdateSecretVersionStage",
             ],
             Resource: { Ref: Match.stringLikeRegexp("Secret") },
+          },
+          {
+            // createSecret's journal: only tags named keyup:pending:*, on this secret.
+            Sid: "JournalOnThisSecret",
+            Effect: "Allow",
+            Action: ["secretsmanager:TagResource", "secretsmanager:UntagResource"],
+            Resource: { Ref: Match.stringLikeRegexp("Secret") },
+            Condition: { "ForAllValues:StringLike": { "aws:TagKeys": ["keyup:pending:*"] } },
           },
           {
             Sid: "WriteItsOwnLogs",

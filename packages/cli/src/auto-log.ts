@@ -1,6 +1,7 @@
-import { appendFile, chmod, mkdir } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
+import { appendOwnFile, ownFolder } from "@keyup/core/files";
 
 /**
  * Where `--auto` appends its log when `--log-file` is not given: `$XDG_STATE_HOME/keyup/keyup.log`,
@@ -18,7 +19,10 @@ export function defaultLogFile(env: NodeJS.ProcessEnv): string {
 
 /**
  * An append-only, timestamped log for unattended runs. Lines carry key ids and outcomes, never
- * secrets. The folder is created 0700 and the file 0600: it names keys and users.
+ * secrets. The file is 0600 (it names keys and users), opened without following a symlink, and
+ * refused when another user owns it. With `stateFolder` (the default log's `…/keyup`), that folder
+ * is created 0700 and refused when it is a symlink, another user's or writable by others; a
+ * `--log-file` elsewhere only gets a missing folder created.
  *
  * @example
  * ```ts
@@ -26,18 +30,18 @@ export function defaultLogFile(env: NodeJS.ProcessEnv): string {
  * await log.write("profile=ci step=create-key status=ok");
  * ```
  */
-export function autoLog(path: string, now: () => Date) {
+export function autoLog(path: string, now: () => Date, options: { readonly stateFolder?: string } = {}) {
   let ready: Promise<void> | undefined;
   const prepare = async () => {
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    if (options.stateFolder !== undefined) await ownFolder(options.stateFolder);
+    else await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   };
   return {
     path,
     async write(line: string): Promise<void> {
       ready ??= prepare();
       await ready;
-      await appendFile(path, `${now().toISOString()} ${line}\n`, { mode: 0o600 });
-      await chmod(path, 0o600).catch(() => undefined);
+      await appendOwnFile(path, `${now().toISOString()} ${line}\n`);
     },
   };
 }

@@ -1,3 +1,4 @@
+import { dirname } from "node:path";
 import { type KeyupLogger, redact } from "@keyup/core";
 import type { CliArgs } from "./args.js";
 import { autoLog, defaultLogFile } from "./auto-log.js";
@@ -13,7 +14,7 @@ const LEVELS = { debug: 0, info: 1, warn: 2, error: 3 } as const;
  */
 export function cliLogger(args: CliArgs, io: CliIo, now: () => Date, profile: string | ((message: string) => string) = args.profile): KeyupLogger {
   const threshold = LEVELS[args.logLevel ?? "info"];
-  const file = args.auto ? autoLog(args.logFile ?? defaultLogFile(io.env), now) : undefined;
+  const file = args.auto ? logFile(args, io, now) : undefined;
   const toStderr = !args.auto && args.logLevel !== undefined;
   const emit = (level: keyof typeof LEVELS) => (message: string) => {
     if (LEVELS[level] < threshold) return;
@@ -23,6 +24,14 @@ export function cliLogger(args: CliArgs, io: CliIo, now: () => Date, profile: st
     if (toStderr) io.stderr(`${now().toISOString()} ${line}\n`);
   };
   return { debug: emit("debug"), info: emit("info"), warn: emit("warn"), error: emit("error") };
+}
+
+// The default log sits in keyup's own state folder, which must be this user's alone; a --log-file
+// is where the user said (its folder may rightly be shared, as /tmp is), so only the file is checked.
+function logFile(args: CliArgs, io: CliIo, now: () => Date) {
+  if (args.logFile !== undefined) return autoLog(args.logFile, now);
+  const path = defaultLogFile(io.env);
+  return autoLog(path, now, { stateFolder: dirname(path) });
 }
 
 /** The profile a library line is about, from its `store=ini:<path>#<profile>` field; `-` for a line about no one profile. */

@@ -1,8 +1,10 @@
 import { createHash } from "node:crypto";
-import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, readFile, rm, stat } from "node:fs/promises";
 import { homedir, hostname } from "node:os";
 import { dirname, join } from "node:path";
 import type { AccessKeyPair, CredentialStore } from "./credential-store.js";
+import { ownFolder } from "./files/own-folder.js";
+import { replaceFile, syncFolder } from "./files/replace-file.js";
 import type { RotationState } from "./machine/types.js";
 
 /**
@@ -91,8 +93,43 @@ export function defaultJournalPath(store: CredentialStore, env: NodeJS.ProcessEn
 }
 
 /**
- * A journal in one JSON file, written atomically (temp file, fsync, rename, fsync of the folder) with
- * mode 0600. `load()` refuses a file that is not valid, or that belongs to another OS user.
+ * Options for {@link fileJournal}.
+ *
+ * @example
+ * ```ts
+ * const options: FileJournalOptions = { ownFolders: ["/home/me/.local/state/keyup", "/home/me/.local/state/keyup/journal"] };
+ * ```
+ */
+export interface FileJournalOptions {
+  /**
+   * Folders, outermost first, that are keyup's own (its state folder): each is created 0700 and
+   * refused (`EJOURNALFOREIGN`) when it is a symlink, another user's, or writable by others.
+   * Default: the journal's folder is created if missing and not checked (a credentials file's folder).
+   */
+  readonly ownFolders?: readonly string[];
+}
+
+/**
+ * The journal keyup uses for `store` when none is given: {@link fileJournal} at
+ * {@link defaultJournalPath}; under the state folder, that folder and its `journal` folder must be
+ * keyup's own (see {@link FileJournalOptions.ownFolders}).
+ *
+ * @example
+ * ```ts
+ * const journal = defaultJournal(secretsManagerStore({ secretId: "ci" }));
+ * ```
+ */
+export function defaultJournal(store: CredentialStore, env: NodeJS.ProcessEnv = process.env): RotationJournal {
+  const path = defaultJournalPath(store, env);
+  if (typeof store.journalPath === "string" && store.journalPath !== "") return fileJournal(path);
+  const journals = dirname(path);
+  return fileJournal(path, { ownFolders: [dirname(journals), journals] });
+}
+
+/**
+ * A journal in one JSON file, written atomically (a temporary file created exclusively under a
+ * random name, fsync, rename, fsync of the folder) with mode 0600, owned by this user. `load()`
+ * refuses a file that is not valid, or that belongs to another OS user.
  *
  * @example
  * ```ts
@@ -100,7 +137,7 @@ export function defaultJournalPath(store: CredentialStore, env: NodeJS.ProcessEn
  * const pending = await journal.load();
  * ```
  */
-export function fileJournal(path: string): RotationJournal {
+export function fileJournal(path: string, options: FileJournalOptions = {}): RotationJournal {
   return {
     location: path,
     load: async () => {
@@ -139,17 +176,16 @@ export function fileJournal(path: string): RotationJournal {
       return entry;
     },
     save: async (entry) => {
-      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-      const temp = `${path}.${process.pid}.tmp`;
-      const handle = await open(temp, "w", 0o600);
       try {
-        await handle.writeFile(`${JSON.stringify(entry, null, 2)}\n`);
-        await handle.sync();
-      } finally {
-        await handle.close();
+        if (options.ownFolders) for (const folder of options.ownFolders) await ownFolder(folder);
+        else await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+      } catch (error) {
+        if ((error as { code?: string }).code === "EUNSAFEPATH") throw problem("EJOURNALFOREIGN", path, (error as Error).message, error);
+        throw error;
       }
-      await rename(temp, path);
-      await syncFolder(dirname(path));
+      // A temporary file created exclusively under a random name, owned by this user: never one
+      // another user placed or predicted, and removed on every failure.
+      await replaceFile(path, `${JSON.stringify(entry, null, 2)}\n`, { mode: 0o600 });
     },
     clear: async () => {
       await rm(path, { force: true });
@@ -248,20 +284,6 @@ function versionOf(text: string): unknown {
     return (JSON.parse(text) as { version?: unknown } | null)?.version;
   } catch {
     return undefined;
-  }
-}
-
-async function syncFolder(folder: string): Promise<void> {
-  // A rename is durable only once its folder is synced; some file systems refuse, which is fine.
-  try {
-    const handle = await open(folder, "r");
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // best effort
   }
 }
 

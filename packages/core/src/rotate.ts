@@ -8,7 +8,7 @@ import { type AwsOptions, type AwsPort, createAwsPort, type SigningCredentials }
 import { compositeStore } from "./composite-store.js";
 import type { AccessKeyPair, CredentialStore } from "./credential-store.js";
 import type { ConfigError, JournalError, RotationError, StoreError } from "./errors.js";
-import { currentJournalEntry, defaultJournalPath, fileJournal, type JournalEntry, journalEntry, journalHolder, type RotationJournal } from "./journal.js";
+import { currentJournalEntry, defaultJournal, defaultJournalPath, type JournalEntry, journalEntry, journalHolder, type RotationJournal } from "./journal.js";
 import { errorOf, reportOf } from "./machine/outcome.js";
 import { initialRotationState, resumeState } from "./machine/transition.js";
 import { defaultRotationConfig, type RotationConfig, type RotationState } from "./machine/types.js";
@@ -403,7 +403,7 @@ function journalFor(store: CredentialStore, option: RotationJournal | false | un
   if (option) return option;
   // A store whose content dies with the process (memoryStore) gains nothing from a journal on disk.
   const durable = (typeof store.journalPath === "string" && store.journalPath !== "") || store.capabilities?.durableBackup === true;
-  return durable ? fileJournal(defaultJournalPath(store)) : undefined;
+  return durable ? defaultJournal(store) : undefined;
 }
 
 function journalError(journal: RotationJournal, error: unknown): JournalError {

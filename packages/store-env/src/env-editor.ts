@@ -87,6 +87,15 @@ function decode(raw: string): string {
  * ```
  */
 export function parseEnv(text: string): EnvAssignment[] {
+  // A rotation reads the file, then edits the same text: the last parse is kept (copied out, since
+  // callers own what they get).
+  if (lastParse?.text !== text) lastParse = { text, assignments: parseAnew(text) };
+  return [...lastParse.assignments];
+}
+
+let lastParse: { readonly text: string; readonly assignments: readonly EnvAssignment[] } | undefined;
+
+function parseAnew(text: string): EnvAssignment[] {
   const { normal, at } = normalise(text);
   const out: EnvAssignment[] = [];
   // Line numbers are counted on from the previous match, not from the start each time.
@@ -192,10 +201,15 @@ export function editEnv(text: string, values: Readonly<Record<string, string>>):
     edits.push({ start: current.valueStart, end: current.valueEnd, insert: value + pad });
   }
 
-  let result = text;
-  for (const edit of edits.sort((a, b) => b.start - a.start)) {
-    result = result.slice(0, edit.start) + edit.insert + result.slice(edit.end);
+  // One concatenation of slices of the original text: slicing an edited text again would copy the
+  // whole file once per edit.
+  let result = "";
+  let from = 0;
+  for (const edit of edits.sort((a, b) => a.start - b.start)) {
+    result += text.slice(from, edit.start) + edit.insert;
+    from = edit.end;
   }
+  result = edits.length === 0 ? text : result + text.slice(from);
   if (missing.length > 0) {
     const eol = lineEnding(text);
     if (result.length > 0 && !/[\r\n]$/.test(result)) result += eol;
@@ -211,8 +225,12 @@ export function editEnv(text: string, values: Readonly<Record<string, string>>):
 
 /** The edit's postcondition, checked by dotenv's rules rather than trusted. */
 function assertOnlyValuesChanged(before: readonly EnvAssignment[], after: readonly EnvAssignment[], values: Readonly<Record<string, string>>): void {
-  const others = (list: readonly EnvAssignment[]) => list.filter((a) => !Object.hasOwn(values, a.name)).map((a) => `${a.name}=${JSON.stringify(a.value)}`);
-  const changedOthers = JSON.stringify(others(before)) !== JSON.stringify(others(after));
+  // Compared pair by pair: serialising every other variable of a large file twice was most of an edit's time.
+  const others = (list: readonly EnvAssignment[]) => list.filter((a) => !Object.hasOwn(values, a.name));
+  const othersBefore = others(before);
+  const othersAfter = others(after);
+  const changedOthers =
+    othersBefore.length !== othersAfter.length || othersBefore.some((a, index) => a.name !== othersAfter[index]?.name || a.value !== othersAfter[index]?.value);
   const wrong = Object.entries(values).filter(([name, value]) => {
     const found = after.filter((a) => a.name === name);
     return found.length !== 1 || found[0]?.value !== value;

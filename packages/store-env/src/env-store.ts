@@ -64,7 +64,7 @@ const VARIABLE_NAME = /^[\w.-]+$/;
  * - `write(key)` changes only the characters of the two values (see {@link editEnv}): comments, blank
  *   lines, order, `export `, quoting, inline comments, line endings, a missing final newline and other
  *   variables stay byte for byte. Missing variables are appended. The file is replaced atomically
- *   (write-file-atomic), keeps its mode (0600 when created), and through a symlink the target is
+ *   (a temporary file created exclusively under a random name, fsync, rename), keeps its mode (0600 when created), and through a symlink the target is
  *   written and the link kept. Writing the key the file holds does not touch it.
  * - `backup()` copies the file's exact bytes to {@link EnvStore.backupPath} (mode 0600) and returns
  *   `sha256:<hex>` of them (`absent` for a missing file); `restore()` checks the copy against that

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { SecretsManagerClient, SecretsManagerClientConfig } from "@aws-sdk/client-secrets-manager";
 import {
   type AccessKeyPair,
@@ -12,6 +13,7 @@ import {
 import { defaultRotationConfig, errorOf } from "@keyup/core/machine";
 import { describeAwsError, safeCause, toStoreError } from "./_internal/aws-errors.js";
 import { identify, inspect, type Retirement, retire, type SegmentContext, stage, verify } from "./_internal/machine-segments.js";
+import { type PendingRecord, RECORD_PREFIX, recordsIn, recordValue } from "./_internal/pending-record.js";
 import { clientFor, isAwsError, type SecretApi, type SecretVersion, secretApi } from "./_internal/secret-api.js";
 import { parseHeld, type ResolvedFields, resolveFields, withKey } from "./_internal/secret-json.js";
 import type { SecretFields } from "./secrets-manager-store.js";
@@ -50,15 +52,31 @@ export interface SecretsManagerRotationEvent {
 }
 
 /**
+ * The part of the Lambda context object the handler reads: how long the invocation may still run.
+ * createSecret records that deadline on the secret, so a later invocation knows when this one can no
+ * longer be running (Lambda stops an invocation at its timeout).
+ *
+ * @example
+ * ```ts
+ * const context: RotationContext = { getRemainingTimeInMillis: () => 170_000 };
+ * ```
+ */
+export interface RotationContext {
+  readonly getRemainingTimeInMillis?: () => number;
+}
+
+/**
  * A Lambda handler for Secrets Manager rotation. Resolves when the step is done (or was already
  * done); rejects with a {@link RotationHandlerError} so Secrets Manager retries the rotation later.
+ * The Lambda runtime passes `context`; without one, an invocation counts as running for up to 15
+ * minutes (Lambda's longest timeout).
  *
  * @example
  * ```ts
  * export const handler: RotationHandler = createRotationHandler();
  * ```
  */
-export type RotationHandler = (event: SecretsManagerRotationEvent) => Promise<void>;
+export type RotationHandler = (event: SecretsManagerRotationEvent, context?: RotationContext) => Promise<void>;
 
 /**
  * One line of the handler's log. Names the key ids involved, never a secret.
@@ -89,7 +107,11 @@ export interface RotationLogEntry {
  *   finished: nothing was changed.
  * - `EVERIFY`: the pending key could not be proven to work before the timeout.
  * - `EAWS`: an IAM or STS call failed (see `awsCode`).
- * - `EORPHAN`: a new key could be neither staged nor deleted again: delete it by hand.
+ * - `EBUSY`: another invocation of the rotation function is creating a key for this secret (its
+ *   record is on the secret, and it may still be running): nothing was changed; a retry after that
+ *   invocation's deadline goes on.
+ * - `EORPHAN`: a new key could be neither staged nor deleted again. The record createSecret keeps on
+ *   the secret still names it: the next createSecret after that invocation's deadline deletes it.
  * Secrets Manager failures carry the store codes (`ENOTFOUND`, `EACCES`, `EIO`).
  *
  * @example
@@ -108,6 +130,7 @@ export type RotationHandlerErrorCode =
   | "EINUSE"
   | "EVERIFY"
   | "EAWS"
+  | "EBUSY"
   | "EORPHAN";
 
 /**
@@ -200,6 +223,10 @@ export interface RotationHandlerOptions {
 }
 
 const STEPS = new Set<string>(["createSecret", "setSecret", "testSecret", "finishSecret"]);
+/** Lambda's longest timeout: without a context, an invocation counts as running this long. */
+const LAMBDA_MAX_TIMEOUT_MS = 15 * 60_000;
+/** Added to an invocation's deadline before another invocation may treat it as over. */
+const CLOCK_MARGIN_MS = 2_000;
 
 /**
  * Creates a Secrets Manager rotation function for a secret holding an IAM user's access key, so the
@@ -217,12 +244,25 @@ const STEPS = new Set<string>(["createSecret", "setSecret", "testSecret", "finis
  * install writes AWSPENDING: identity, the 2-key policy, verify with its retries and backoff, retiring
  * a key and error classification are core's.
  *
- * - `createSecret`: retires the AWSPREVIOUS key kept by `next-rotation` (unless IAM shows a use of it
+ * - `createSecret`: deletes any key an earlier invocation created and was stopped before storing
+ *   (see below); retires the AWSPREVIOUS key kept by `next-rotation` (unless IAM shows a use of it
  *   since the last rotation finished: then `EINUSE`, nothing changed) and any key held only by an
  *   abandoned rotation's unlabelled version; then creates a new key and stages it as AWSPENDING (a
- *   JSON copy of the current version with the two key fields replaced). Idempotent on the token. At
- *   IAM's 2-key limit it deletes the other key only if it is Inactive; otherwise it fails naming both
- *   keys. If staging fails, the new key is deleted again.
+ *   JSON copy of the current version with the two key fields replaced). Once the token's version
+ *   holds a key, a repeated createSecret changes nothing. At IAM's 2-key limit it deletes the other
+ *   key only if it is Inactive; otherwise it fails naming both keys. If staging fails, the new key is
+ *   deleted again.
+ *
+ * Crash safety. Between CreateAccessKey and PutSecretValue the new key is named by no version. So
+ * before creating it, createSecret writes a record on the secret (a tag `keyup:pending:<id>` holding
+ * the user's key ids at that moment, the token and the invocation's deadline; no secret) and removes
+ * it once the key is stored. An invocation stopped in between (killed, timed out) leaves the record;
+ * the next createSecret after that invocation's deadline deletes the key the record accounts for (a
+ * key of the user that is neither in the record's list nor in any version of the secret) and the
+ * record, then proceeds. Before the deadline the first invocation may still be running (Secrets
+ * Manager retries, with the same token, while it runs), so createSecret then fails with `EBUSY` and
+ * changes nothing. Every other step changes only labels, each move checked against where the label
+ * is now, so a step stopped after any call and invoked again finishes the job.
  * - `setSecret`: nothing to push, since CreateAccessKey already made the key valid in IAM; checks that
  *   the pending version exists.
  * - `testSecret`: core's verify: STS GetCallerIdentity signed only by the pending key must name the
@@ -267,8 +307,13 @@ export function createRotationHandler(options: RotationHandlerOptions = {}): Rot
   const clients = new Map<string, SecretsManagerClient>();
   const ports = new Map<string, AwsPort>();
 
-  return async (event) => {
+  return async (event, context) => {
     const { SecretId: secretId, ClientRequestToken: token, Step: step, RotationToken: rotationToken } = checkEvent(event);
+    // Until when this invocation may be running: Lambda stops it at its timeout. The margin covers
+    // the clocks of two Lambda hosts disagreeing, as the deadline is compared on another invocation's.
+    const remaining = context?.getRemainingTimeInMillis?.();
+    const deadline =
+      Date.now() + (typeof remaining === "number" && Number.isFinite(remaining) ? Math.max(0, remaining) : LAMBDA_MAX_TIMEOUT_MS) + CLOCK_MARGIN_MS;
     const region = options.region ?? /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):/.exec(secretId)?.[1];
     const clientKey = region ?? "";
     let client = clients.get(clientKey);
@@ -300,6 +345,7 @@ export function createRotationHandler(options: RotationHandlerOptions = {}): Rot
       },
       retireOld,
       previousKeyUseGraceMs,
+      deadline,
       log: (message) => log({ step, secretId, token, message }),
     };
 
@@ -315,7 +361,7 @@ export function createRotationHandler(options: RotationHandlerOptions = {}): Rot
 // The checks of AWS's rotation template (SecretsManagerRotationTemplate/lambda_function.py in
 // aws-samples/aws-secrets-manager-rotation-lambdas), made before every step.
 async function runStep(run: Run, step: SecretsManagerRotationStep): Promise<void> {
-  const { rotationEnabled, stages } = await run.api.describe();
+  const { rotationEnabled, stages, tags } = await run.api.describe();
   if (!rotationEnabled) {
     throw rotationError(
       "ENOTENABLED",
@@ -334,9 +380,10 @@ async function runStep(run: Run, step: SecretsManagerRotationStep): Promise<void
       run.log(`version ${run.token} is already AWSCURRENT: this rotation has finished, nothing to do`);
       return;
     }
-    // AWS's template returns here too. keyup's finishSecret moves no label either, but still retires
-    // the old key if an earlier finishSecret moved AWSCURRENT and then failed to delete it: a retry is
-    // the only thing that can finish that job (the store's README promises every step is idempotent).
+    // AWS's template returns here. keyup's finishSecret does not move AWSCURRENT again, but finishes
+    // what an earlier finishSecret stopped before: taking AWSPENDING off the version (killed between
+    // the two moves) and retiring the old key (a failed or killed deletion). A retry with the same token
+    // is the only thing that can finish those jobs.
     return finishSecret(run, stages);
   }
   if (!tokenStages.includes("AWSPENDING")) {
@@ -351,7 +398,7 @@ async function runStep(run: Run, step: SecretsManagerRotationStep): Promise<void
   }
   switch (step) {
     case "createSecret":
-      return createSecret(run);
+      return createSecret(run, recordsIn(tags));
     case "setSecret":
       return setSecret(run);
     case "testSecret":
@@ -371,10 +418,12 @@ interface Run {
   readonly machine: SegmentContext;
   readonly retireOld: RetireOldPolicy;
   readonly previousKeyUseGraceMs: number;
+  /** Epoch ms until which this invocation may be running (plus a margin for clocks). */
+  readonly deadline: number;
   readonly log: (message: string) => void;
 }
 
-async function createSecret(run: Run): Promise<void> {
+async function createSecret(run: Run, records: readonly PendingRecord[]): Promise<void> {
   const current = await run.api.byStage("AWSCURRENT");
   const currentKey = keyIn(run, current, "the AWSCURRENT version");
   const inspected = await inspect(run.machine, currentKey);
@@ -392,9 +441,11 @@ async function createSecret(run: Run): Promise<void> {
         `secretsmanager:${run.secretId}: pending version ${run.token} holds key ${key.accessKeyId}, which IAM user ${userName} no longer has: remove AWSPENDING from version ${run.token} (see CancelRotateSecret) and rotate again`,
       );
     }
+    await settleRecords(run, records, { userName, signer: currentKey, keys, staged: true });
     run.log(`version ${run.token} already holds pending key ${key.accessKeyId}: nothing to do`);
     return;
   }
+  await settleRecords(run, records, { userName, signer: currentKey, keys, staged: false });
 
   // Keys only an abandoned rotation's version holds (no label left: nothing serves them) and, by
   // default, the AWSPREVIOUS key kept Active since the last rotation: retire them before creating,
@@ -428,6 +479,10 @@ async function createSecret(run: Run): Promise<void> {
     await retireKey(run, retirement, previous ? `the AWSPREVIOUS key (version ${versionId})` : `left by an unfinished rotation (version ${versionId})`);
   }
 
+  // The journal entry for the key about to be made (see pending-record.ts): from here until the key is
+  // in a version, only this record names it.
+  const recordKey = `${RECORD_PREFIX}${randomUUID()}`;
+  await run.api.tag(recordKey, recordValue({ token: run.token, until: run.deadline, before: [...keys] }));
   const result = await stage(run.machine, currentKey, {
     install: async (key) => {
       await run.api.put(withKey(current.text, run.fields, key), run.token, ["AWSPENDING"], run.rotationToken);
@@ -441,11 +496,68 @@ async function createSecret(run: Run): Promise<void> {
     const error = errorOf(result);
     if (!error) throw rotationError("EINTERNAL", `keyup bug: createSecret stopped in ${result.phase} (${result.outcome})`);
     const handled = handlerError(error);
+    if (handled.code === "EORPHAN") {
+      // The key exists and no version holds it: the record stays, so a later createSecret deletes it.
+      throw Object.assign(handled, {
+        message: `${handled.message} (record ${recordKey} on the secret names it: the next createSecret after ${new Date(run.deadline).toISOString()} deletes it)`,
+      });
+    }
+    // No key of this invocation is left (none made, or deleted again): the record has done its job.
+    await run.api.untag([recordKey]).catch((untagError: unknown) => run.log(`could not remove record ${recordKey}: ${(untagError as Error).message}`));
     if (result.outcome === "rolled-back")
       throw Object.assign(handled, { message: `${failureText(result)} (the new key ${result.newAccessKeyId} was deleted again)` });
     throw handled;
   }
+  // The key is in the token's version now; a failure here leaves a record a retry removes.
+  await run.api.untag([recordKey]);
   run.log(`created key ${result.newAccessKeyId} for IAM user ${result.userName ?? userName} and staged it as AWSPENDING`);
+}
+
+/**
+ * Deals with the records earlier invocations of createSecret left on the secret. A record's key is a
+ * key of the user that is neither in the record's list nor in any version of the secret.
+ * - Past its invocation's deadline, that invocation is over: its key (if any) was never stored and
+ *   never handed to anyone, so it is deactivated and deleted, and the record removed.
+ * - Before the deadline the invocation may still be running and about to store its key: `EBUSY`,
+ *   nothing changed. When the token's version already holds a key (`staged`), a record of this token
+ *   that accounts for no key is removed instead: its key is the stored one, and with the user's
+ *   current and pending keys IAM's two-key limit leaves no room for another.
+ */
+async function settleRecords(
+  run: Run,
+  records: readonly PendingRecord[],
+  at: { userName: string; signer: AccessKeyPair; keys: ReadonlySet<string>; staged: boolean },
+): Promise<void> {
+  if (records.length === 0) return;
+  const named = new Set<string>();
+  for (const versionId of (await run.api.versionIds()).keys()) {
+    const version = await run.api.byId(versionId);
+    const held = version ? heldKey(run, version) : undefined;
+    if (held) named.add(held.accessKeyId);
+  }
+  const now = Date.now();
+  for (const record of records) {
+    const unstored = [...at.keys].filter((id) => !record.before.includes(id) && !named.has(id));
+    const over = now > record.until;
+    const stored = at.staged && record.token === run.token && unstored.length === 0;
+    if (!over && !stored) {
+      if (at.staged) continue;
+      throw rotationError(
+        "EBUSY",
+        `secretsmanager:${run.secretId}: another invocation${record.token ? ` (token ${record.token})` : ""} is creating a key for this secret and may run until ${new Date(record.until).toISOString()} (record ${record.tagKey}` +
+          `${unstored.length > 0 ? `, key ${unstored.join(", ")}` : ""}): nothing was changed; Secrets Manager retries the rotation, and a retry after that time goes on`,
+      );
+    }
+    for (const accessKeyId of unstored) {
+      await retireKey(
+        run,
+        { userName: at.userName, accessKeyId, signer: at.signer, oldKey: "delete" },
+        `created by an invocation stopped before storing it (record ${record.tagKey})`,
+      );
+    }
+    await run.api.untag([record.tagKey]);
+    run.log(`removed record ${record.tagKey}${unstored.length > 0 ? ` after deleting the key it accounts for` : ""}`);
+  }
 }
 
 // Nothing to set: unlike a database password, an IAM key is live as soon as CreateAccessKey returns,

@@ -35,6 +35,8 @@ const LAMBDA_ROLE_POLICY = {
         "secretsmanager:ListSecretVersionIds",
         "secretsmanager:PutSecretValue",
         "secretsmanager:UpdateSecretVersionStage",
+        "secretsmanager:TagResource",
+        "secretsmanager:UntagResource",
       ],
       Resource: "*",
     },

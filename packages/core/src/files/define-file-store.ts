@@ -98,12 +98,19 @@ interface Saved {
 }
 
 /**
- * The fingerprint of each file's bytes as keyup last read them for a backup or wrote them, in this
- * process (every store over one file shares the entry, so a fleet's profiles see each other's writes).
- * A write finding other bytes refuses: another writer (a non-atomic one, as `aws configure set` is:
- * truncate, then write) changed the file, and writing our edit of it would lose their change.
+ * Each file's bytes as keyup last read them for a backup or wrote them, in this process (every store
+ * over one file shares the entry, so a fleet's profiles see each other's writes). A write finding
+ * other bytes refuses: another writer (a non-atomic one, as `aws configure set` is: truncate, then
+ * write) changed the file, and writing our edit of it would lose their change. The bytes themselves
+ * are kept, not a hash: comparing 3 MiB takes a fraction of hashing them.
  */
-const lastSeen = new Map<string, string>();
+const lastSeen = new Map<string, Buffer | typeof ABSENT>();
+
+/**
+ * The text of each file's bytes as keyup last decoded or wrote them, in this process: the stores of a
+ * fleet, and the read, backup and write of one rotation, read the same bytes, and decode them once.
+ */
+const decoded = new Map<string, { readonly bytes: Buffer; readonly text: string }>();
 
 /**
  * Makes a {@link CredentialStore} over a file from format code alone. The kit carries what every file
@@ -112,9 +119,10 @@ const lastSeen = new Map<string, string>();
  * - `read()` decodes the file as UTF-8 (`EINVALID` otherwise: a byte that is not UTF-8 would change on
  *   the way back) and hands the text to `readKey`. A missing file is `ENOTFOUND`.
  * - `write(key)` refuses what is not an access key pair (`EBADKEY`) before reading anything, then
- *   replaces the file atomically (write-file-atomic: temp file, fsync, rename) with `writeKey`'s
- *   text; through a symlink it writes the target and keeps the link. Text that did not change is not
- *   written.
+ *   replaces the file atomically (a temporary file created exclusively under a random name, fsync,
+ *   rename) with `writeKey`'s text; through a symlink it writes the target and keeps the link. Text
+ *   that did not change is not written. A file mounted on its own (a container's bind mount: `EBUSY`
+ *   on rename) is written in place, under the lock, and read back.
  * - `backup()` copies the file's exact bytes (mode 0600) and returns their `sha256:` id; `restore()`
  *   checks the copy against it (`EBACKUP`) and puts back those bytes, mode kept (or, with
  *   `restoreKey`, only this store's key when other keys changed meanwhile). `discard()` deletes the
@@ -156,7 +164,7 @@ export function defineFileStore(definition: FileStoreDefinition): FileStore {
   const backupPath = definition.backupPath ?? `${path}.keyup-backup`;
   const createMissing = definition.missingFile === "create";
   const createFolder = createMissing && definition.createFolder === true;
-  const writeOptions = { createFolder, ...(definition.mode !== undefined ? { mode: definition.mode } : {}) };
+  const writeOptions = { createFolder, storeFile: true, ...(definition.mode !== undefined ? { mode: definition.mode } : {}) };
 
   // What this store last did to the file in this process: the key it wrote, or a refused write.
   let wrote: AccessKeyPair | "refused" | undefined;
@@ -177,10 +185,25 @@ export function defineFileStore(definition: FileStoreDefinition): FileStore {
 
   const replace = async (data: string | Buffer): Promise<void> => writeAtomic(await target(), data, what, writeOptions);
 
+  /** The bytes' text, decoded once for as long as the file holds them. */
+  const textOf = (bytes: Buffer): string => {
+    const known = decoded.get(path);
+    if (known?.bytes.equals(bytes)) return known.text;
+    const text = decodeUtf8(bytes, path);
+    decoded.set(path, { bytes, text });
+    return text;
+  };
+
+  /** Records what keyup wrote: a write or restore that follows compares the file with these bytes. */
+  const wroteOut = (bytes: Buffer, text: string): void => {
+    lastSeen.set(path, bytes);
+    decoded.set(path, { bytes, text });
+  };
+
   const read = async (): Promise<AccessKeyPair | undefined> => {
     const bytes = await readBytes(path, what);
     if (bytes === undefined) throw missing();
-    return readKey(decodeUtf8(bytes, path));
+    return readKey(textOf(bytes));
   };
 
   const write = async (key: AccessKeyPair): Promise<void> => {
@@ -188,24 +211,27 @@ export function defineFileStore(definition: FileStoreDefinition): FileStore {
     if (!isAccessKeyPair(key)) throw createStoreError("EBADKEY", `${name}: refusing to write a value that is not an access key pair`);
     const bytes = await loadBytes();
     const seen = lastSeen.get(path);
-    if (seen !== undefined && (bytes === undefined ? seen !== ABSENT : fingerprint(bytes) !== seen)) {
+    if (seen !== undefined && (bytes === undefined ? seen !== ABSENT : seen === ABSENT || !seen.equals(bytes))) {
       wrote = "refused";
       throw createStoreError(
         "EMODIFIED",
         `${name}: ${path} was changed by another writer since keyup read it${bytes?.length === 0 ? " (it is empty now)" : ""}; nothing was written. Let the other writer finish, check the file, and run keyup again`,
       );
     }
-    const text = bytes === undefined ? "" : decodeUtf8(bytes, path);
+    const text = bytes === undefined ? "" : textOf(bytes);
     const next = writeKey(text, key);
     wrote = key;
-    if (bytes !== undefined && next === text) return;
-    await replace(next);
-    lastSeen.set(path, fingerprint(Buffer.from(next)));
+    // Encoded once: the same bytes are compared, written and remembered. Comparing bytes, not the two
+    // texts: an edit of the same length made the string comparison copy the whole edited text first.
+    const nextBytes = Buffer.from(next);
+    if (bytes?.equals(nextBytes)) return;
+    await replace(nextBytes);
+    wroteOut(nextBytes, next);
   };
 
   const backup = async (): Promise<StoreBackup> => {
     const bytes = await loadBytes();
-    lastSeen.set(path, bytes === undefined ? ABSENT : fingerprint(bytes));
+    lastSeen.set(path, bytes ?? ABSENT);
     if (bytes === undefined) return { id: ABSENT };
     await writeAtomic(backupPath, bytes, "the backup", { mode: 0o600, createFolder });
     return { id: fingerprint(bytes), location: backupPath };
@@ -252,11 +278,12 @@ export function defineFileStore(definition: FileStoreDefinition): FileStore {
     // With the file gone there is nobody's change to keep.
     const next = current === undefined ? undefined : merged(current, saved);
     if (next !== undefined) {
-      if (!Buffer.from(next).equals(current as Buffer)) await replace(next);
-      lastSeen.set(path, fingerprint(Buffer.from(next)));
+      const nextBytes = Buffer.from(next);
+      if (!nextBytes.equals(current as Buffer)) await replace(nextBytes);
+      wroteOut(nextBytes, next);
     } else if (saved) {
       await replace(saved.bytes);
-      lastSeen.set(path, fingerprint(saved.bytes));
+      lastSeen.set(path, saved.bytes);
     } else {
       await removeFile(await target(), what);
       lastSeen.set(path, ABSENT);
@@ -279,7 +306,7 @@ export function defineFileStore(definition: FileStoreDefinition): FileStore {
     }
     if (definition.otherHolders) {
       const bytes = await readBytes(path, what);
-      if (bytes !== undefined) holders.push(...definition.otherHolders(decodeUtf8(bytes, path), accessKeyId));
+      if (bytes !== undefined) holders.push(...definition.otherHolders(textOf(bytes), accessKeyId));
     }
     return holders;
   };

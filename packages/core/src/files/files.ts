@@ -1,8 +1,9 @@
+import { isAscii } from "node:buffer";
 import { createHash } from "node:crypto";
 import { lstat, mkdir, readFile, readlink, realpath, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import writeFileAtomic from "write-file-atomic";
 import { createStoreError, type StoreBackup } from "../credential-store.js";
+import { replaceFile } from "./replace-file.js";
 
 /**
  * True for the errors that mean "no such file" (ENOENT, or ENOTDIR for a path through a file).
@@ -62,6 +63,10 @@ const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
  */
 export function decodeUtf8(bytes: Uint8Array, path: string): string {
   try {
+    // Most credential files are ASCII, whose UTF-8 and Latin-1 readings are the same text: Node.js
+    // makes a Latin-1 string of a large buffer outside the JavaScript heap, a few times faster than
+    // the decoder (measured on a 3 MiB file). The check is native and takes well under a millisecond.
+    if (isAscii(bytes)) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
     return decoder.decode(bytes);
   } catch (cause) {
     throw createStoreError("EINVALID", `${path} is not valid UTF-8 text`, { cause });
@@ -81,33 +86,50 @@ export interface WriteAtomicOptions {
   readonly mode?: number;
   /** Create a missing folder (0700) instead of failing with ENOTFOUND. */
   readonly createFolder?: boolean;
+  /**
+   * For the store's own file: an existing file keeps its owner (root editing another user's file
+   * leaves it theirs), and a file mounted on its own (`EBUSY` on rename) is written in place and
+   * read back. Default: the file is owned by the process's user, whoever owned a file at that name
+   * (backups and journals, which another user may have planted).
+   */
+  readonly storeFile?: boolean;
 }
 
 /**
- * Replaces `target` atomically (write-file-atomic: temp file in the same folder, fsync, rename).
- * Write through symlinks by passing the {@link resolveTarget} of a path.
+ * Replaces `target` atomically ({@link replaceFile}: a temporary file beside it created exclusively
+ * under a random name, fsync, rename). Write through symlinks by passing the {@link resolveTarget}
+ * of a path.
  *
  * @example
  * ```ts
- * await writeAtomic(await resolveTarget(path), text, "the credentials file");
+ * await writeAtomic(await resolveTarget(path), text, "the credentials file", { storeFile: true });
  * ```
  */
 export async function writeAtomic(target: string, data: string | Buffer, what: string, options: WriteAtomicOptions = {}): Promise<void> {
-  const { mode } = options;
   try {
-    if (options.createFolder) await mkdir(dirname(target), { recursive: true, mode: 0o700 });
-    const exists = await stat(target).then(
-      () => true,
-      () => false,
-    );
-    const chosen = mode ?? (exists ? undefined : 0o600);
-    await writeFileAtomic(target, data, chosen === undefined ? {} : { mode: chosen });
+    const existing = await stat(target).catch(() => undefined);
+    // An existing file's folder exists: creating it again would only cost a call.
+    if (!existing && options.createFolder) await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+    const mode = options.mode ?? (existing ? existing.mode & 0o7777 : 0o600);
+    // Only the store file keeps its owner (root editing a user's file leaves it theirs); backups and
+    // journals stay the rotating user's, whoever created a file at that path before.
+    const owner = options.storeFile && existing ? { uid: existing.uid, gid: existing.gid } : undefined;
+    await replaceFile(target, data, { mode, ...(owner ? { owner } : {}), inPlaceWhenBusy: options.storeFile === true });
   } catch (cause) {
     if (isMissing(cause)) {
       throw createStoreError("ENOTFOUND", `cannot write ${what} ${target}: its folder does not exist`, { cause });
     }
-    throw createStoreError("EIO", `cannot write ${what} ${target}${reasonOf(cause)}`, { cause });
+    if ((cause as { code?: unknown }).code === "EINPLACE") throw createStoreError("EIO", `cannot write ${what}: ${(cause as Error).message}`, { cause });
+    throw createStoreError("EIO", `cannot write ${what} ${target}${reasonOf(cause)}${busyHint(cause)}`, { cause });
   }
+}
+
+// EBUSY on a write is a file mounted on its own that could not be written in place either.
+function busyHint(cause: unknown): string {
+  const code = (cause as { code?: unknown })?.code;
+  return code === "EBUSY" || code === "EXDEV"
+    ? "; it is mounted on its own (a container's bind mount of one file): mount its folder instead, or rotate on the host"
+    : "";
 }
 
 /**
@@ -189,6 +211,7 @@ export function reasonOf(cause: unknown): string {
     EROFS: "read-only file system",
     ENOSPC: "no space left",
     EISDIR: "it is a folder",
+    EBUSY: "busy",
   };
   return typeof code === "string" ? `: ${reasons[code] ?? "failed"} (${code})` : "";
 }

@@ -20,3 +20,4 @@ export {
   type WriteAtomicOptions,
   writeAtomic,
 } from "./files.js";
+export { appendOwnFile, ownFolder, type UnsafePathError } from "./own-folder.js";

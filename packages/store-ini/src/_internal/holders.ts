@@ -1,4 +1,4 @@
-import { tokenize } from "./ini-lines.js";
+import { type TokenizedIni, tokenize } from "./ini-lines.js";
 import { ACCESS_KEY_ID } from "./profile.js";
 
 /**
@@ -13,8 +13,22 @@ import { ACCESS_KEY_ID } from "./profile.js";
  */
 export function profilesHolding(text: string, profile: string, accessKeyId: string): string[] {
   const found = new Set<string>();
-  let section: string | undefined;
   const ini = tokenize(text);
+  if (accessKeyId !== "") {
+    // Only lines holding the id can hold it as a value: each is looked at, then its section found
+    // by walking back, instead of classifying the 100,000 lines of a 20,000-profile file.
+    for (let at = text.indexOf(accessKeyId, ini.bomLength); at !== -1; ) {
+      const index = ini.lineIndexAt(at);
+      const line = ini.line(index);
+      if (line.kind === "key" && line.key.toLowerCase() === ACCESS_KEY_ID && text.slice(line.valueStart, line.valueEnd) === accessKeyId) {
+        const section = sectionAbove(ini, index);
+        if (section !== undefined && section !== profile) found.add(section);
+      }
+      at = index + 1 < ini.lineCount ? text.indexOf(accessKeyId, ini.line(index + 1).start) : -1;
+    }
+    return [...found];
+  }
+  let section: string | undefined;
   for (let index = 0; index < ini.lineCount; index++) {
     const line = ini.line(index);
     if (line.kind === "section") section = line.name;
@@ -23,4 +37,13 @@ export function profilesHolding(text: string, profile: string, accessKeyId: stri
     }
   }
   return [...found];
+}
+
+/** The name of the last section header above line `index`, if any. */
+function sectionAbove(ini: TokenizedIni, index: number): string | undefined {
+  for (let above = index - 1; above >= 0; above--) {
+    const line = ini.line(above);
+    if (line.kind === "section") return line.name;
+  }
+  return undefined;
 }

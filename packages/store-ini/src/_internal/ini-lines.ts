@@ -62,8 +62,15 @@ export interface TokenizedIni {
   readonly lineCount: number;
   /** Line `index` (from 0), classified on first use. */
   line(index: number): IniLine;
-  /** Every section header, in file order, with its line index. */
+  /** Every section header, in file order, with its line index (found on first use). */
   readonly sections: readonly { readonly index: number; readonly line: SectionLine }[];
+  /**
+   * The section headers named `name`, in file order: the same as filtering {@link sections}, found
+   * by searching the text for the name instead of classifying every header.
+   */
+  sectionsNamed(name: string): readonly { readonly index: number; readonly line: SectionLine }[];
+  /** The index of the line holding the character at `offset`. */
+  lineIndexAt(offset: number): number;
   /** The line ending to use for new lines: the file's first one, `"\n"` when it has none. */
   readonly eol: string;
 }
@@ -73,39 +80,101 @@ const INLINE_COMMENT = /\s[#;]/;
 const SPACE = /\s/;
 
 /**
- * Splits `text` into lines, keeping offsets into `text`. Only section headers are classified up front
- * (a header's first non-blank character is `[`, so the others are passed over at the cost of one
- * character test); any other line is classified when asked for. A store reads one profile of files
- * with 20,000 of them: building an object for each of their 100,000 lines was most of its time.
+ * Splits `text` into lines, keeping offsets into `text`. Lines are classified only when asked for,
+ * and section headers only when every one is asked for: reading one profile of a file with 20,000
+ * finds its header by searching the text for its name. A store reads one profile of files with
+ * 100,000 lines; an object per line, or per header, was most of its time (and its garbage).
  */
 export function tokenize(text: string): TokenizedIni {
+  // Every profile's store over one file reads the same text (a fleet reads each of them, a rotation
+  // reads, then writes): the last tokenization is kept, so that they share one.
+  if (last?.text !== text) last = tokenizeAnew(text);
+  return last;
+}
+
+let last: TokenizedIni | undefined;
+
+function tokenizeAnew(text: string): TokenizedIni {
   const bomLength = text.charCodeAt(0) === BOM ? 1 : 0;
-  const starts: number[] = [];
-  const sections: { index: number; line: SectionLine }[] = [];
-  let pos = bomLength;
-  while (pos < text.length) {
-    starts.push(pos);
-    const newline = text.indexOf("\n", pos);
-    const next = newline === -1 ? text.length : newline + 1;
-    if (text.charCodeAt(firstNonSpace(text, pos, next)) === 0x5b /* [ */) {
-      const line = lineAt(text, pos, next);
-      if (line.kind === "section") sections.push({ index: starts.length - 1, line });
+  // The offsets go into a typed array, grown by doubling: 100,000 lines make no garbage per line.
+  let starts = new Int32Array(1024);
+  let count = 0;
+  for (let pos = bomLength; pos < text.length; count++) {
+    if (count === starts.length) {
+      const grown = new Int32Array(starts.length * 2);
+      grown.set(starts);
+      starts = grown;
     }
-    pos = next;
+    starts[count] = pos;
+    const newline = text.indexOf("\n", pos);
+    pos = newline === -1 ? text.length : newline + 1;
   }
+  const startOf = (index: number): number => starts[index] as number;
+  const nextOf = (index: number): number => (index + 1 < count ? startOf(index + 1) : text.length);
+
   const cache = new Map<number, IniLine>();
   const line = (index: number): IniLine => {
-    if (index < 0 || index >= starts.length) throw new RangeError(`no line ${index}`);
+    if (index < 0 || index >= count) throw new RangeError(`no line ${index}`);
     let found = cache.get(index);
     if (!found) {
-      found = lineAt(text, starts[index] as number, starts[index + 1] ?? text.length);
+      found = lineAt(text, startOf(index), nextOf(index));
       cache.set(index, found);
     }
     return found;
   };
+  // A header's first non-blank character is `[`: the others are passed over at the cost of one test.
+  const header = (index: number): SectionLine | undefined => {
+    if (text.charCodeAt(firstNonSpace(text, startOf(index), nextOf(index))) !== 0x5b /* [ */) return undefined;
+    const found = line(index);
+    return found.kind === "section" ? found : undefined;
+  };
+  const lineIndexAt = (offset: number): number => {
+    let low = 0;
+    let high = count - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (startOf(middle) <= offset) low = middle;
+      else high = middle - 1;
+    }
+    return low;
+  };
+  let sections: { index: number; line: SectionLine }[] | undefined;
+  const allSections = (): { index: number; line: SectionLine }[] => {
+    if (!sections) {
+      sections = [];
+      for (let index = 0; index < count; index++) {
+        const found = header(index);
+        if (found) sections.push({ index, line: found });
+      }
+    }
+    return sections;
+  };
+  const sectionsNamed = (name: string): { index: number; line: SectionLine }[] => {
+    if (sections || name === "") return allSections().filter((section) => section.line.name === name);
+    // A header named `name` holds `name` on its line: only lines holding it are classified.
+    const found: { index: number; line: SectionLine }[] = [];
+    for (let at = text.indexOf(name, bomLength); at !== -1; ) {
+      const index = lineIndexAt(at);
+      const candidate = header(index);
+      if (candidate?.name === name) found.push({ index, line: candidate });
+      at = text.indexOf(name, nextOf(index));
+    }
+    return found;
+  };
   // The file's first line ending is the first line's, unless that line is the only one and has none.
-  const firstEol = starts.length === 0 ? "" : line(0).eol;
-  return { text, bomLength, lineCount: starts.length, line, sections, eol: firstEol || "\n" };
+  const firstEol = count === 0 ? "" : line(0).eol;
+  return {
+    text,
+    bomLength,
+    lineCount: count,
+    line,
+    get sections() {
+      return allSections();
+    },
+    sectionsNamed,
+    lineIndexAt,
+    eol: firstEol || "\n",
+  };
 }
 
 /** Offset of the first character from `from` (before `to`) that is not whitespace, or `to`. */

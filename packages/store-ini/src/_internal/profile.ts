@@ -32,15 +32,19 @@ export type ProfileView =
  * `ini` is `text` tokenized, for a caller looking up several profiles of one text.
  */
 export function viewProfile(text: string, profile: string, where: string, ini: TokenizedIni = tokenize(text)): ProfileView {
-  const headers: number[] = [];
-  // A Set keeps first-seen order without a quadratic search: files with 20,000 profiles exist.
-  const names = new Set<string>();
-  for (const { index, line } of ini.sections) {
-    if (line.name === profile) headers.push(index);
-    names.add(line.name);
-  }
+  const headers = ini.sectionsNamed(profile).map(({ index }) => index);
   const [headerIndex, second] = headers;
-  if (headerIndex === undefined) return { kind: "missing", ini, profiles: [...names] };
+  if (headerIndex === undefined) {
+    return {
+      kind: "missing",
+      ini,
+      // Listed only for a message: every header is classified then, not when the profile is found.
+      get profiles() {
+        // A Set keeps first-seen order without a quadratic search: files with 20,000 profiles exist.
+        return [...new Set(ini.sections.map(({ line }) => line.name))];
+      },
+    };
+  }
   if (second !== undefined) {
     throw createStoreError(
       "EINVALID",

@@ -9,6 +9,8 @@ import {
   PutSecretValueCommand,
   SecretsManagerClient,
   type SecretsManagerClientConfig,
+  TagResourceCommand,
+  UntagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from "@aws-sdk/client-secrets-manager";
 import { awsErrorName, createStoreError } from "@keyup/core";
@@ -130,9 +132,10 @@ export function secretApi(client: SecretsManagerClient, secretId: string, where:
 
     /**
      * The secret's name (its id may be an ARN), whether rotation is turned on for it, and the labels on
-     * each labelled version (DescribeSecret's VersionIdsToStages leaves out versions with no label).
+     * each labelled version (DescribeSecret's VersionIdsToStages leaves out versions with no label), and
+     * its tags.
      */
-    async describe(): Promise<{ name: string; rotationEnabled: boolean; stages: Map<string, readonly string[]> }> {
+    async describe(): Promise<{ name: string; rotationEnabled: boolean; stages: Map<string, readonly string[]>; tags: Map<string, string> }> {
       let out: DescribeSecretCommandOutput;
       try {
         out = await client.send(new DescribeSecretCommand({ SecretId: secretId }));
@@ -144,7 +147,9 @@ export function secretApi(client: SecretsManagerClient, secretId: string, where:
       }
       const stages = new Map<string, readonly string[]>();
       for (const [id, labels] of Object.entries(out.VersionIdsToStages ?? {})) stages.set(id, labels);
-      return { name: out.Name ?? secretId, rotationEnabled: out.RotationEnabled === true, stages };
+      const tags = new Map<string, string>();
+      for (const tag of out.Tags ?? []) if (tag.Key !== undefined) tags.set(tag.Key, tag.Value ?? "");
+      return { name: out.Name ?? secretId, rotationEnabled: out.RotationEnabled === true, stages, tags };
     },
 
     /**
@@ -183,6 +188,16 @@ export function secretApi(client: SecretsManagerClient, secretId: string, where:
           ...(from !== undefined ? { RemoveFromVersionId: from } : {}),
         }),
       );
+    },
+
+    /** Sets one tag on the secret (TagResource replaces the value of a key it already has). */
+    async tag(key: string, value: string): Promise<void> {
+      await call("TagResource", () => client.send(new TagResourceCommand({ SecretId: secretId, Tags: [{ Key: key, Value: value }] })));
+    },
+
+    /** Removes tags from the secret; removing a tag it does not have is not an error. */
+    async untag(keys: string[]): Promise<void> {
+      await call("UntagResource", () => client.send(new UntagResourceCommand({ SecretId: secretId, TagKeys: keys })));
     },
 
     async create(text: string, token: string, description: string): Promise<void> {
