@@ -13,7 +13,7 @@ export default {
   // Two cores, shared: one test process leaves room for everything else.
   concurrency: 1,
   timeoutMS: 5_000,
-  ignorePatterns: ["**/dist/**", "reports/**", "docs/api/**", ".keyup-demo/**", "coverage/**"],
+  ignorePatterns: ["**/dist/**", "reports/**", ".stryker-tmp*", "docs/api/**", ".keyup-demo/**", "coverage/**"],
   tempDirName: ".stryker-tmp",
   cleanTempDir: "always",
 };

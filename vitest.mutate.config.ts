@@ -7,6 +7,9 @@ const packages = fileURLToPath(new URL("./packages/", import.meta.url));
 // mutant is judged in seconds. scripts/mutate.mjs names the test files of the module under mutation
 // in KEYUP_MUTATE_TESTS (comma-separated globs).
 const include = (process.env.KEYUP_MUTATE_TESTS ?? "packages/*/test/**/*.test.ts").split(",");
+// Modules whose tests need the emulator (the rotation handler) set KEYUP_MUTATE_MOTO: one moto server
+// for the whole Stryker run, integration files allowed.
+const moto = process.env.KEYUP_MUTATE_MOTO === "1";
 
 export default defineConfig({
   resolve: {
@@ -18,8 +21,9 @@ export default defineConfig({
   },
   test: {
     include,
-    exclude: ["**/*.int.test.ts", "**/node_modules/**"],
+    exclude: moto ? ["**/node_modules/**"] : ["**/*.int.test.ts", "**/node_modules/**"],
+    ...(moto ? { globalSetup: ["./test-support/moto-global-setup.ts"], fileParallelism: false, hookTimeout: 60_000 } : {}),
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
-    testTimeout: 30_000,
+    testTimeout: moto ? 120_000 : 30_000,
   },
 });

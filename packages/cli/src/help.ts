@@ -31,8 +31,9 @@ Operations:
 
 Options:
   -p, --profile NAME         Profile in the credentials file (default: $AWS_PROFILE, else
-                             $AWS_DEFAULT_PROFILE, else "default"). Repeat it to rotate (or list)
-                             several profiles (a fleet).
+                             $AWS_DEFAULT_PROFILE, else "default"), or a role profile: the key of
+                             its source_profile (at the end of the chain) is used. Repeat it to
+                             rotate (or list) several profiles (a fleet; roles are not followed).
       --all-profiles         Rotate (or list) every profile of the credentials file that holds a key.
       --concurrency N        At most N profiles rotated at once in a fleet (default 8;
                              fewer while IAM throttles).

@@ -1,25 +1,22 @@
-import { type CredentialStore, openMfaSession, type SigningCredentials } from "@keyup/core";
+import { openMfaSession, type SigningCredentials } from "@keyup/core";
 import type { CliArgs } from "./args.js";
 import type { CliIo } from "./cli-io.js";
 import { ExitCode, type ExitCodeValue } from "./exit-codes.js";
 import { awsOptions } from "./flags.js";
 import { failWith } from "./output.js";
-import { mfaSerialFor } from "./profile-hints.js";
-import { credentialsPathOf, secretsOnly } from "./stores.js";
+import { type BuiltStore, secretsOnly } from "./stores.js";
 
 /**
- * The MFA session for this run, when the profile has an `mfa_serial`: the code comes from --mfa-code
- * or a prompt on a terminal. With --auto and no code, the run stops here, before anything is created.
+ * The MFA session for this run, when the profile has an `mfa_serial` (for a role profile: the key's
+ * profile's, else the role profile's): the code comes from --mfa-code or a prompt on a terminal. With
+ * --auto and no code, the run stops here, before anything is created.
  */
-export async function mfaCredentials(
-  args: CliArgs,
-  io: CliIo,
-  store: CredentialStore,
-): Promise<{ credentials?: SigningCredentials } | { exit: ExitCodeValue }> {
+export async function mfaCredentials(args: CliArgs, io: CliIo, built: BuiltStore): Promise<{ credentials?: SigningCredentials } | { exit: ExitCodeValue }> {
   // With only secrets, --profile signs the Secrets Manager calls; IAM is signed by the secret's key,
   // which the profile's mfa_serial has nothing to do with.
   if (secretsOnly(args)) return {};
-  const serialNumber = await mfaSerialFor(args.profile, io.env, credentialsPathOf(args));
+  const { store } = built;
+  const serialNumber = built.resolved?.mfaSerial;
   if (!serialNumber) return {};
   let code = args.mfaCode;
   if (!code) {

@@ -1,6 +1,6 @@
 import type { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { type CredentialStore, compositeStore } from "@keyup/core";
-import { iniStore } from "@keyup/store-ini";
+import { iniStore, type ResolvedProfile, resolveProfile } from "@keyup/store-ini";
 import type { CliArgs, StoreSpec } from "./args.js";
 import type { CliIo } from "./cli-io.js";
 
@@ -30,7 +30,7 @@ export function secretsOnly(args: Pick<CliArgs, "stores">): boolean {
  * if ("error" in built) return usage(io, built.error);
  * ```
  */
-export async function storeFor(args: CliArgs, io: CliIo): Promise<{ store: CredentialStore; label: string } | { error: string }> {
+export async function storeFor(args: CliArgs, io: CliIo): Promise<BuiltStore | { error: string }> {
   const alone = secretsOnly(args);
   const specs: StoreSpec[] =
     args.stores.length === 0 || (args.profileGiven && !alone) ? [{ kind: "ini", where: args.profile }, ...args.stores] : [...args.stores];
@@ -38,10 +38,23 @@ export async function storeFor(args: CliArgs, io: CliIo): Promise<{ store: Crede
   const parts: CredentialStore[] = [];
   const signer = alone ? await secretsSigner(args, io) : undefined;
   if (signer && "error" in signer) return signer;
+  let resolved: ResolvedProfile | undefined;
   try {
     for (const spec of specs) {
       if (spec.kind === "ini") {
-        const store = iniStore({ profile: spec.where, ...(args.credentialsFile ? { path: args.credentialsFile } : {}) });
+        // A role profile uses the key of the profile at the end of its source_profile chain: that is the key to rotate.
+        const found = await resolveProfile({ profile: spec.where, path: credentialsPathOf(args), env: io.env });
+        // A file it cannot read is the store's to report, in its words (EACCES, a folder, …), as without roles.
+        if (found.isErr() && found.error.code !== "EIO") return { error: `store error: ${found.error.message}` };
+        const keyProfile = found.isOk() ? found.value.keyProfile : spec.where;
+        if (found.isOk()) resolved ??= found.value;
+        if (found.isOk() && keyProfile !== spec.where && !args.quiet) {
+          const verb = args.operation === "up" ? "rotating" : "using";
+          io.stderr(
+            `keyup: profile ${spec.where} assumes role ${found.value.roleArn}; ${verb} the key of profile ${keyProfile} (${found.value.chain.join(" -> ")})\n`,
+          );
+        }
+        const store = iniStore({ profile: keyProfile, ...(args.credentialsFile ? { path: args.credentialsFile } : {}) });
         files.push(store);
         parts.push(store);
       } else if (spec.kind === "env") {
@@ -83,10 +96,25 @@ export async function storeFor(args: CliArgs, io: CliIo): Promise<{ store: Crede
       )
       .join(", ");
     if (signer && !args.quiet) io.stderr(`keyup: Secrets Manager calls signed by ${signer.said}; IAM calls by the key in the secret\n`);
-    return { store, label };
+    return { store, label, ...(resolved ? { resolved } : {}) };
   } catch (error) {
     return { error: error instanceof Error ? error.message : String(error) };
   }
+}
+
+/**
+ * The store a command works on, how to name it, and (with a profile) whose key it is.
+ *
+ * @example
+ * ```ts
+ * const built: BuiltStore = { store, label: "profile base in /home/me/.aws/credentials" };
+ * ```
+ */
+export interface BuiltStore {
+  readonly store: CredentialStore;
+  readonly label: string;
+  /** The first profile's resolution: for a role profile, the profile holding the key and its MFA device. */
+  readonly resolved?: ResolvedProfile;
 }
 
 /**

@@ -152,14 +152,20 @@ const ERROR_CASES: ErrorCase[] = [
     code: 2,
     stderr: /temporary/,
   },
+  // A role profile with a source_profile is followed to the key it uses (role-profiles.int.test.ts);
+  // these are the role profiles that lead to no key keyup can rotate.
   {
-    name: "role profile with source_profile in the credentials file",
+    name: "role profiles in the credentials file whose source_profile chain loops",
     setup: async (e) => {
-      await writeFile(e.file, `${profileOf(e.key, "base")}[p]\nrole_arn = arn:aws:iam::123456789012:role/deploy\nsource_profile = base\n`, { mode: 0o600 });
+      await writeFile(
+        e.file,
+        `${profileOf(e.key, "base")}[p]\nrole_arn = arn:aws:iam::123456789012:role/deploy\nsource_profile = q\n[q]\nrole_arn = arn:aws:iam::123456789012:role/deploy\nsource_profile = p\n`,
+        { mode: 0o600 },
+      );
       return undefined;
     },
     code: 2,
-    stderr: /base/,
+    stderr: /keyup: store error: the source_profile chain of profile "p" loops: "p" -> "q" -> "p"/,
   },
   {
     name: "profile defined only in ~/.aws/config with static keys",
@@ -172,16 +178,38 @@ const ERROR_CASES: ErrorCase[] = [
     stderr: /holds a static key; keyup edits the credentials file/,
   },
   {
-    name: "role profile in ~/.aws/config names the profile to rotate instead",
+    name: "role profile in ~/.aws/config whose chain ends in a profile with no key",
     setup: async (e) => {
-      await writeFile(e.file, profileOf(e.key, "base"), { mode: 0o600 });
+      await writeFile(e.file, `${profileOf(e.key, "other")}[base]\nregion = us-east-1\n`, { mode: 0o600 });
       await writeFile(e.env.AWS_CONFIG_FILE as string, "[profile p]\nrole_arn = arn:aws:iam::123456789012:role/deploy\nsource_profile = base\n", {
         mode: 0o600,
       });
       return undefined;
     },
     code: 2,
-    stderr: /run keyup --profile base/,
+    stderr: /"p" -> "base": profile "base" holds no access key; put aws_access_key_id and aws_secret_access_key in its \[base\] section/,
+  },
+  {
+    name: "role profile in ~/.aws/config with credential_source",
+    setup: async (e) => {
+      await writeFile(e.file, profileOf(e.key, "base"), { mode: 0o600 });
+      await writeFile(e.env.AWS_CONFIG_FILE as string, "[profile p]\nrole_arn = arn:aws:iam::123456789012:role/deploy\ncredential_source = Environment\n", {
+        mode: 0o600,
+      });
+      return undefined;
+    },
+    code: 2,
+    stderr: /credential_source Environment: its credentials are temporary/,
+  },
+  {
+    name: "credential_process profile in ~/.aws/config",
+    setup: async (e) => {
+      await writeFile(e.file, profileOf(e.key, "base"), { mode: 0o600 });
+      await writeFile(e.env.AWS_CONFIG_FILE as string, "[profile p]\ncredential_process = /usr/local/bin/get-creds p\n", { mode: 0o600 });
+      return undefined;
+    },
+    code: 2,
+    stderr: /gets its credentials from credential_process/,
   },
   {
     name: "SSO profile in ~/.aws/config",

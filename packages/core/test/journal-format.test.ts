@@ -53,6 +53,18 @@ describe("journal format", () => {
     expect(entry?.state).not.toHaveProperty("manualSteps");
   });
 
+  // Found by the mutation run: without a grace period the upgrade must not add a keepOldForMs key
+  // (one holding undefined would stand in for "keep the old key" wherever the key's presence counts).
+  test("a format-1 journal without a grace period is upgraded to a config without keepOldForMs", async () => {
+    const path = join(dir, "j.json");
+    const old = formatOne(1);
+    const { gracePeriodMs: _grace, ...config } = old.state.config;
+    await writeFile(path, JSON.stringify({ ...old, state: { ...old.state, config: { ...config, oldKey: "delete" } } }), { mode: 0o600 });
+    const entry = await fileJournal(path).load();
+    expect(entry?.version).toBe(2);
+    expect(entry?.state.config).toStrictEqual({ ...defaultRotationConfig, oldKey: "delete" });
+  });
+
   test("a journal from a newer keyup is refused with a clear message, and kept", async () => {
     const path = join(dir, "j.json");
     const text = JSON.stringify(formatOne(3));

@@ -75,6 +75,12 @@ describe("fileJournal()", () => {
     ["no phase", JSON.stringify({ version: 1, id: "x", store: "s", state: { config: {}, steps: [] } })],
     ["no config", JSON.stringify({ version: 1, id: "x", store: "s", state: { phase: "p", steps: [] } })],
     ["steps not a list", JSON.stringify({ version: 1, id: "x", store: "s", state: { phase: "p", config: {}, steps: {} } })],
+    // A state checking its journal must name the phase it goes on with (found by the mutation run).
+    ["a resuming state without the phase it resumes", JSON.stringify({ version: 2, id: "x", store: "s", state: { phase: "resuming", config: {}, steps: [] } })],
+    [
+      "a resuming state whose resumed phase is null",
+      JSON.stringify({ version: 2, id: "x", store: "s", state: { phase: "resuming", resuming: null, config: {}, steps: [] } }),
+    ],
   ])("a damaged journal (%s) is refused with EJOURNALCORRUPT and left in place", async (_label, text) => {
     const path = join(await folder(), "j.json");
     holdsSecret(path, "journal");

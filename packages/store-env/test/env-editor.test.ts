@@ -64,6 +64,17 @@ describe("parseEnv agrees with dotenv", () => {
     ["colon separators and blanks", `A: one\nB :two\nC=  three  \nD =\t"four"\t\n`],
     ["an empty value before a comment", `A=#c\nB= #c\nC=""#c\n`],
     ["names with dots and dashes", `a.b=1\nc-d=2\nexport e.f-g=3\n`],
+    // From the second mutation run: quotes inside an unquoted value, values spanning lines in each
+    // quote style, blanks before an opening quote, lone CR line endings.
+    ["quotes inside an unquoted value", `A=a'b'\nB=x"y"\n`],
+    // A quote after other characters opens no quoted value, so the value ends at the line's end.
+    ["a quote after other characters, closed on a later line", "A=a'b\nc'\nB=x\"y\nz\"\nC=p`q\nr`\nD=1\n"],
+    ["multi-line values in each quote style", `S='a\nb'\nB=\`c\nd\`\nD="e\nf"\n`],
+    ["blanks before an opening quote", `A= 'x y'\nB=  \`p q\`  # c\nC=\t"r s"\n`],
+    ["lone CR line endings", "A=1\rB=two\rC='3'\r"],
+    // A line break inside a quoted value reads as \n whatever the file's line endings.
+    ["a quoted value spanning CRLF lines", 'A="x\r\ny"\r\nB=1\r\n'],
+    ["a quoted value spanning lone-CR lines", 'A="x\ry"\rB=1\r'],
   ])("%s", (_title, text) => {
     const ours: Record<string, string> = {};
     for (const assignment of parseEnv(text)) ours[assignment.name] = assignment.value;
@@ -77,6 +88,37 @@ describe("parseEnv agrees with dotenv", () => {
     expect(id).toMatchObject({ name: "AWS_ACCESS_KEY_ID", quote: "'", exported: true, line: 2, separator: " = " });
     expect(text.slice(id?.valueStart, id?.valueEnd)).toBe(OLD.accessKeyId);
     expect(b).toMatchObject({ name: "B", value: "", quote: "", exported: false, line: 3 });
+  });
+
+  // Offsets map back through every CRLF before them, including one inside a value that spans lines
+  // (the value ends right where a shortened line ending was), and a lone CR is one character.
+  test("value spans are offsets into the original text, across CRLF and lone CR endings", () => {
+    const crlf = `A="x\r\n"\r\nB=second\r\nC=third\r\n`;
+    expect(parseEnv(crlf).map((a) => crlf.slice(a.valueStart, a.valueEnd))).toEqual(["x\r\n", "second", "third"]);
+    expect(parseEnv(crlf).map((a) => a.line)).toEqual([1, 3, 4]);
+    const cr = "A=1\rB=two\rC=three\r";
+    expect(parseEnv(cr).map((a) => cr.slice(a.valueStart, a.valueEnd))).toEqual(["1", "two", "three"]);
+  });
+
+  test("quote style: only a value that starts and ends with the same quote is quoted", () => {
+    const text = `A=a"b"\nB="a"b\nC="a b"\nD='x'\nE=\`y\`\n`;
+    expect(parseEnv(text).map((a) => [a.name, a.quote, text.slice(a.valueStart, a.valueEnd)])).toEqual([
+      ["A", "", 'a"b"'],
+      ["B", "", '"a"b'],
+      ["C", '"', "a b"],
+      ["D", "'", "x"],
+      ["E", "`", "y"],
+    ]);
+  });
+
+  test("the separator holds the blanks before a value, and none after an empty one", () => {
+    const [a, b, c] = parseEnv("A =  x\nB=   \nC: y\n");
+    expect([a?.separator, b?.separator, c?.separator]).toEqual([" =  ", "=", ": "]);
+    // The blanks of an empty value stay after the value written there; a name appended in that
+    // line's style gets no blanks before its value.
+    expect(editEnv("AWS_ACCESS_KEY_ID=   \n", { AWS_ACCESS_KEY_ID: "AKIAX", AWS_SECRET_ACCESS_KEY: "s3cret" })).toBe(
+      "AWS_ACCESS_KEY_ID=AKIAX   \nAWS_SECRET_ACCESS_KEY=s3cret\n",
+    );
   });
 });
 
@@ -179,6 +221,16 @@ describe("editEnv on generated files", () => {
   });
 });
 
+describe("editEnv next to a comment", () => {
+  // A space goes in only where a value is filled in right before a `#`: a value already there keeps
+  // the `#` glued to it as written (dotenv ends an unquoted value at `#` either way).
+  test("an unquoted value glued to a comment stays glued; an empty one gets a space", () => {
+    expect(editEnv("A=x#c\n", { A: "NEW" })).toBe("A=NEW#c\n");
+    expect(editEnv("A=#c\n", { A: "NEW" })).toBe("A=NEW #c\n");
+    expect(editEnv('A=""#c\n', { A: "NEW" })).toBe('A="NEW"#c\n');
+  });
+});
+
 describe("editEnv refuses", () => {
   test("a name assigned twice, naming the lines and no value", () => {
     const text = `AWS_ACCESS_KEY_ID=${OLD.accessKeyId}\nAWS_SECRET_ACCESS_KEY=${OLD.secretAccessKey}\nAWS_SECRET_ACCESS_KEY=${OLD.secretAccessKey}\n`;
@@ -200,6 +252,7 @@ describe("editEnv refuses", () => {
     test(`a value holding ${label} (EBADKEY, no value in the message)`, () => {
       const error = thrown(() => editEnv("A=1\n", { AWS_SECRET_ACCESS_KEY: value }));
       expect(error.code).toBe("EBADKEY");
+      expect(error.message).toContain("the value for AWS_SECRET_ACCESS_KEY");
       if (value !== "") expect(error.message).not.toContain(value);
     });
   }

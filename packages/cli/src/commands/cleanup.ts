@@ -12,7 +12,7 @@ import { storeFor } from "../stores.js";
 export async function cleanupCommand(args: CliArgs, io: CliIo): Promise<ExitCodeValue> {
   const built = await storeFor(args, io);
   if ("error" in built) return usage(io, built.error);
-  const session = await mfaCredentials(args, io, built.store);
+  const session = await mfaCredentials(args, io, built);
   if ("exit" in session) return session.exit;
   const result = await cleanup({
     store: built.store,

@@ -48,7 +48,7 @@ async function keysOf(args: CliArgs, io: CliIo): Promise<{ keys: AccessKeyInfo[]
   const built = await storeFor(args, io);
   if ("error" in built) return { exit: usage(io, built.error) };
   const { store, label } = built;
-  const session = await mfaCredentials(args, io, store);
+  const session = await mfaCredentials(args, io, built);
   if ("exit" in session) return session;
   const result = await listKeys({
     store,

@@ -15,7 +15,7 @@ export async function recoverCommand(args: CliArgs, io: CliIo): Promise<ExitCode
   const say = (text: string) => {
     if (!args.auto && args.output === "table") io.stdout(text);
   };
-  const session = await mfaCredentials(args, io, store);
+  const session = await mfaCredentials(args, io, built);
   if ("exit" in session) return session.exit;
   const result = await recover({
     store,

@@ -27,7 +27,7 @@ export async function upCommand(args: CliArgs, io: CliIo): Promise<ExitCodeValue
   };
 
   // MFA: one session (one code) for the listing before, the rotation and the listing after.
-  const session = await mfaCredentials(args, io, store);
+  const session = await mfaCredentials(args, io, built);
   if ("exit" in session) return session.exit;
   const signing = session.credentials ? { credentials: session.credentials } : {};
   const rotateOptions = { store, ...rotationFlags(args), ...signing, ...journalOption(args) };

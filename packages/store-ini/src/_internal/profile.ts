@@ -29,9 +29,9 @@ export type ProfileView =
  * Finds `profile` in `text` and refuses what would make our edit or our reading ambiguous:
  * the profile twice, a key twice, or one of our keys continued over several lines.
  * `where` completes messages (for example ` in /home/me/.aws/credentials`); it never holds a value.
+ * `ini` is `text` tokenized, for a caller looking up several profiles of one text.
  */
-export function viewProfile(text: string, profile: string, where: string): ProfileView {
-  const ini = tokenize(text);
+export function viewProfile(text: string, profile: string, where: string, ini: TokenizedIni = tokenize(text)): ProfileView {
   const headers = ini.sectionsNamed(profile).map(({ index }) => index);
   const [headerIndex, second] = headers;
   if (headerIndex === undefined) {
