@@ -15,6 +15,7 @@ import { smClient, uniqueSecretName, versionsOf } from "../../packages/store-sec
 import { type ProxyVerdict, startAwsProxy } from "../aws-proxy.js";
 import { seedUser } from "../emulator.js";
 import { createAdmin, createUser, enforceAuth, iamClient, keysOf, motoUrl, resetEmulator, type TestKey } from "../moto.js";
+import { ROTATION_FUNCTION_POLICY } from "../rotation-function-policy.js";
 import { startMotoRotation } from "../rotation-start.js";
 import { rememberSecret } from "../secrets.js";
 import { TYPICAL_AWS } from "./profiles.js";
@@ -29,25 +30,6 @@ import { type RealismProxy, startRealismProxy } from "./realism-proxy.js";
 // it); here that proxy forwards to the realism proxy instead of moto. typical-aws.int.test.ts covers
 // next-rotation and at-finish without crashes.
 
-/** The rotation function's role (as template.yaml and RotatedAccessKey grant it, on "*" for moto). */
-const ROLE_POLICY = {
-  Version: "2012-10-17",
-  Statement: [
-    {
-      Effect: "Allow",
-      Action: [
-        "secretsmanager:DescribeSecret",
-        "secretsmanager:GetSecretValue",
-        "secretsmanager:ListSecretVersionIds",
-        "secretsmanager:PutSecretValue",
-        "secretsmanager:UpdateSecretVersionStage",
-        "secretsmanager:TagResource",
-        "secretsmanager:UntagResource",
-      ],
-      Resource: "*",
-    },
-  ],
-};
 const STEPS: SecretsManagerRotationStep[] = ["createSecret", "setSecret", "testSecret", "finishSecret"];
 const RECORD_PREFIX = "keyup:pending:";
 /** The handler's default: under TYPICAL_AWS verify needs more than IAM's 5 s. */
@@ -65,7 +47,7 @@ const deactivate = { user: "", arn: "", old: undefined as unknown as TestKey, se
 beforeAll(async () => {
   await resetEmulator();
   admin = await createAdmin();
-  const roleUser = await createUser("typical-crash-role", { policy: ROLE_POLICY });
+  const roleUser = await createUser("typical-crash-role", { policy: ROTATION_FUNCTION_POLICY });
   if (!roleUser.keys[0]) throw new Error("setup made no role key");
   role = roleUser.keys[0];
   const u = await createUser("typical-deactivate-at-finish");
