@@ -15,6 +15,7 @@ import { keyup } from "../cli.js";
 import { credentialsText } from "../emulator.js";
 import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey } from "../moto.js";
 import { rotate } from "../observed.js";
+import { ROTATION_FUNCTION_POLICY } from "../rotation-function-policy.js";
 import { startMotoRotation } from "../rotation-start.js";
 import { captureValue, rememberSecret, watchFolder } from "../secrets.js";
 import { TYPICAL_AWS } from "./profiles.js";
@@ -130,22 +131,6 @@ const flapping = { user: "", arn: "", old: undefined as unknown as TestKey, dir:
 let flappingProxy: RealismProxy;
 const FLAP = { afterMs: 200, forMs: 2_000 };
 const fleet = { users: [] as { name: string; arn: string; old: TestKey }[], dir: "", original: "", untouched: undefined as unknown as TestKey };
-const LAMBDA_ROLE_POLICY = {
-  Version: "2012-10-17",
-  Statement: [
-    {
-      Effect: "Allow",
-      Action: [
-        "secretsmanager:DescribeSecret",
-        "secretsmanager:GetSecretValue",
-        "secretsmanager:ListSecretVersionIds",
-        "secretsmanager:PutSecretValue",
-        "secretsmanager:UpdateSecretVersionStage",
-      ],
-      Resource: "*",
-    },
-  ],
-};
 const RETIRE: readonly RetireOldPolicy[] = ["next-rotation", "at-finish"];
 const lambda = new Map<RetireOldPolicy, { user: string; arn: string; old: TestKey; secretId: string; firstVersion: string; token: string }>();
 let lambdaRole: TestKey;
@@ -189,7 +174,7 @@ beforeAll(async () => {
   ]);
   await writeFile(join(fleet.dir, "credentials"), fleet.original, { mode: 0o600 });
 
-  const role = await createUser("typical-rotation-lambda", { policy: LAMBDA_ROLE_POLICY });
+  const role = await createUser("typical-rotation-lambda", { policy: ROTATION_FUNCTION_POLICY });
   lambdaRole = role.keys[0] as TestKey;
   for (const retireOld of RETIRE) {
     const u = await createUser(`typical-secret-${retireOld}`);

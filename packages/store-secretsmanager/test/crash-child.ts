@@ -1,5 +1,6 @@
-// A stand-in for the rotation Lambda, run as its own process by rotation-handler-crash.int.test.ts so
-// the test can SIGKILL it after any AWS call. It runs the steps the plan names, in order, with a Lambda
+// A stand-in for the rotation Lambda, run as its own process by rotation-handler-crash.int.test.ts (and,
+// through the realism proxy, test-support/realism/typical-aws-lambda.int.test.ts) so the test can
+// SIGKILL it after any AWS call. It runs the steps the plan names, in order, with a Lambda
 // context whose deadline is `remainingMs` away, and prints one JSON line per step (error codes and
 // messages, which never hold a secret). The role's key comes in the environment, never in argv.
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
@@ -12,6 +13,8 @@ interface Plan {
   readonly endpoint: string;
   readonly retireOld: RetireOldPolicy;
   readonly remainingMs: number;
+  /** How long verify waits for the new key; 5 s on bare moto (keys work at once), longer under a realism profile. */
+  readonly verifyTimeoutMs?: number;
 }
 
 const plan = JSON.parse(process.env.KEYUP_CRASH_PLAN ?? "{}") as Plan;
@@ -21,7 +24,7 @@ const handler = createRotationHandler({
   region: "us-east-1",
   endpoint: plan.endpoint,
   retireOld: plan.retireOld,
-  verifyTimeoutMs: 5_000,
+  verifyTimeoutMs: plan.verifyTimeoutMs ?? 5_000,
   log: () => undefined,
 });
 const deadline = Date.now() + plan.remainingMs;

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type ProxyVerdict, startAwsProxy } from "../../../test-support/aws-proxy.js";
 import { seedUser } from "../../../test-support/emulator.js";
 import { createAdmin, createUser, enforceAuth, iamClient, keysOf, motoUrl, resetEmulator, type TestKey, workingKey } from "../../../test-support/moto.js";
+import { ROTATION_FUNCTION_POLICY } from "../../../test-support/rotation-function-policy.js";
 import { startMotoRotation } from "../../../test-support/rotation-start.js";
 import { rememberSecret } from "../../../test-support/secrets.js";
 import { smClient, uniqueSecretName, versionsOf } from "./support.js";
@@ -19,26 +20,6 @@ import { smClient, uniqueSecretName, versionsOf } from "./support.js";
 // right after the Nth AWS call of a step has been answered by AWS (here moto), for every N of every
 // step, then invoked again with the same token in a fresh process, as Secrets Manager retries. Each
 // time the rotation must finish, and the user must have no key that no version of the secret names.
-
-/** What the rotation function's role may do (as template.yaml and RotatedAccessKey grant it, on "*" for moto). */
-const ROLE_POLICY = {
-  Version: "2012-10-17",
-  Statement: [
-    {
-      Effect: "Allow",
-      Action: [
-        "secretsmanager:DescribeSecret",
-        "secretsmanager:GetSecretValue",
-        "secretsmanager:ListSecretVersionIds",
-        "secretsmanager:PutSecretValue",
-        "secretsmanager:UpdateSecretVersionStage",
-        "secretsmanager:TagResource",
-        "secretsmanager:UntagResource",
-      ],
-      Resource: "*",
-    },
-  ],
-};
 
 const STEPS: SecretsManagerRotationStep[] = ["createSecret", "setSecret", "testSecret", "finishSecret"];
 const RECORD_PREFIX = "keyup:pending:";
@@ -55,7 +36,7 @@ beforeAll(async () => {
   // reset is needed between cases and they can run side by side.
   await resetEmulator();
   admin = await createAdmin();
-  const roleUser = await createUser("rotation-function-role", { policy: ROLE_POLICY });
+  const roleUser = await createUser("rotation-function-role", { policy: ROTATION_FUNCTION_POLICY });
   if (!roleUser.keys[0]) throw new Error("setup made no role key");
   role = roleUser.keys[0];
   await enforceAuth();

@@ -18,30 +18,11 @@ import {
   whoAmI,
   workingKey,
 } from "../../../test-support/moto.js";
+import { ROTATION_FUNCTION_POLICY } from "../../../test-support/rotation-function-policy.js";
 import { startMotoRotation } from "../../../test-support/rotation-start.js";
 import { createSecret, currentOf, smClient, smErrorResponse, uniqueSecretName, versionsOf } from "./support.js";
 
 beforeEach(resetEmulator);
-
-/** The least privilege the rotation Lambda's role needs when the key in the secret signs IAM calls. */
-const LAMBDA_ROLE_POLICY = {
-  Version: "2012-10-17",
-  Statement: [
-    {
-      Effect: "Allow",
-      Action: [
-        "secretsmanager:DescribeSecret",
-        "secretsmanager:GetSecretValue",
-        "secretsmanager:ListSecretVersionIds",
-        "secretsmanager:PutSecretValue",
-        "secretsmanager:UpdateSecretVersionStage",
-        "secretsmanager:TagResource",
-        "secretsmanager:UntagResource",
-      ],
-      Resource: "*",
-    },
-  ],
-};
 
 interface World {
   admin: TestKey;
@@ -74,7 +55,7 @@ async function world(
 ): Promise<World> {
   const admin = await createAdmin();
   const user = await createUser("app", options.userPolicy ? { policy: options.userPolicy } : {});
-  const role = await createUser("rotation-lambda-role", { policy: options.lambdaPolicy ?? LAMBDA_ROLE_POLICY });
+  const role = await createUser("rotation-lambda-role", { policy: options.lambdaPolicy ?? ROTATION_FUNCTION_POLICY });
   const [oldKey] = user.keys;
   const [lambdaRole] = role.keys;
   if (!oldKey || !lambdaRole) throw new Error("setup made no keys");
@@ -365,7 +346,7 @@ describe("who signs IAM calls", () => {
   const ROLE_WITH_IAM = {
     Version: "2012-10-17",
     Statement: [
-      ...LAMBDA_ROLE_POLICY.Statement,
+      ...ROTATION_FUNCTION_POLICY.Statement,
       { Effect: "Allow", Action: ["iam:ListAccessKeys", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey"], Resource: "*" },
     ],
   };
