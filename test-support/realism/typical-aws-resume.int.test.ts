@@ -40,7 +40,7 @@ interface Case {
   proxy: RealismProxy;
 }
 
-const cases: Case[] = [
+const plans: Pick<Case, "name" | "kill" | "lagOutlastsRestart">[] = [
   { name: "(a) killed right after CreateAccessKey landed, its answer never read", kill: "create-landed", lagOutlastsRestart: false },
   { name: "(b) killed during verify, the file already holding the new key", kill: "verifying", lagOutlastsRestart: false },
   { name: "(c) killed right after UpdateAccessKey deactivated the old key", kill: "deactivated", lagOutlastsRestart: false },
@@ -50,7 +50,16 @@ const cases: Case[] = [
     lagOutlastsRestart: true,
   },
   { name: "(b), the list lag outlasting the restart: the resume's check lists again until the new key shows", kill: "verifying", lagOutlastsRestart: true },
-].map((c) => ({ ...c, user: "", arn: "", old: undefined as unknown as TestKey, dir: "", original: "", proxy: undefined as unknown as RealismProxy }));
+];
+const cases: Case[] = plans.map((c) => ({
+  ...c,
+  user: "",
+  arn: "",
+  old: undefined as unknown as TestKey,
+  dir: "",
+  original: "",
+  proxy: undefined as unknown as RealismProxy,
+}));
 
 type Outcome = "ok" | string;
 const outcome = (call: Promise<unknown>): Promise<Outcome> =>
