@@ -259,7 +259,9 @@ const TABLE: Record<Phase, Record<string, string>> = {
   "recording-grace": { waited: "recording-grace/tagUser", failedAuth: "recording-grace/wait", failedService: "recording-grace/wait", "*": "done/-" },
   "untagging-old": { waited: "untagging-old/untagUser", failedAuth: "untagging-old/wait", failedService: "untagging-old/wait", "*": "done/-" },
   resuming: {
-    keysListed: "restoring/restoreStore",
+    // The journaled new key is missing from this list: listed again after a wait (IAM's list lag).
+    keysListed: "resuming/wait",
+    waited: "resuming/listAccessKeys",
     failedAuth: "resuming/listAccessKeys",
     failedService: "resuming/listAccessKeys",
     failedHard: "resuming/listAccessKeys",
@@ -730,10 +732,47 @@ describe("resuming: a journal is checked against IAM inside the machine", () => 
     random: 0,
   });
 
-  test("a new key deleted meanwhile can only be undone: restore the store", () => {
-    const t = transition(resumed(), { type: "keysListed", keys: [{ accessKeyId: OLD, status: "Active" }], at: 6 });
+  // RECONCILE_RELISTS in phases/rollback.ts: how many more lists before a missing key is taken as gone (docs/aws-behaviour.md section 6).
+  const RECONCILE_RELISTS = 10;
+  const onlyOld: RotationEvent = { type: "keysListed", keys: [{ accessKeyId: OLD, status: "Active" }], at: 6 };
+
+  test("a new key deleted meanwhile can only be undone: restore the store, once the bounded relists never showed it", () => {
+    let s = resumed();
+    for (let i = 1; i <= RECONCILE_RELISTS; i++) {
+      const missing = transition(s, onlyOld);
+      expect(missing.state.phase).toBe("resuming");
+      expect(missing.effects).toEqual([{ type: "wait", ms: expect.any(Number) }]);
+      s = transition(missing.state, { type: "waited", at: 7 }).state;
+      expect(effectFor(s)).toEqual({ type: "listAccessKeys", userName: "alice", signer: "new" });
+    }
+    const t = transition(s, onlyOld);
     expect(t.effects).toEqual([{ type: "restoreStore", backup }]);
     expect(t.state.failure).toMatchObject({ code: "NewKeyGone", phase: "verifying" });
+    expect(t.state.retries.rollback).toBe(0);
+  });
+
+  test("a journaled new key missing from a list (ListAccessKeys lags a new key) is listed again, then the rotation goes on", () => {
+    const missing = transition(resumed(), onlyOld);
+    expect(missing.effects).toEqual([{ type: "wait", ms: expect.any(Number) }]);
+    expect(missing.state.steps.at(-1)).toMatchObject({ step: "resume", status: "retry" });
+    const relisted = transition(missing.state, { type: "waited", at: 7 });
+    expect(relisted.effects).toEqual([{ type: "listAccessKeys", userName: "alice", signer: "new" }]);
+    const listed = transition(relisted.state, {
+      type: "keysListed",
+      keys: [
+        { accessKeyId: OLD, status: "Active" },
+        { accessKeyId: NEW, status: "Active" },
+      ],
+      at: 8,
+    });
+    expect(listed.state.phase).toBe("verifying");
+    expect(listed.state.failure).toBeUndefined();
+    expect(listed.state.retries.rollback).toBe(0);
+  });
+
+  test("a new key missing after it was verified is not waited for (it cannot be lagging)", () => {
+    const t = transition(resumeState(stateIn("deactivating"), 5) as RotationState, onlyOld);
+    expect(t.state.phase).toBe("deactivating");
   });
 
   test("the new key failing to sign the check: the old key tries", () => {

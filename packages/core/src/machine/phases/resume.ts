@@ -1,10 +1,15 @@
+import { backoffDelay } from "../backoff.js";
 import type { Failure, KeyupFailureCode, Phase, RotationState, StateIn } from "../types.js";
-import { type Finishing, finish, freshLoop, record } from "./moves.js";
+import { again, type Finishing, finish, freshLoop, record } from "./moves.js";
+import { RECONCILE_RELISTS } from "./rollback.js";
 import type { Decision, PhaseSpec } from "./spec.js";
 
 // Resume: a journaled rotation is checked against IAM before it goes on. The journal's user must
 // still exist, and a new key it names must still exist: one deleted by someone else can only be
 // undone. A check that cannot be made ends the run with the journal kept and nothing changed.
+// ListAccessKeys may not show a key created a moment ago (IAM is eventually consistent; a rerun right
+// after a crash comes seconds after the create), so a missing new key is listed again, as reconcile
+// lists again, before it is taken as gone.
 
 /** Lists the user's keys, signed by the new key, else the old one (or the caller's credentials). */
 export const resuming: PhaseSpec<"resuming"> = {
@@ -12,10 +17,22 @@ export const resuming: PhaseSpec<"resuming"> = {
   group: "resume",
   effect: (s) => ({ type: "listAccessKeys", userName: s.userName, signer: s.resuming.signer }),
   on: {
+    waited: again,
     keysListed: (s, e) => {
-      const { resuming: journaled, ...rest } = s;
       const newId = s.newAccessKeyId;
-      const gone = newId !== undefined && !e.keys.some((k) => k.accessKeyId === newId);
+      // Only before the new key was verified can it be new enough to be missing from a list.
+      const young = s.resuming.phase === "installing" || s.resuming.phase === "verifying";
+      const gone = young && newId !== undefined && !e.keys.some((k) => k.accessKeyId === newId);
+      const lists = s.retries.rollback + 1;
+      if (gone && lists <= RECONCILE_RELISTS) {
+        const detail = `the new key ${newId} is not listed (yet); listing again (${lists} of ${RECONCILE_RELISTS})`;
+        return {
+          state: record({ ...s, retries: { ...s.retries, rollback: lists } }, e.at, "resume", "retry", detail),
+          waitMs: backoffDelay(s.config, lists, 0.5),
+        };
+      }
+      const { resuming: journaled, ...listed } = s;
+      const rest = { ...listed, retries: { ...listed.retries, rollback: 0 } };
       if (gone && (journaled.phase === "installing" || journaled.phase === "verifying")) {
         const failure: Failure & { phase: typeof journaled.phase } = {
           source: "keyup",

@@ -73,8 +73,16 @@ export const deletingNew: PhaseSpec<"deleting-new"> = {
   onAbort: finishWithoutRetries,
 };
 
-/** How many more times reconcile lists the keys before concluding that no key was created (~4 s with the default backoff). */
-const RECONCILE_RELISTS = 10;
+/**
+ * How many more times reconcile (and a resume's journal check) lists the keys before concluding that
+ * a key is not there (~4 s with the default backoff): ListAccessKeys lags a new key.
+ *
+ * @example
+ * ```ts
+ * if (lists <= RECONCILE_RELISTS) return { state, waitMs: backoffDelay(s.config, lists, 0.5) };
+ * ```
+ */
+export const RECONCILE_RELISTS = 10;
 
 /** CreateAccessKey's answer was lost: lists the keys, looking for one it created anyway. */
 export const reconciling: PhaseSpec<"reconciling"> = {
