@@ -151,7 +151,11 @@ export interface CredentialStoreTestSuiteOptions {
   readonly skip?: readonly CredentialStoreTestGroup[];
   /** How many writes the atomic-write case races readers against. Default 20. */
   readonly atomicWriteRounds?: number;
-  /** How quickly a contended `lock()` must throw `ELOCKED`, in milliseconds. Default 1000. */
+  /**
+   * How quickly a contended `lock()` must throw `ELOCKED`, in milliseconds. Default 1000. In the
+   * cross-process case the contender's second refused call is timed: its first also loads what the
+   * store loads lazily, which is the machine's speed, not the lock's.
+   */
   readonly lockWithinMs?: number;
   /**
    * Per-case timeout handed to the test runner, in milliseconds. Default 15000. The cross-process lock
