@@ -36,7 +36,7 @@ export type {
   VerifyError,
 } from "./errors.js";
 export { awsErrorName, classifyAwsErrorName, redact, toAwsError } from "./errors.js";
-export type { JournalEntry, JournalProblem, RotationJournal } from "./journal.js";
+export type { FileJournalOptions, JournalEntry, JournalProblem, RotationJournal } from "./journal.js";
 export { defaultJournalPath, fileJournal } from "./journal.js";
 export type { AccessKeyInfo, ListKeysOptions } from "./list-keys.js";
 export { listKeys, openMfaSession } from "./list-keys.js";

@@ -46,6 +46,7 @@ const ENTRY_POINTS = {
       "ConfigError",
       "CredentialStore",
       "Effect",
+      "FileJournalOptions",
       "FleetReport",
       "FleetResult",
       "InternalError",

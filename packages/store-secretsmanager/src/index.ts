@@ -1,6 +1,7 @@
 export {
   createRotationHandler,
   type RetireOldPolicy,
+  type RotationContext,
   type RotationHandler,
   type RotationHandlerError,
   type RotationHandlerErrorCode,
