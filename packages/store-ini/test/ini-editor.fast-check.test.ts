@@ -4,6 +4,7 @@ import { externalDataInterceptor, loadSharedConfigFiles } from "@smithy/core/con
 import fc from "fast-check";
 import { parse } from "ini";
 import { describe, expect, it } from "vitest";
+import { propertyRuns } from "../../../test-support/property-runs.js";
 
 /*
  * Generated credentials files, edited with editProfile and checked three ways: byte for byte against
@@ -376,9 +377,10 @@ function expectIniReadsEdit(file: GeneratedFile, edited: string, key: AccessKeyP
   expect(withoutOurs(target)).toEqual(withoutOurs(iniProfile(before, file.target)));
 }
 
-const ANY_RUNS = 4_000;
-const SDK_RUNS = 4_000;
-const IDEMPOTENT_RUNS = 2_000;
+// Fewer under `pnpm mutate` only (test-support/property-runs.ts): every mutant reruns these suites.
+const ANY_RUNS = propertyRuns(4_000);
+const SDK_RUNS = propertyRuns(4_000);
+const IDEMPOTENT_RUNS = propertyRuns(2_000);
 
 describe("editProfile over generated credentials files (fast-check)", () => {
   it(`any syntax: only the two values change (or the key lines / section are added), and ini reads the result (${ANY_RUNS} cases)`, () => {

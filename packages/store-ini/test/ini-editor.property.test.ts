@@ -1,6 +1,7 @@
 import { editProfile, readProfile } from "@keyup/store-ini";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { propertyRuns } from "../../../test-support/property-runs.js";
 
 const UPPER_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".split("");
 const SECRET_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+".split("");
@@ -79,7 +80,7 @@ describe("editProfile properties", () => {
         expect(edited.split(/\r?\n/).length).toBe(generated.text.split(/\r?\n/).length);
         expect(editProfile(edited, "ci", generated.old)).toBe(generated.text);
       }),
-      { numRuns: 300 },
+      { numRuns: propertyRuns(300) },
     );
   });
 
@@ -101,7 +102,7 @@ describe("editProfile properties", () => {
         expect(after.length - before.length).toBeLessThanOrEqual(5);
         expect(editProfile(edited, "ci", next)).toBe(edited);
       }),
-      { numRuns: 300 },
+      { numRuns: propertyRuns(300) },
     );
   });
 });
