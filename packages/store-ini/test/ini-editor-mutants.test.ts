@@ -63,6 +63,14 @@ describe("readProfile refuses profiles keyup must not rotate, naming why without
     expect(error.message).toBe(`profile "ci" uses ${name}, so it does not hold an IAM user's access key`);
   });
 
+  it("a profile with only a source_profile names it too", () => {
+    const error = thrown(() => readProfile("[ci]\nsource_profile = base\n", "ci"));
+    expect(error.code).toBe("EUNSUPPORTED");
+    expect(error.message).toBe(
+      `profile "ci" uses source_profile, so it does not hold an IAM user's access key; rotate the key of its source_profile "base" instead`,
+    );
+  });
+
   it("a setting that only contains sso_ is not an SSO profile", () => {
     expect(readProfile(`[ci]\nmy_sso_note = x\n${keyLines(OLD)}`, "ci")).toEqual(OLD);
   });
@@ -156,6 +164,25 @@ describe("lines read as the SDK reads them", () => {
     expect(readProfile(text, "ci")).toEqual(OLD);
   });
 
+  it("a line that only starts with `[` or only ends with `]` is no header", async () => {
+    const text = `[ci]\nregion = [eu-west-1]\n[other\n${keyLines(OLD)}other]\n`;
+    expect(Object.keys(await sdkProfiles(text))).toEqual(["ci"]);
+    expect(readProfile(text, "ci")).toEqual(OLD);
+    expect(thrown(() => readProfile(text, "other")).message).toBe(`profile "other" not found (profiles present: ci)`);
+  });
+
+  it("readProfile with the empty name reads the `[]` section, and returns (editProfile refuses the name)", () => {
+    const text = `[a]\nregion = x\n[]\n${keyLines(OLD)}`;
+    expect(readProfile(text, "")).toEqual(OLD);
+    expect(thrown(() => readProfile("[a]\n", "")).message).toBe(`profile "" not found (profiles present: a)`);
+    expect(thrown(() => editProfile(text, "", fakeKey())).code).toBe("EINVALID");
+  });
+
+  it("a key's value continues over a blank line, as configparser reads it", () => {
+    const text = `[ci]\naws_access_key_id = ${OLD.accessKeyId}\n\n  more\naws_secret_access_key = ${OLD.secretAccessKey}\n`;
+    expect(thrown(() => readProfile(text, "ci")).message).toContain("aws_access_key_id on line 2 is followed by more-indented lines");
+  });
+
   it("a header's name is trimmed, and a comment after it is not part of it", () => {
     const text = `[ \tci\t ] ; the CI user\n${keyLines(OLD)}`;
     expect(readProfile(text, "ci")).toEqual(OLD);
@@ -170,14 +197,15 @@ describe("lines read as the SDK reads them", () => {
   });
 
   it("lines without a name before `=` are skipped, however many", async () => {
-    const text = `[ci]\n= junk\n=more junk\n  = x\njunk without equals\n${keyLines(OLD)}`;
+    // A half-typed `sso_start_url` without `=` is no setting either (the SDK skips it too).
+    const text = `[ci]\n= junk\n=more junk\n  = x\njunk without equals\nsso_start_url\n${keyLines(OLD)}`;
     expect((await sdkProfiles(text)).ci).toEqual({ aws_access_key_id: OLD.accessKeyId, aws_secret_access_key: OLD.secretAccessKey });
     expect(readProfile(text, "ci")).toEqual(OLD);
   });
 
   it("the profile's name elsewhere in the file (values, comments, other headers) does not confuse the search", () => {
     const key = fakeKey();
-    const before = `# ci keys below\n[ci-old]\nnote = ci\n[x]\nsource = ci ci\n[ci]\n${keyLines(OLD)}[after]\nname = ci\n# [ci]\n`;
+    const before = `# ci keys below\n[ci-old]\nnote = ci\n[x]\nci_role = ci ci\nci\n[ci]\n${keyLines(OLD)}[after]\nname = ci\n# [ci]\nci = 1\n`;
     expect(readProfile(before, "ci")).toEqual(OLD);
     expect(editProfile(before, "ci", key)).toBe(before.replace(keyLines(OLD), keyLines(key)));
   });
@@ -251,6 +279,8 @@ describe("removeKeyLines (the INI store's restore of a profile that held no key)
   it("keeps a missing final newline, and returns the text as it was when there is nothing to remove", () => {
     const text = `[a]\nx = 1\n[ci]\nregion = y\naws_access_key_id = ${OLD.accessKeyId}`;
     expect(removeKeyLines(present(text), false)).toBe("[a]\nx = 1\n[ci]\nregion = y");
+    const mixed = `[a]\r\nx = 1\n[ci]\r\n${keyLines(OLD, "\r\n")}region = y\n`;
+    expect(removeKeyLines(present(mixed), true)).toBe("[a]\r\nx = 1\n[ci]\r\nregion = y\n");
     const none = "[ci]\nregion = y";
     expect(removeKeyLines(present(none), false)).toBe(none);
     expect(removeKeyLines(present("[a]\n\n[ci]\nregion = y\n"), true)).toBe("[a]\n\n[ci]\nregion = y\n");
@@ -280,6 +310,7 @@ describe("profilesHolding (other profiles a fleet must know hold the same key)",
     expect(profilesHolding(text, "zzz", "AKIA1")).toEqual(["a", "b", "e"]);
     expect(profilesHolding(`\uFEFF${text}`, "b", "AKIA12")).toEqual(["c"]);
     expect(profilesHolding(text, "a", "AKIA9")).toEqual([]);
+    expect(profilesHolding("[x]\naws_access_key_id = AKIA1", "a", "AKIA1")).toEqual(["x"]);
   });
 
   it("an empty id: the other profiles whose id is empty", () => {
