@@ -46,5 +46,13 @@ if (existsSync(results)) {
   });
 } else {
   console.log("\nvitest: 0 passed, 1 failed (no results were written)");
+  recordSuiteRun({
+    kind: "vitest",
+    args: process.argv.slice(2).join(" "),
+    seconds: Math.round((Date.now() - started) / 1000),
+    loadStart,
+    passed: 0,
+    failed: 1,
+  });
 }
 process.exit(run.status ?? 1);
