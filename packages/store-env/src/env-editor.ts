@@ -1,4 +1,5 @@
 import { createStoreError } from "@keyup/core";
+import { spliceText } from "@keyup/core/files";
 
 /**
  * The quoting of a value as written: `'…'`, `"…"`, `` `…` ``, or none.
@@ -248,15 +249,8 @@ export function editEnv(text: string, values: Readonly<Record<string, string>>):
     edits.push({ start: current.valueStart, end: current.valueEnd, insert: value + pad });
   }
 
-  // One concatenation of slices of the original text: slicing an edited text again would copy the
-  // whole file once per edit.
-  let result = "";
-  let from = 0;
-  for (const edit of edits.sort((a, b) => a.start - b.start)) {
-    result += text.slice(from, edit.start) + edit.insert;
-    from = edit.end;
-  }
-  result = edits.length === 0 ? text : result + text.slice(from);
+  // One splice of the original text: slicing an edited text again would copy the whole file once per edit.
+  let result = spliceText(text, edits);
   if (missing.length > 0) {
     const eol = lineEnding(text);
     if (result.length > 0 && !/[\r\n]$/.test(result)) result += eol;
