@@ -517,34 +517,37 @@ describe("retries and rollbacks, as the report lists them", () => {
 
 describe("resuming, as the report lists it", () => {
   const named: RotationConfig = { ...defaultRotationConfig, userName: "alice" };
-  const installed = drive(named, [
-    { type: "start", at: 0 },
-    { type: "storeRead", accessKeyId: OLD, at: 1 },
-    { type: "keysListed", keys: [{ accessKeyId: OLD, status: "Active" }], at: 2 },
-    { type: "storeBackedUp", backup, at: 3 },
-    { type: "keyCreated", accessKeyId: NEW, at: 4 },
-    { type: "installed", at: 5 },
-  ]).state;
+  // Built inside each test: machine code run while tests are collected would make every mutant it
+  // reaches a static one for Stryker (run against every test).
+  const installed = () =>
+    drive(named, [
+      { type: "start", at: 0 },
+      { type: "storeRead", accessKeyId: OLD, at: 1 },
+      { type: "keysListed", keys: [{ accessKeyId: OLD, status: "Active" }], at: 2 },
+      { type: "storeBackedUp", backup, at: 3 },
+      { type: "keyCreated", accessKeyId: NEW, at: 4 },
+      { type: "installed", at: 5 },
+    ]).state;
 
   test("the resume step says where it goes on from; the check lists keys with the new key", () => {
-    const resumed = resumeState(installed, 100) as RotationState;
+    const resumed = resumeState(installed(), 100) as RotationState;
     expect(trail(resumed).at(-1)).toBe("100 resume ok: continuing from verify");
     expect(resumed).toMatchObject({ phase: "resuming", resuming: { phase: "verifying", signer: "new" }, loopStartedAt: 100, updatedAt: 100, aborted: false });
-    const creating = resumeState({ ...installed, phase: "creating", newAccessKeyId: undefined } as RotationState, 100) as RotationState;
+    const creating = resumeState({ ...installed(), phase: "creating", newAccessKeyId: undefined } as RotationState, 100) as RotationState;
     expect(trail(creating).at(-1)).toBe("100 resume ok: CreateAccessKey was in flight: looking for a key it may have created");
     expect(creating.resuming?.phase).toBe("reconciling");
-    const credentials = resumeState({ ...installed, config: { ...named, iamSigner: "credentials" } }, 100) as RotationState;
+    const credentials = resumeState({ ...installed(), config: { ...named, iamSigner: "credentials" } }, 100) as RotationState;
     expect(credentials.resuming?.signer).toBe("credentials");
   });
 
   test("a journal without a user name goes on without a check", () => {
-    const anonymous = resumeState({ ...installed, userName: undefined, config: defaultRotationConfig } as RotationState, 100) as RotationState;
+    const anonymous = resumeState({ ...installed(), userName: undefined, config: defaultRotationConfig } as RotationState, 100) as RotationState;
     expect(anonymous.phase).toBe("verifying");
     expect(anonymous.resuming).toBeUndefined();
   });
 
   test("a journal stopped while checking goes back to the same check; a failed rollback says which step it retries", () => {
-    const resumed = resumeState(installed, 100) as RotationState;
+    const resumed = resumeState(installed(), 100) as RotationState;
     const again = resumeState(resumed, 200) as RotationState;
     expect(again).toMatchObject({ phase: "resuming", resuming: { phase: "verifying" } });
     const failedDelete = drive(
@@ -554,7 +557,7 @@ describe("resuming, as the report lists it", () => {
         { type: "storeRestored", at: 7 },
         { type: "effectFailed", effect: "deleteAccessKey", failure: { source: "aws", code: "AccessDenied", message: "no", retry: "no" }, at: 8, random: 0 },
       ],
-      installed,
+      installed(),
     ).state;
     expect(failedDelete.outcome).toBe("rollback-failed");
     const retried = resumeState(failedDelete, 300) as RotationState;
@@ -568,7 +571,7 @@ describe("resuming, as the report lists it", () => {
   });
 
   test("the check lists again while the new key may lag, and says so", () => {
-    const resumed = resumeState(installed, 100) as RotationState;
+    const resumed = resumeState(installed(), 100) as RotationState;
     const t = transition(resumed, { type: "keysListed", keys: [{ accessKeyId: OLD, status: "Active" }], at: 101 });
     expect(trail(t.state).at(-1)).toBe(`101 resume retry: the new key ${NEW} is not listed (yet); listing again (1 of 10)`);
     expect(t.effects).toEqual([{ type: "wait", ms: 150 }]);
