@@ -358,6 +358,11 @@ describe("rollback failures leave steps for a person", () => {
       { type: "check-store", store: "memory:test", userName: "alice", oldAccessKeyId: OLD, newAccessKeyId: NEW, backup: backup.location },
     ]);
     expect(reportOf(end).leftovers).toEqual({ accessKeyIds: [NEW], backup: backup.location });
+    // The error's message carries every manual step, one after another.
+    expect(errorOf(end)?.message).toBe(
+      `rotation failed (AccessDenied: AccessDenied said no) and rolling back failed too (EIO: disk gone). Left behind: ${NEW}. To finish by hand: ${reportOf(end).manualSteps.join("; ")}`,
+    );
+    expect(reportOf(end).manualSteps).toHaveLength(3);
     const inMemory = transition({ ...reach.restoring(), backup: { id: "sha256:abc" } } as RotationState, failed(aws("EIO"), 10)).state;
     expect(inMemory.nextSteps).toEqual([{ type: "check-store", store: "memory:test", userName: "alice", oldAccessKeyId: OLD, newAccessKeyId: NEW }]);
     // The backup is a leftover only of a failed restore: a failed delete of the new key left the store as it was.
@@ -631,7 +636,8 @@ describe("errorOf and reportOf", () => {
   test("the report: ids only when known, the duration from the start, the outcome 'failed' until there is one", () => {
     const fresh = initialRotationState("memory:test", named);
     const report = reportOf(fresh);
-    expect(report).toEqual({
+    // Strict: an id not known yet is absent, not a key holding undefined.
+    expect(report).toStrictEqual({
       outcome: "failed",
       store: "memory:test",
       oldKey: "unknown",
@@ -673,5 +679,41 @@ describe("identity ARNs", () => {
     ["arn:aws:iam::123456789012:xuser/alice", { type: "unknown" }],
   ])("parseIdentityArn(%j) is exactly what the ARN says", (arn, expected) => {
     expect(parseIdentityArn(arn)).toEqual(expected);
+  });
+});
+
+describe("the step a retry, a failure or an abort is recorded against", () => {
+  const last = (s: RotationState) => {
+    const step = s.steps.at(-1);
+    return `${step?.step} ${step?.status}`;
+  };
+
+  test("the in-use check before creation: retries, failures and aborts are its own step", () => {
+    const checking = () => reach.checkingUse({ ...named, inUseGuard: true });
+    expect(last(transition(checking(), failed(aws("Throttling", "service"), 2)).state)).toBe("check-old-key-use retry");
+    expect(last(transition(checking(), failed(aws("AccessDenied"), 2)).state)).toBe("check-old-key-use failed");
+    expect(last(transition(checking(), { type: "abort", at: 2 }).state)).toBe("check-old-key-use failed");
+    const legacy = { ...reach.verified({ ...named, inUseGuard: true }), phase: "checking-use" } as RotationState;
+    expect(last(transition(legacy, { type: "abort", at: 9 }).state)).toBe("check-old-key-use failed");
+    expect(last(transition(legacy, failed(aws("Throttling", "service"), 9)).state)).toBe("check-old-key-use retry");
+    expect(last(transition(legacy, failed(aws("AccessDenied"), 9)).state)).toBe("check-old-key-use failed");
+  });
+
+  test("the tag steps after verification: an abort is recorded against the tag step it stopped", () => {
+    const grace = drive([{ type: "keyUpdated", accessKeyId: OLD, at: 9 }], reach.verified({ ...named, oldKey: "deactivate", keepOldForMs: 60_000 })).state;
+    expect(grace.phase).toBe("recording-grace");
+    expect(last(transition(grace, { type: "abort", at: 10 }).state)).toBe("record-grace failed");
+    expect(last(transition(grace, failed(aws("Throttling", "service"), 10)).state)).toBe("record-grace retry");
+    const untag = drive(
+      [
+        { type: "userTagged", at: 9 },
+        { type: "keyUpdated", accessKeyId: OLD, at: 10 },
+        { type: "keyDeleted", accessKeyId: OLD, at: 11 },
+      ],
+      reach.verified({ ...named, description: "ci" }),
+    ).state;
+    expect(untag.phase).toBe("untagging-old");
+    expect(last(transition(untag, { type: "abort", at: 12 }).state)).toBe("untag-old-key failed");
+    expect(last(transition(untag, failed(aws("Throttling", "service"), 12)).state)).toBe("untag-old-key retry");
   });
 });
