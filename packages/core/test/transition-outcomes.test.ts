@@ -530,6 +530,23 @@ describe("the in-use check of a journal from before it moved ahead of creation",
     ]);
     expect(deactivated.state.nextSteps).toEqual([{ type: "skip-in-use-guard" }]);
     expect(deactivated.state.oldKeyInUse).toEqual({ date: used });
+    expect(deactivated.state.steps.at(-1)).toMatchObject({ step: "check-old-key-use", status: "failed" });
+  });
+
+  test("after retries of the check, retiring starts its own count afresh", () => {
+    const throttled = drive(
+      [failed(aws("Throttling", "service"), 20), { type: "waited", at: 200 }, failed(aws("Throttling", "service"), 201), { type: "waited", at: 500 }],
+      legacy(),
+    ).state;
+    expect(throttled.retries.retire).toBe(2);
+    const never = transition(throttled, { type: "lastUsed", at: 600 }).state;
+    expect(never).toMatchObject({ phase: "deactivating", loopStartedAt: 600, retries: { retire: 0 } });
+    const used = transition({ ...throttled, config: { ...throttled.config, oldKey: "deactivate" } } as RotationState, {
+      type: "lastUsed",
+      date: new Date(6).toISOString(),
+      at: 600,
+    }).state;
+    expect(used).toMatchObject({ phase: "deactivating", loopStartedAt: 600, retries: { retire: 0 } });
   });
 
   test("the check fails: retried while it may help, else the old key is kept and the warning says why", () => {

@@ -196,6 +196,13 @@ describe("the in-use guard's check, as the report lists it", () => {
     } as RotationState).state;
     expect(transition(since, { type: "lastUsed", date: new Date(now - 60_000).toISOString(), at: now + 100 }).state.oldKeyInUse).toBeUndefined();
     expect(transition(since, { type: "lastUsed", date: new Date(now - 60_001).toISOString(), at: now + 100 }).state.oldKeyInUse).toBeDefined();
+    // A use an hour back, after the caller's own listing two hours back: keyup's, not "not recently".
+    const listedEarly = { ...initialRotationState("memory:test", { ...guard, ownUseSinceMs: now - 2 * HOUR }), phase: "reading-store" } as RotationState;
+    const early = drive({ ...guard, ownUseSinceMs: now - 2 * HOUR }, [{ type: "storeRead", accessKeyId: OLD, at: now }], listedEarly).state;
+    const hourAgo = new Date(now - HOUR).toISOString();
+    const ours = transition(early, { type: "lastUsed", date: hourAgo, at: now });
+    expect(ours.state.oldKeyInUse).toBeUndefined();
+    expect(ours.state.steps.at(-1)?.detail).toBe(`last used ${hourAgo}, by this run's own calls`);
     // An unparsable date is no use.
     expect(lastUsed({ date: "yesterday" }).state.oldKeyInUse).toBeUndefined();
   });
