@@ -734,3 +734,40 @@ describe("the step a retry, a failure or an abort is recorded against", () => {
     expect(last(transition(untag, failed(aws("Throttling", "service"), 12)).state)).toBe("untag-old-key retry");
   });
 });
+
+describe("create, install and verify: the step each failure is recorded against, and what a resume finds", () => {
+  const last = (s: RotationState) => `${s.steps.at(-1)?.step} ${s.steps.at(-1)?.status}`;
+
+  test("create: a refusal, running out of time while throttled, and an abort are recorded against create-key", () => {
+    expect(last(transition(reach.creating(), failed(aws("AccessDenied"), 4)).state)).toBe("create-key failed");
+    expect(last(transition(reach.creating(), failed(aws("Throttling", "service"), 40_000)).state)).toBe("create-key failed");
+    const aborted = transition(reach.creating(), { type: "abort", at: 4 }).state;
+    expect(last(aborted)).toBe("create-key failed");
+    // A run killed after the abort, while looking for a key the create may have made, looks again.
+    const resumed = resumeState(aborted, 10);
+    expect(resumed).toMatchObject({ phase: "resuming", resuming: { phase: "reconciling" } });
+  });
+
+  test("install: a failure and an abort are recorded against install, and the abort once", () => {
+    const installing = transition(reach.creating(), { type: "keyCreated", accessKeyId: NEW, at: 4 }).state;
+    expect(last(transition(installing, failed({ source: "store", code: "EIO", message: "no", retry: "no" }, 5)).state)).toBe("install failed");
+    const aborted = transition(installing, { type: "abort", at: 5 }).state;
+    expect(aborted).toMatchObject({ phase: "restoring", aborted: true, failure: { code: "Aborted", phase: "installing" } });
+    expect(aborted.steps.at(-1)).toMatchObject({ step: "install", status: "failed", detail: "Aborted: the rotation was aborted by its caller" });
+  });
+
+  test("verify: a refusal and an abort are recorded against verify; the timeout says how long it tried", () => {
+    expect(last(transition(reach.verifying(), failed(aws("InvalidClientTokenId"), 6)).state)).toBe("verify failed");
+    expect(last(transition(reach.verifying(), { type: "abort", at: 6 }).state)).toBe("verify failed");
+    const mismatch = transition(reach.verifying(), { type: "verified", arn: "arn:aws:iam::123456789012:user/bob", at: 6 }).state;
+    expect(last(mismatch)).toBe("verify failed");
+    expect(mismatch.failure).toMatchObject({ code: "IdentityMismatch", retry: "no" });
+    const late = { ...reach.verifying({ ...named, verifyTimeoutMs: 1_000 }), loopStartedAt: 10_000 } as RotationState;
+    const timedOut = transition(late, failed(aws("InvalidClientTokenId", "auth"), 12_000)).state;
+    expect(timedOut.failure).toMatchObject({
+      code: "VerifyTimeout",
+      retry: "no",
+      message: `the new key ${NEW} was still rejected (InvalidClientTokenId) after 1 attempts in 2 s (verify timeout 1 s)`,
+    });
+  });
+});
