@@ -771,3 +771,51 @@ describe("create, install and verify: the step each failure is recorded against,
     });
   });
 });
+
+describe("failures keyup detects before creating are final and recorded against their step", () => {
+  test("no key in the store, a non-user identity, a key not owned, the 2-key limit", () => {
+    const twoActive = [
+      { accessKeyId: OLD, status: "Active" },
+      { accessKeyId: OTHER, status: "Active" },
+    ];
+    const inactive = [
+      { accessKeyId: OLD, status: "Active" },
+      { accessKeyId: OTHER, status: "Inactive" },
+    ];
+    const grace = { [graceTagKey(OTHER)]: "2999-01-01T00:00:00.000Z" };
+    const guarded = { ...named, inUseGuard: true };
+    const cases: [string, RotationState, string][] = [
+      ["NoKeyInStore", transition(reach.readingStore(), { type: "storeRead", at: 1 }).state, "read-store"],
+      ["IdentityNotUser", transition(reach.resolving(), { type: "identityResolved", arn: "arn:aws:iam::123456789012:root", at: 2 }).state, "resolve-identity"],
+      ["KeyNotOwned", transition(reach.listing(), { type: "keysListed", keys: [], at: 2 }).state, "list-keys"],
+      ["TwoKeys", transition(reach.listing(), { type: "keysListed", keys: twoActive, at: 2 }).state, "list-keys"],
+      [
+        "TwoKeys",
+        drive(
+          [
+            { type: "keysListed", keys: inactive, at: 2 },
+            { type: "tagsListed", tags: grace, at: 3 },
+          ],
+          reach.listing(),
+        ).state,
+        "check-grace",
+      ],
+      [
+        "TwoKeys",
+        drive(
+          [
+            { type: "keysListed", keys: twoActive, at: 2 },
+            { type: "tagsListed", tags: grace, at: 3 },
+          ],
+          reach.listing(guarded),
+        ).state,
+        "check-grace",
+      ],
+    ];
+    for (const [code, state, step] of cases) {
+      expect(state.failure, `${code} at ${step}`).toMatchObject({ source: "keyup", code, retry: "no" });
+      expect(state.steps.at(-1), `${code} at ${step}`).toMatchObject({ step, status: "failed" });
+      expect(state.outcome).toBe("failed");
+    }
+  });
+});
