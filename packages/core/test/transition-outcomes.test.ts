@@ -811,6 +811,7 @@ describe("failures keyup detects before creating are final and recorded against 
         ).state,
         "check-grace",
       ],
+      ["TwoKeys", drive([{ type: "keysListed", keys: inactive, at: 2 }, failed(aws("AccessDenied"), 3)], reach.listing()).state, "check-grace"],
     ];
     for (const [code, state, step] of cases) {
       expect(state.failure, `${code} at ${step}`).toMatchObject({ source: "keyup", code, retry: "no" });
