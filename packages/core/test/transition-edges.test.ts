@@ -126,6 +126,21 @@ describe("cases the usual paths do not meet", () => {
     expect(aborted.resuming).toBeUndefined();
   });
 
+  test("a journal written before the create was asked for starts over; one written after reconciles", () => {
+    const backingUp = drive(
+      [
+        { type: "storeRead", accessKeyId: OLD, at: 1 },
+        { type: "keysListed", keys: [{ accessKeyId: OLD, status: "Active" }], at: 2 },
+      ],
+      start(),
+    );
+    expect(backingUp.phase).toBe("backing-up");
+    expect(resumeState(backingUp, 10)).toBeUndefined();
+    const creating = transition(backingUp, { type: "storeBackedUp", backup, at: 3 }).state;
+    expect(creating).toMatchObject({ phase: "creating", createRequested: true });
+    expect(resumeState(creating, 10)?.resuming?.phase).toBe("reconciling");
+  });
+
   test("a limit error without listed keys lists none", () => {
     const state = { ...start(), phase: "done", outcome: "failed", failure: { ...aws("LimitExceeded"), phase: "creating" } } as RotationState;
     expect(errorOf(state)).toMatchObject({ kind: "limit", keys: [] });
