@@ -49,7 +49,7 @@ describe("isTerminal and effectFor", () => {
   test("a rotation is over only once done, whatever the outcome", () => {
     expect(isTerminal(initialRotationState("memory:test", named))).toBe(false);
     expect(isTerminal(start())).toBe(false);
-    const ended = transition(start(), { type: "storeRead", at: 1 }).state;
+    const ended = transition(start(), { type: "storeRead", accessKeyId: undefined, at: 1 }).state;
     expect(ended.outcome).toBe("failed");
     expect(isTerminal(ended)).toBe(true);
     expect(
@@ -67,7 +67,7 @@ describe("isTerminal and effectFor", () => {
 
   test("before its start and after its end a rotation has no effect to run: asking is a keyup bug", () => {
     expect(() => effectFor(initialRotationState("memory:test", named))).toThrow("keyup bug: no effect for phase idle");
-    expect(() => effectFor(transition(start(), { type: "storeRead", at: 1 }).state)).toThrow("keyup bug: no effect for phase done");
+    expect(() => effectFor(transition(start(), { type: "storeRead", accessKeyId: undefined, at: 1 }).state)).toThrow("keyup bug: no effect for phase done");
   });
 
   test("a journal stopped in the in-use check after install asks with the new key, again after a wait", () => {

@@ -82,7 +82,7 @@ const reach = {
 
 describe("errors before anything is created", () => {
   test("an empty store, a key IAM does not list, a non-user identity: config errors that say what to check", () => {
-    const empty = transition(reach.readingStore(), { type: "storeRead", at: 1 }).state;
+    const empty = transition(reach.readingStore(), { type: "storeRead", accessKeyId: undefined, at: 1 }).state;
     expect(errorOf(empty)).toMatchObject({ kind: "config", message: "memory:test holds no access key: there is nothing to rotate" });
     expect(empty.failure).toMatchObject({ code: "NoKeyInStore", phase: "reading-store" });
 
@@ -604,7 +604,7 @@ describe("errorOf and reportOf", () => {
     }
     expect(errorOf(keyup("Aborted"))).toMatchObject({ kind: "aborted", message: "msg", cause: { code: "Aborted" } });
     expect(errorOf(keyup("UnexpectedEvent"))).toMatchObject({ kind: "internal", message: "msg", cause: { code: "UnexpectedEvent" } });
-    expect(errorOf({ ...keyup("TwoKeys"), keys: [{ accessKeyId: OLD, status: "Active", createDate: "x" }] })).toEqual({
+    expect(errorOf({ ...keyup("TwoKeys"), keys: [{ accessKeyId: OLD, status: "Active", createDate: "x" }] } as RotationState)).toEqual({
       kind: "limit",
       message: "msg",
       keys: [{ accessKeyId: OLD, status: "Active" }],
@@ -785,7 +785,7 @@ describe("failures keyup detects before creating are final and recorded against 
     const grace = { [graceTagKey(OTHER)]: "2999-01-01T00:00:00.000Z" };
     const guarded = { ...named, inUseGuard: true };
     const cases: [string, RotationState, string][] = [
-      ["NoKeyInStore", transition(reach.readingStore(), { type: "storeRead", at: 1 }).state, "read-store"],
+      ["NoKeyInStore", transition(reach.readingStore(), { type: "storeRead", accessKeyId: undefined, at: 1 }).state, "read-store"],
       ["IdentityNotUser", transition(reach.resolving(), { type: "identityResolved", arn: "arn:aws:iam::123456789012:root", at: 2 }).state, "resolve-identity"],
       ["KeyNotOwned", transition(reach.listing(), { type: "keysListed", keys: [], at: 2 }).state, "list-keys"],
       ["TwoKeys", transition(reach.listing(), { type: "keysListed", keys: twoActive, at: 2 }).state, "list-keys"],

@@ -418,7 +418,7 @@ describe("retries and rollbacks, as the report lists them", () => {
   });
 
   test("a lost CreateAccessKey answer: reconcile lists again a bounded number of times, then creates again", () => {
-    let t = drive(named, [
+    let t: { state: RotationState; effects: readonly Effect[] } = drive(named, [
       ...toCreating,
       {
         type: "effectFailed",
@@ -574,7 +574,7 @@ describe("resuming, as the report lists it", () => {
     expect(retried.leftoverKeyIds).toBeUndefined();
     expect(retried.nextSteps).toBeUndefined();
     // A rotation that ended any other way is over.
-    expect(resumeState({ ...failedDelete, outcome: "completed-with-warnings", failedRollbackPhase: undefined }, 300)).toBeUndefined();
+    expect(resumeState({ ...failedDelete, outcome: "completed-with-warnings", failedRollbackPhase: undefined } as RotationState, 300)).toBeUndefined();
   });
 
   test("the check lists again while the new key may lag, and says so", () => {
