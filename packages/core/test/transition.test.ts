@@ -1,10 +1,10 @@
-import { graceTagKey } from "@keyup/core";
 import {
   backoffDelay,
   defaultRotationConfig,
   effectFor,
   errorOf,
   type Failure,
+  graceTagKey,
   initialRotationState,
   type Phase,
   parseIdentityArn,

@@ -15,7 +15,9 @@ import type { KeyupFailureCode, RotationState } from "./types.js";
 export function reportOf(state: RotationState): RotationReport {
   const started = state.startedAt ?? state.updatedAt ?? 0;
   const leftoverKeys = state.leftoverKeyIds ?? [];
-  const backup = state.outcome === "rollback-failed" && state.phase === "done" && state.failure?.phase === "restoring" ? state.backup?.location : undefined;
+  // The restore is what failed (not the step that started the rollback, which `failure` names).
+  const backup =
+    state.outcome === "rollback-failed" && state.phase === "done" && state.failedRollbackPhase === "restoring" ? state.backup?.location : undefined;
   return {
     outcome: state.outcome ?? "failed",
     store: state.store,
