@@ -428,3 +428,35 @@ describe("lock", () => {
     expect(error?.message).toBe(`two-line:${join(dir, "a")}: cannot resolve ${join(dir, "a")}`);
   });
 });
+
+describe("restore: the corners", () => {
+  test("an 'absent' backup and a key nobody here wrote put in meanwhile: EMODIFIED, the file left", async () => {
+    const { path } = await fileWith(undefined);
+    const store = twoLineStore(path, { missingFile: "create" });
+    const handle = await store.backup();
+    await store.write(B);
+    await writeFile(path, text(C));
+    expect((await failure(store.restore(handle)))?.code).toBe("EMODIFIED");
+    expect(await readFile(path, "utf8")).toBe(text(C));
+  });
+
+  test("restoreKey returning the saved text: the backup's exact state, an 'absent' one removing the file", async () => {
+    const { dir, path } = await fileWith(undefined);
+    const store = twoLineStore(path, { missingFile: "create", restoreKey: (_current, saved) => saved });
+    const handle = await store.backup();
+    await store.write(B);
+    await writeFile(path, text(B, "# theirs\n"));
+    await store.restore(handle);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  test("restoreKey and a file removed since the write: the backup's bytes come back", async () => {
+    const { path } = await fileWith(text(A));
+    const store = twoLineStore(path, { restoreKey: (current, saved) => `${saved.split("\n").slice(0, 2).join("\n")}\n${current.split("\n").slice(2).join("\n")}` });
+    const handle = await store.backup();
+    await store.write(B);
+    await rm(path);
+    await store.restore(handle);
+    expect(await readFile(path, "utf8")).toBe(text(A));
+  });
+});
