@@ -213,7 +213,16 @@ describe("backup and restore", () => {
     const store = twoLineStore(path);
     await store.backup();
     await store.write(B);
-    const bad = [{ id: "absent" }, { id: "sha256:abc" }, { id: `sha256:${"A".repeat(64)}` }, { id: `x${fingerprint(Buffer.from(""))}` }, { id: `${fingerprint(Buffer.from(""))}0` }, { id: 7 }, {}, null];
+    const bad = [
+      { id: "absent" },
+      { id: "sha256:abc" },
+      { id: `sha256:${"A".repeat(64)}` },
+      { id: `x${fingerprint(Buffer.from(""))}` },
+      { id: `${fingerprint(Buffer.from(""))}0` },
+      { id: 7 },
+      {},
+      null,
+    ];
     for (const handle of bad) {
       const error = await failure(store.restore(handle as never));
       expect(error?.code).toBe("EBACKUP");
@@ -234,7 +243,9 @@ describe("backup and restore", () => {
     await writeFile(store.backupPath, text(C));
     const altered = await failure(store.restore(handle));
     expect(altered?.code).toBe("EBACKUP");
-    expect(altered?.message).toBe(`two-line:${path}: the backup ${store.backupPath} does not match ${handle.id} (a later backup replaced it, or it was altered)`);
+    expect(altered?.message).toBe(
+      `two-line:${path}: the backup ${store.backupPath} does not match ${handle.id} (a later backup replaced it, or it was altered)`,
+    );
     await rm(store.backupPath);
     const gone = await failure(store.restore(handle));
     expect(gone?.message).toBe(`two-line:${path}: the backup ${store.backupPath} does not exist`);
@@ -452,7 +463,9 @@ describe("restore: the corners", () => {
 
   test("restoreKey and a file removed since the write: the backup's bytes come back", async () => {
     const { path } = await fileWith(text(A));
-    const store = twoLineStore(path, { restoreKey: (current, saved) => `${saved.split("\n").slice(0, 2).join("\n")}\n${current.split("\n").slice(2).join("\n")}` });
+    const store = twoLineStore(path, {
+      restoreKey: (current, saved) => `${saved.split("\n").slice(0, 2).join("\n")}\n${current.split("\n").slice(2).join("\n")}`,
+    });
     const handle = await store.backup();
     await store.write(B);
     await rm(path);

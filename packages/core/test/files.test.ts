@@ -42,7 +42,9 @@ test("decodeUtf8: keeps a BOM, refuses a byte that is not UTF-8 with EINVALID na
   expect(decodeUtf8(Buffer.from([0xef, 0xbb, 0xbf, 0x61]), "/x")).toBe("\uFEFFa");
   expect(decodeUtf8(Buffer.from("café"), "/x")).toBe("café");
   expect(decodeUtf8(Buffer.from("plain"), "/x")).toBe("plain");
-  expect(() => decodeUtf8(Buffer.from([0x61, 0xff]), "/srv/f")).toThrow(expect.objectContaining({ code: "EINVALID", message: "/srv/f is not valid UTF-8 text" }));
+  expect(() => decodeUtf8(Buffer.from([0x61, 0xff]), "/srv/f")).toThrow(
+    expect.objectContaining({ code: "EINVALID", message: "/srv/f is not valid UTF-8 text" }),
+  );
 });
 
 describe("readBytes", () => {

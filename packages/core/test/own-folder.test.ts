@@ -1,6 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { open as openFd } from "node:fs/promises";
-import { chmod, chown, lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
+import { chmod, chown, lstat, mkdir, open as openFd, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { appendOwnFile, ownFolder } from "@keyup/core/files";
 import { describe, expect, test } from "vitest";
