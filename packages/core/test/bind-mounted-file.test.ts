@@ -4,6 +4,8 @@ import { mkdir, readdir, readFile, rename, stat, writeFile } from "node:fs/promi
 import { join } from "node:path";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { tempDir } from "../../../test-support/moto.js";
+import { writeAtomic } from "../src/files/files.js";
+import { replaceFile } from "../src/files/replace-file.js";
 import { twoLineStore } from "./two-line-store.js";
 
 // Issue 15, "messages that mislead": a credentials file bind-mounted on its own (a container's
@@ -140,5 +142,34 @@ describe("a bind-mounted credentials file (EBUSY on rename)", () => {
     await store.restore(handle);
     expect(await readFile(mount.host, "utf8")).toBe(before);
     await store.discard(handle);
+  });
+});
+
+describe("the kit's parts on a file mounted on its own", () => {
+  test("replaceFile in place: a shorter content leaves exactly its bytes, none of the old tail", async () => {
+    const mount = await bindMounted(`${OLD.accessKeyId}\n${OLD.secretAccessKey}\n${REST}`);
+    await replaceFile(mount.inside, "short\n", { mode: 0o640, inPlaceWhenBusy: true });
+    expect(await readFile(mount.host, "utf8")).toBe("short\n");
+    expect((await readdir(join(mount.inside, ".."))).filter((name) => name !== "credentials")).toEqual([]);
+  });
+
+  test("not the store's own file (a backup or journal path mounted on its own): EBUSY, untouched; writeAtomic says what to do", async () => {
+    const before = `${OLD.accessKeyId}\n${OLD.secretAccessKey}\n`;
+    const mount = await bindMounted(before);
+    const busy = await replaceFile(mount.inside, "new\n", { mode: 0o600 }).then(
+      () => undefined,
+      (e: unknown) => e as Error & { code?: string },
+    );
+    expect(busy?.code).toBe("EBUSY");
+    const error = await writeAtomic(mount.inside, "new\n", "the backup").then(
+      () => undefined,
+      (e: unknown) => e as Error & { code?: string },
+    );
+    expect(error?.code).toBe("EIO");
+    expect(error?.message).toBe(
+      `cannot write the backup ${mount.inside}: busy (EBUSY); it is mounted on its own (a container's bind mount of one file): mount its folder instead, or rotate on the host`,
+    );
+    expect(await readFile(mount.host, "utf8")).toBe(before);
+    expect((await readdir(join(mount.inside, ".."))).filter((name) => name !== "credentials")).toEqual([]);
   });
 });
