@@ -1,11 +1,17 @@
 import { randomUUID } from "node:crypto";
 import { CreateAccessKeyCommand, DeleteAccessKeyCommand } from "@aws-sdk/client-iam";
-import { CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, TagResourceCommand } from "@aws-sdk/client-secrets-manager";
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  TagResourceCommand,
+  UpdateSecretVersionStageCommand,
+} from "@aws-sdk/client-secrets-manager";
 import { type AwsPort, createAwsPort } from "@keyup/core";
 import { createRotationHandler, type RotationHandlerOptions, type RotationLogEntry, type SecretsManagerRotationStep } from "@keyup/store-secretsmanager";
 import { findSecretLeaks } from "@keyup/store-test-suite";
 import { beforeEach, describe, expect, onTestFinished, test, vi } from "vitest";
-import { startAwsProxy } from "../../../test-support/aws-proxy.js";
+import { awsErrorXml, startAwsProxy } from "../../../test-support/aws-proxy.js";
 import { createAdmin, createUser, enforceAuth, iamClient, keysOf, motoUrl, resetEmulator, type TestKey } from "../../../test-support/moto.js";
 import { ROTATION_FUNCTION_POLICY } from "../../../test-support/rotation-function-policy.js";
 import { startMotoRotation } from "../../../test-support/rotation-start.js";
@@ -449,5 +455,73 @@ describe("versions that hold no usable key", () => {
     expect(error.message).toBe(
       `secretsmanager:${w.name}: pending version ${w.token} holds key ${newId}, which IAM user app no longer has: remove AWSPENDING from version ${w.token} (see CancelRotateSecret) and rotate again`,
     );
+  });
+});
+
+describe("steps stopped half-way, and IAM failures on the way", () => {
+  test("finishSecret stopped after moving AWSCURRENT: the retry takes AWSPENDING off and retires the AWSPREVIOUS key", async () => {
+    const w = await rotatingWorld({ retireOld: "at-finish" });
+    for (const step of ["createSecret", "setSecret", "testSecret"] as const) await w.invoke(step);
+    const newId = stagedKeyId(w.logs);
+    // The first of finishSecret's two moves, as a killed invocation leaves it.
+    await smClient(w.admin).send(
+      new UpdateSecretVersionStageCommand({ SecretId: w.name, VersionStage: "AWSCURRENT", MoveToVersionId: w.token, RemoveFromVersionId: w.firstVersion }),
+    );
+    expect((await versionsOf(w.name, smClient(w.admin))).get(w.token)?.sort()).toEqual(["AWSCURRENT", "AWSPENDING"]);
+    w.logs.length = 0;
+    await w.invoke("finishSecret");
+    const versions = await versionsOf(w.name, smClient(w.admin));
+    expect(versions.get(w.token)).toEqual(["AWSCURRENT"]);
+    expect([...versions.values()].some((labels) => labels.includes("AWSPENDING"))).toBe(false);
+    expect(lines(w.logs)).toEqual([`finishSecret: deactivated and deleted key ${w.oldKey.accessKeyId} (the old key) of IAM user app`]);
+    expect(await keysOf(w.admin, "app")).toEqual([{ id: newId, status: "Active" }]);
+  });
+
+  test("next-rotation: when IAM will not say when the AWSPREVIOUS key was last used, createSecret fails with EAWS and changes nothing", async () => {
+    const w = await rotatingWorld({ previousKeyUseGraceMs: 60_000 });
+    for (const step of STEPS) await w.invoke(step);
+    const proxy = await startAwsProxy(motoUrl(), (req) =>
+      req.action === "GetAccessKeyLastUsed" ? { status: 403, body: awsErrorXml("AccessDenied", "not allowed") } : undefined,
+    );
+    onTestFinished(() => proxy.close());
+    const handler = createRotationHandler({ client: smClient(w.lambdaRole), region: "us-east-1", endpoint: proxy.url, log: () => undefined });
+    const second = await startMotoRotation(motoUrl(), w.name, w.admin);
+    const keysBefore = await keysOf(w.admin, "app");
+    const error = await failure(handler({ SecretId: w.name, ClientRequestToken: second, Step: "createSecret" }));
+    expect(error.code).toBe("EAWS");
+    expect(error.awsCode).toBe("AccessDenied");
+    expect(error.message).toMatch(
+      new RegExp(
+        `^could not read when the AWSPREVIOUS key \\(version ${w.firstVersion}\\) ${w.oldKey.accessKeyId} was last used, so nothing was changed: .*AccessDenied`,
+      ),
+    );
+    expect(await keysOf(w.admin, "app")).toEqual(keysBefore);
+  });
+
+  test("a new key that can be neither stored nor deleted: EORPHAN, and the record naming it stays on the secret", async () => {
+    const w = await rotatingWorld();
+    const sm = await startAwsProxy(motoUrl(), (req) => (req.action === "PutSecretValue" ? smErrorResponse("InternalServiceError", 500) : undefined));
+    const iam = await startAwsProxy(motoUrl(), (req) =>
+      req.action === "DeleteAccessKey" || req.action === "UpdateAccessKey" ? { status: 403, body: awsErrorXml("AccessDenied") } : undefined,
+    );
+    onTestFinished(async () => {
+      await sm.close();
+      await iam.close();
+    });
+    const handler = createRotationHandler({
+      client: smClient(w.lambdaRole, sm.url, 1),
+      region: "us-east-1",
+      endpoint: iam.url,
+      verifyTimeoutMs: 1_000,
+      log: () => undefined,
+    });
+    const error = await failure(handler({ SecretId: w.name, ClientRequestToken: w.token, Step: "createSecret" }, { getRemainingTimeInMillis: () => 30_000 }));
+    expect(error.code).toBe("EORPHAN");
+    const records = [...(await tagsOf(w)).keys()].filter((k) => k.startsWith("keyup:pending:"));
+    expect(records).toHaveLength(1);
+    expect(error.message).toMatch(
+      new RegExp(`\\(record ${records[0]} on the secret names it: the next createSecret after \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z deletes it\\)$`),
+    );
+    expect(await keysOf(w.admin, "app")).toHaveLength(2);
   });
 });
