@@ -6,6 +6,7 @@ import type { PeerRun } from "./peer.js";
 import { type PropagationRun, STRATEGIES, type Strategy } from "./propagation.js";
 import type { ServicePropagationRun } from "./service-propagation.js";
 import { formatBytes, formatMs, median } from "./stats.js";
+import type { SuiteRun } from "./suite.js";
 import type { VersusHandWritten } from "./versus-hand-written.js";
 
 /** Everything one `pnpm bench` measured, and where. Each part is absent when it was not run. */
@@ -21,6 +22,8 @@ export interface BenchResults {
   readonly cli?: CliColdResult;
   readonly peers?: readonly PeerRun[];
   readonly servicePropagation?: readonly ServicePropagationRun[];
+  /** The suite's runs recorded on this machine (reports/suite-runs.jsonl), for benchmark 8. */
+  readonly suite?: readonly SuiteRun[];
   /** The 1-minute load average when the run started: on a shared machine, read figures beside it. */
   readonly load?: number;
 }
@@ -291,6 +294,7 @@ export function renderMarkdown(results: BenchResults, chartFile?: string): strin
     );
   }
   if (results.servicePropagation) parts.push("", renderServicePropagation(results.servicePropagation));
+  if (results.suite) parts.push("", renderSuite(results.suite));
   return `${parts.join("\n")}\n`;
 }
 
@@ -437,4 +441,93 @@ export function renderPropagationChart(runs: readonly PropagationRun[]): string 
 
 function escapeXml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+/** The goal for `./scripts/test.sh` on 2 cores (issue 14). */
+export const SUITE_GOAL_SECONDS = 240;
+
+/**
+ * Benchmark 8's section: the suite's own runs as scripts/test.sh and scripts/run-tests.mjs recorded
+ * them on this machine, the goal judged on the latest whole run.
+ *
+ * @example
+ * ```ts
+ * const section = renderSuite(await readSuiteRuns("reports/suite-runs.jsonl"));
+ * ```
+ */
+export function renderSuite(runs: readonly SuiteRun[]): string {
+  const heading = ["## 8. The test suite", ""];
+  const whole = runs.filter((r) => r.kind === "test.sh").slice(-5);
+  // A whole vitest run: every project (no --project argument) on one Node.js line.
+  const vitest = runs.filter((r) => r.kind === "vitest");
+  const full = vitest.filter((r) => !r.args);
+  if (whole.length === 0 && vitest.length === 0)
+    return [
+      ...heading,
+      "No run of the suite is recorded on this machine (reports/suite-runs.jsonl is written by `./scripts/test.sh` and `scripts/run-tests.mjs`): run `./scripts/test.sh`, then `pnpm bench --only 8`.",
+    ].join("\n");
+  const when = (r: SuiteRun) => r.at.slice(0, 16).replace("T", " ");
+  const load = (r: SuiteRun) => `${r.loadStart ?? "?"} → ${r.loadEnd ?? "?"}`;
+  const seconds = (n: number | undefined) => (n === undefined ? "" : n < 60 ? `${n} s` : `${Math.floor(n / 60)} min ${Math.round(n % 60)} s`);
+  const latest = whole.at(-1);
+  const goal = latest
+    ? `Goal: \`./scripts/test.sh\` within ${SUITE_GOAL_SECONDS / 60} min on 2 cores: ${verdict(latest.seconds <= SUITE_GOAL_SECONDS)} (the latest whole run took ${seconds(latest.seconds)}${latest.seconds > SUITE_GOAL_SECONDS ? `, ${(latest.seconds / SUITE_GOAL_SECONDS).toFixed(1)}× the goal` : ""}${latest.busyLoops > 0 ? `, beside ${latest.busyLoops} busy loops` : ""}).`
+    : "Goal: `./scripts/test.sh` within 4 min on 2 cores: not judged (no whole run recorded).";
+  // The last three whole vitest runs beside two busy loops, in a row: issue 14's reliability check.
+  const loaded = full.slice(-3);
+  const inARow = loaded.length === 3 && loaded.every((r) => r.busyLoops >= 2);
+  const reliability = inARow
+    ? `The last three whole runs of the suite (\`bash scripts/suite-under-load.sh\`, two CPU-bound processes beside it) ${loaded.every((r) => r.failed === 0) ? "passed" : "did not all pass"}: ${loaded.map((r) => `${r.passed} passed, ${r.failed} failed in ${seconds(r.seconds)}`).join("; ")}.`
+    : "No three whole runs beside two busy loops are recorded last (`bash scripts/suite-under-load.sh`).";
+  const slow = full.at(-1)?.slowest ?? [];
+  const parts = [
+    ...heading,
+    `The README's test command, \`./scripts/test.sh\`: setup, \`pnpm test\` (build, typecheck, and the unit, integration and release projects on Node 20, integration files three at a time, each against its own moto), the unit and integration projects again on Node 24, lint and the API docs build. Figures from reports/suite-runs.jsonl, the record both scripts keep on the machine that ran them. ${goal}`,
+    "",
+  ];
+  if (whole.length > 0)
+    parts.push(
+      table(
+        ["when (UTC)", "busy loops", "load start → end", "total", "setup", "`pnpm test`", "Node 24 rerun", "lint + docs"],
+        whole.map((r) => [
+          when(r),
+          String(r.busyLoops),
+          load(r),
+          seconds(r.seconds),
+          seconds(r.steps?.setup),
+          seconds(r.steps?.suite),
+          seconds(r.steps?.node24),
+          seconds(r.steps?.lintDocs),
+        ]),
+      ),
+      "",
+    );
+  if (vitest.length > 0)
+    parts.push(
+      "Runs of the vitest suite (`node scripts/run-tests.mjs`), the last six:",
+      "",
+      table(
+        ["when (UTC)", "Node", "arguments", "busy loops", "load start → end", "wall time", "passed", "failed"],
+        vitest
+          .slice(-6)
+          .map((r) => [
+            when(r),
+            r.node,
+            r.args ? `\`${r.args}\`` : "all",
+            String(r.busyLoops),
+            load(r),
+            seconds(r.seconds),
+            String(r.passed ?? ""),
+            String(r.failed ?? ""),
+          ]),
+      ),
+      "",
+    );
+  parts.push(reliability);
+  if (slow.length > 0)
+    parts.push(
+      "",
+      `Where the time goes: the slowest files of the latest whole run (files run side by side, so their times overlap): ${slow.map((f) => `\`${f.file}\` ${seconds(f.seconds)}`).join(", ")}.`,
+    );
+  return parts.join("\n");
 }

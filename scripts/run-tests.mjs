@@ -2,12 +2,16 @@
 // reader of the log (people, CI) sees the totals without knowing vitest's format.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
+import { loadavg } from "node:os";
+import { recordSuiteRun, slowestFiles } from "./suite-runs.mjs";
 import { countFailed } from "./test-summary.mjs";
 
 const results = ".vitest-results.json";
 const scan = ".vitest-secret-scan.jsonl";
 rmSync(results, { force: true });
 rmSync(scan, { force: true });
+const started = Date.now();
+const loadStart = Number(loadavg()[0].toFixed(2));
 const run = spawnSync("vitest", ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${results}`, ...process.argv.slice(2)], {
   stdio: "inherit",
   shell: false,
@@ -31,7 +35,24 @@ if (existsSync(results)) {
   const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
   const failed = countFailed(r);
   console.log(`\nvitest: ${r.numPassedTests} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
+  recordSuiteRun({
+    kind: "vitest",
+    args: process.argv.slice(2).join(" "),
+    seconds: Math.round((Date.now() - started) / 1000),
+    loadStart,
+    passed: r.numPassedTests,
+    failed,
+    slowest: slowestFiles(r, 8),
+  });
 } else {
   console.log("\nvitest: 0 passed, 1 failed (no results were written)");
+  recordSuiteRun({
+    kind: "vitest",
+    args: process.argv.slice(2).join(" "),
+    seconds: Math.round((Date.now() - started) / 1000),
+    loadStart,
+    passed: 0,
+    failed: 1,
+  });
 }
 process.exit(run.status ?? 1);

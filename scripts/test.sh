@@ -5,11 +5,14 @@
 # Node 24, then lint and the API docs build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+load_start="$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)"
 bash scripts/setup.sh
+setup_s=$SECONDS
 
 started=$SECONDS
 pnpm test
-echo "suite on $(node --version): $((SECONDS - started)) s"
+suite_s=$((SECONDS - started))
+echo "suite on $(node --version): $suite_s s"
 
 # The same unit and integration tests on Node 24 (the release tests already cover every line). The
 # build is the one above: the packages' output does not depend on the Node that built them.
@@ -17,10 +20,16 @@ node24="$(bash scripts/node-line.sh 24)"
 if [ "$node24" != "$(command -v node)" ]; then
   started=$SECONDS
   PATH="$(dirname "$node24"):$PATH" pnpm exec node scripts/run-tests.mjs --project unit --project integration
-  echo "suite on $("$node24" --version): $((SECONDS - started)) s"
+  node24_s=$((SECONDS - started))
+  echo "suite on $("$node24" --version): $node24_s s"
 fi
 
+started=$SECONDS
 pnpm lint
 # `pnpm docs` is pnpm's own command (it opens a package's homepage): the script needs `run`.
 pnpm run docs >/dev/null
 echo "lint and docs: ok"
+# One line in reports/suite-runs.jsonl: what `pnpm bench --only 8` publishes as the suite's time.
+node -e 'import("./scripts/suite-runs.mjs").then((m) => m.recordSuiteRun(JSON.parse(process.argv[1])))' \
+  "{\"kind\":\"test.sh\",\"seconds\":$SECONDS,\"loadStart\":$load_start,\"steps\":{\"setup\":$setup_s,\"suite\":$suite_s,\"node24\":${node24_s:-0},\"lintDocs\":$((SECONDS - started))}}"
+echo "scripts/test.sh: $SECONDS s"
