@@ -64,6 +64,7 @@ describe("options are checked when the handler is made", () => {
     expect(error.name).toBe("RotationHandlerError");
     expect(error.code).toBe("ECONFIG");
     expect(error.message).toBe(message);
+    expect(error).not.toHaveProperty("cause");
   });
 
   test("the defaults and the edges of each range are accepted", () => {
@@ -496,6 +497,12 @@ describe("steps stopped half-way, and IAM failures on the way", () => {
       ),
     );
     expect(await keysOf(w.admin, "app")).toEqual(keysBefore);
+    // The cause is a copy of the SDK's error (name, redacted message, status), not the error itself,
+    // which carries the raw response.
+    expect(error.cause).toBeInstanceOf(Error);
+    expect((error.cause as Error).name).toBe("AccessDenied");
+    expect(error.cause).not.toHaveProperty("$fault");
+    expect(error.cause).not.toHaveProperty("$response");
   });
 
   test("a new key that can be neither stored nor deleted: EORPHAN, and the record naming it stays on the secret", async () => {
