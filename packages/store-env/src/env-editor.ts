@@ -1,4 +1,5 @@
 import { createStoreError } from "@keyup/core";
+import { spliceText } from "@keyup/core/files";
 
 /**
  * The quoting of a value as written: `'…'`, `"…"`, `` `…` ``, or none.
@@ -35,11 +36,13 @@ export interface EnvAssignment {
   readonly valueEnd: number;
 }
 
-// dotenv 17's own line rule (lib/main.js, BSD-2-Clause), with every part captured so that offsets
-// are known; capturing changes nothing about what matches. Using dotenv's rule rather than a
-// hand-written grammar means a value we edit is the value dotenv reads, even in its odd corners
-// (multi-line quoted values, `KEY: value`, `#` ending an unquoted value).
-const LINE = /(?:^|^)\s*(export\s+)?([\w.-]+)(\s*=\s*?|:\s+?)(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)/dgm;
+// dotenv 17's own line rule (lib/main.js, BSD-2-Clause), with every part captured (the leading
+// blank space too) so that offsets are known; capturing changes nothing about what matches. Using
+// dotenv's rule rather than a hand-written grammar means a value we edit is the value dotenv reads,
+// even in its odd corners (multi-line quoted values, `KEY: value`, `#` ending an unquoted value).
+// Offsets are summed from the captures, which follow one another: the `d` flag (match indices) made
+// V8 build an array of pairs per match, and a 3.6 MiB file took half a second to parse instead of 20 ms.
+const LINE = /(?:^|^)(\s*)(export\s+)?([\w.-]+)(\s*=\s*?|:\s+?)(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)/gm;
 
 /**
  * dotenv matches on text with every line ending turned into `\n`; `at` maps an offset in that text
@@ -70,8 +73,19 @@ function normalise(text: string): { normal: string; at: (offset: number) => numb
 /** dotenv's value decoding, step for step. */
 function decode(raw: string): string {
   const value = raw.trim();
-  const unquoted = value.replace(/^(['"`])([\s\S]*)\1$/gm, "$2");
-  return value[0] === '"' ? unquoted.replace(/\\n/g, "\n").replace(/\\r/g, "\r") : unquoted;
+  // On one line (the text is normalised: no `\r`) dotenv's `/^(['"`])([\s\S]*)\1$/gm` can only match
+  // the whole value, so it is a look at both ends; a value spanning lines takes dotenv's own steps.
+  const unquoted = ONE_LINE.test(value) ? (isQuoted(value) ? value.slice(1, -1) : value) : value.replace(/^(['"`])([\s\S]*)\1$/gm, "$2");
+  return value[0] === '"' && unquoted.includes("\\") ? unquoted.replace(/\\n/g, "\n").replace(/\\r/g, "\r") : unquoted;
+}
+
+// No line terminator a multi-line regular expression's `^` and `$` would see (the text has no `\r`).
+const ONE_LINE = /^[^\n\u2028\u2029]*$/;
+
+/** `/^(['"`])[\s\S]*\1$/.test(value)`: the same quote at both ends of at least two characters. */
+function isQuoted(value: string): boolean {
+  const first = value[0];
+  return value.length >= 2 && (first === "'" || first === '"' || first === "`") && value[value.length - 1] === first;
 }
 
 /**
@@ -89,13 +103,47 @@ function decode(raw: string): string {
 export function parseEnv(text: string): EnvAssignment[] {
   // A rotation reads the file, then edits the same text: the last parse is kept (copied out, since
   // callers own what they get).
-  if (lastParse?.text !== text) lastParse = { text, assignments: parseAnew(text) };
+  if (lastParse?.text !== text) lastParse = { text, assignments: collect(text) };
   return [...lastParse.assignments];
 }
 
 let lastParse: { readonly text: string; readonly assignments: readonly EnvAssignment[] } | undefined;
 
-function parseAnew(text: string): EnvAssignment[] {
+/**
+ * The assignments of `names` in a `.env` text, in order: what `parseEnv(text).filter((a) =>
+ * names.includes(a.name))` returns, found by the same scan of the whole text (an assignment's extent
+ * depends on everything before it) but without building the other assignments, which was most of the
+ * time on a large file. Not part of the package's API: the store's reads and edits look for a few names.
+ *
+ * @example
+ * ```ts
+ * findAssignments("A=1\nB=2\nA=3\n", ["A"]).map((a) => a.line); // [1, 3]
+ * ```
+ */
+export function findAssignments(text: string, names: readonly string[]): EnvAssignment[] {
+  // The store's read asks for the key's names and the session token's, its edit for the key's: one scan.
+  if (lastFind?.text !== text || names.some((name) => !lastFind?.names.has(name))) {
+    lastFind = { text, names: new Set(names), assignments: collect(text, new Set(names)) };
+  }
+  return lastFind.assignments.filter((a) => names.includes(a.name));
+}
+
+let lastFind: { readonly text: string; readonly names: ReadonlySet<string>; readonly assignments: readonly EnvAssignment[] } | undefined;
+
+/** dotenv's matches of a normalised text, one at a time: each scan has its own rule (its own `lastIndex`). */
+function matcher(normal: string): () => RegExpExecArray | null {
+  const rule = new RegExp(LINE.source, LINE.flags);
+  let done = false;
+  // After its last match a global rule starts over from the beginning: this one stays at the end.
+  return () => {
+    const match = done ? null : rule.exec(normal);
+    done = match === null;
+    return match;
+  };
+}
+
+/** Every assignment of `text`, or only those named in `wanted`. */
+function collect(text: string, wanted?: ReadonlySet<string>): EnvAssignment[] {
   const { normal, at } = normalise(text);
   const out: EnvAssignment[] = [];
   // Line numbers are counted on from the previous match, not from the start each time.
@@ -106,26 +154,26 @@ function parseAnew(text: string): EnvAssignment[] {
     counted = Math.max(counted, offset);
     return line;
   };
-  LINE.lastIndex = 0;
-  for (let match = LINE.exec(normal); match !== null; match = LINE.exec(normal)) {
-    const indices = match.indices as RegExpIndicesArray;
-    const [nameStart] = indices[2] as [number, number];
-    const [, separatorEnd] = indices[3] as [number, number];
-    const raw = match[4] ?? "";
-    const rawStart = indices[4]?.[0] ?? separatorEnd;
+  const next = matcher(normal);
+  for (let match = next(); match !== null; match = next()) {
+    const [, blank = "", exported, name = "", joint = "", raw = ""] = match;
+    if (wanted !== undefined && !wanted.has(name)) continue;
+    const nameStart = match.index + blank.length + (exported?.length ?? 0);
+    // The value's capture starts where the separator's ends, present or not.
+    const rawStart = nameStart + name.length + joint.length;
     const trimmedStart = raw.length - raw.trimStart().length;
     const trimmed = raw.trim();
-    const quoted = /^(['"`])[\s\S]*\1$/.test(trimmed) && trimmed.length >= 2;
+    const quoted = isQuoted(trimmed);
     const quote = (quoted ? trimmed[0] : "") as EnvQuote;
     // An all-blank unquoted value is empty at its start, so the padding stays after a value written there.
     const innerStart = rawStart + (trimmed === "" ? 0 : trimmedStart) + (quoted ? 1 : 0);
     const innerEnd = trimmed === "" ? innerStart : rawStart + trimmedStart + trimmed.length - (quoted ? 1 : 0);
     out.push({
-      name: match[2] as string,
+      name,
       value: decode(raw),
       quote,
-      exported: match[1] !== undefined,
-      separator: (match[3] as string) + (trimmed === "" ? "" : raw.slice(0, trimmedStart)),
+      exported: exported !== undefined,
+      separator: joint + (trimmed === "" ? "" : raw.slice(0, trimmedStart)),
       line: lineOf(nameStart),
       valueStart: at(innerStart),
       valueEnd: at(innerEnd),
@@ -171,8 +219,8 @@ const SAFE_VALUE = /^[^\s"'`#\\$]+$/;
  * ```
  */
 export function editEnv(text: string, values: Readonly<Record<string, string>>): string {
-  const assignments = parseEnv(text);
   const names = Object.keys(values);
+  const assignments = findAssignments(text, names);
   const edits: { start: number; end: number; insert: string }[] = [];
   const missing: string[] = [];
   let model: EnvAssignment | undefined;
@@ -201,15 +249,8 @@ export function editEnv(text: string, values: Readonly<Record<string, string>>):
     edits.push({ start: current.valueStart, end: current.valueEnd, insert: value + pad });
   }
 
-  // One concatenation of slices of the original text: slicing an edited text again would copy the
-  // whole file once per edit.
-  let result = "";
-  let from = 0;
-  for (const edit of edits.sort((a, b) => a.start - b.start)) {
-    result += text.slice(from, edit.start) + edit.insert;
-    from = edit.end;
-  }
-  result = edits.length === 0 ? text : result + text.slice(from);
+  // One splice of the original text: slicing an edited text again would copy the whole file once per edit.
+  let result = spliceText(text, edits);
   if (missing.length > 0) {
     const eol = lineEnding(text);
     if (result.length > 0 && !/[\r\n]$/.test(result)) result += eol;
@@ -219,21 +260,50 @@ export function editEnv(text: string, values: Readonly<Record<string, string>>):
     for (const name of missing) result += `${prefix}${name}${separator}${quote}${values[name]}${quote}${eol}`;
   }
 
-  assertOnlyValuesChanged(assignments, parseEnv(result), values);
+  assertOnlyValuesChanged(text, result, values);
   return result;
 }
 
-/** The edit's postcondition, checked by dotenv's rules rather than trusted. */
-function assertOnlyValuesChanged(before: readonly EnvAssignment[], after: readonly EnvAssignment[], values: Readonly<Record<string, string>>): void {
-  // Compared pair by pair: serialising every other variable of a large file twice was most of an edit's time.
-  const others = (list: readonly EnvAssignment[]) => list.filter((a) => !Object.hasOwn(values, a.name));
-  const othersBefore = others(before);
-  const othersAfter = others(after);
-  const changedOthers =
-    othersBefore.length !== othersAfter.length || othersBefore.some((a, index) => a.name !== othersAfter[index]?.name || a.value !== othersAfter[index]?.value);
+/**
+ * The edit's postcondition, checked by dotenv's rules rather than trusted: read back, `after` holds
+ * each of `values` exactly once, and every other assignment of `before`, in order, with its value.
+ * Both texts are scanned side by side, one match at a time, without building assignments: two
+ * matches whose raw value text is the same decode to the same value, and only differing ones are
+ * decoded and compared, so this is the comparison of the two full parses, pair by pair.
+ */
+function assertOnlyValuesChanged(before: string, after: string, values: Readonly<Record<string, string>>): void {
+  const setAfter = new Map<string, string[]>();
+  const othersOf = (text: string, onSet: (name: string, raw: string) => void) => {
+    const next = matcher(normalise(text).normal);
+    return (): RegExpExecArray | null => {
+      for (let match = next(); match !== null; match = next()) {
+        if (!Object.hasOwn(values, match[3] ?? "")) return match;
+        onSet(match[3] ?? "", match[5] ?? "");
+      }
+      return null;
+    };
+  };
+  const nextBefore = othersOf(before, () => undefined);
+  const nextAfter = othersOf(after, (name, raw) => setAfter.set(name, [...(setAfter.get(name) ?? []), decode(raw)]));
+  let changedOthers = false;
+  for (;;) {
+    const was = nextBefore();
+    const is = nextAfter();
+    if (was === null || is === null) {
+      changedOthers = was !== is;
+      break;
+    }
+    const [wasRaw = "", isRaw = ""] = [was[5], is[5]];
+    if (was[3] !== is[3] || (wasRaw !== isRaw && decode(wasRaw) !== decode(isRaw))) {
+      changedOthers = true;
+      break;
+    }
+  }
+  // The rest of `after`, for the values set there (the message names the wrong ones).
+  while (nextAfter() !== null);
   const wrong = Object.entries(values).filter(([name, value]) => {
-    const found = after.filter((a) => a.name === name);
-    return found.length !== 1 || found[0]?.value !== value;
+    const found = setAfter.get(name) ?? [];
+    return found.length !== 1 || found[0] !== value;
   });
   if (changedOthers || wrong.length > 0) {
     throw createStoreError(

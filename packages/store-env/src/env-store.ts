@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { type AccessKeyPair, createStoreError } from "@keyup/core";
 import { defineFileStore, type FileStore } from "@keyup/core/files";
-import { type EnvAssignment, editEnv, parseEnv } from "./env-editor.js";
+import { type EnvAssignment, editEnv, findAssignments } from "./env-editor.js";
 
 /**
  * The two variable names an {@link envStore} reads and writes.
@@ -115,7 +115,8 @@ export function envStore(options: EnvStoreOptions): EnvStore {
     // A missing file is created on write (its folder must exist), and removed again by restore.
     missingFile: "create",
     readKey: (text) => {
-      const assignments = parseEnv(text);
+      // Only the names looked at below are built: the scan still reads the whole file by dotenv's rule.
+      const assignments = findAssignments(text, [names.accessKeyId, names.secretAccessKey, ...TEMPORARY]);
       if (names.accessKeyId === DEFAULT_NAMES.accessKeyId) refuseTemporary(assignments, path);
       return heldKey(assignments, names, path);
     },

@@ -3,6 +3,7 @@ import { fakeAccessKeyPair, findSecretLeaks } from "@keyup/store-test-suite";
 import { parse as dotenvParse } from "dotenv";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
+import { findAssignments } from "../src/env-editor.js";
 import { editorFixtures, OLD } from "./_support/fixtures.js";
 
 const NAMES = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] as const;
@@ -215,6 +216,18 @@ describe("editEnv on generated files", () => {
         // The one byte editEnv may add: a space between a value filled in and a `#` right after it.
         const unpad = (cutText: string) => cutText.replace(/<value> #/g, "<value>#");
         expect(unpad(cut(result, after))).toBe(unpad(cut(text, before)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("findAssignments (the store's lean scan)", () => {
+  test("finds what parseEnv finds for those names, in order, field for field", () => {
+    const wanted = [...NAMES, "AWS_SESSION_TOKEN", "PORT", "MULTI", "YAML"];
+    fc.assert(
+      fc.property(envText, fc.subarray(wanted), (text, names) => {
+        expect(findAssignments(text, names)).toEqual(parseEnv(text).filter((a) => names.includes(a.name)));
       }),
       { numRuns: 300 },
     );

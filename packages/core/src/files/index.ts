@@ -21,3 +21,4 @@ export {
   writeAtomic,
 } from "./files.js";
 export { appendOwnFile, ownFolder, type UnsafePathError } from "./own-folder.js";
+export { spliceText, type TextEdit } from "./splice-text.js";
