@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { awsErrorXml, startAwsProxy } from "../test-support/aws-proxy.js";
@@ -15,6 +16,24 @@ export interface FleetRun {
   readonly warnings: number;
   readonly requests: number;
   readonly throttled: number;
+  /**
+   * CPU time spent during the run, in ms: by the CLI (the child process), the emulator and the
+   * throttling proxy (this process). Absent where /proc cannot tell (not Linux, or no emulator pid).
+   */
+  readonly cpuMs?: { readonly cli: number; readonly emulator: number; readonly proxy: number };
+}
+
+/** CPU time of a process (utime + stime), or of its reaped children, in ms, from /proc; undefined elsewhere. */
+function cpuOf(pid: number | "self", children = false): number | undefined {
+  try {
+    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th, the
+    // reaped children's cutime and cstime the 14th and 15th, in clock ticks (100 a second on Linux).
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    const [user, system] = children ? [fields[13], fields[14]] : [fields[11], fields[12]];
+    return user === undefined || system === undefined ? undefined : (Number(user) + Number(system)) * 10;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -24,7 +43,7 @@ export interface FleetRun {
  */
 export async function benchFleet(
   url: string,
-  options: { profiles: number; concurrencies: readonly number[]; runs: number; throttleRate: number },
+  options: { profiles: number; concurrencies: readonly number[]; runs: number; throttleRate: number; emulatorPid?: number },
   progress: Progress,
 ): Promise<FleetRun[]> {
   const out: FleetRun[] = [];
@@ -40,12 +59,20 @@ export async function benchFleet(
         return { status: 400, body: awsErrorXml("Throttling", "Rate exceeded") };
       });
       try {
+        const cpuBefore = { cli: cpuOf("self", true), emulator: options.emulatorPid ? cpuOf(options.emulatorPid) : undefined, proxy: process.cpuUsage() };
         const started = performance.now();
         const { code, stdout, stderr } = await keyup(
           ["--all-profiles", "--operation", "up", "--concurrency", String(concurrency), "--output", "json", "--endpoint-url", proxy.url],
           { HOME: dir, AWS_REGION: "us-east-1", AWS_SHARED_CREDENTIALS_FILE: file.path, AWS_CONFIG_FILE: join(dir, "config") },
         );
         const wallMs = performance.now() - started;
+        const cli = cpuOf("self", true);
+        const emulator = options.emulatorPid ? cpuOf(options.emulatorPid) : undefined;
+        const proxyCpu = process.cpuUsage(cpuBefore.proxy);
+        const cpuMs =
+          cli !== undefined && cpuBefore.cli !== undefined && emulator !== undefined && cpuBefore.emulator !== undefined
+            ? { cli: cli - cpuBefore.cli, emulator: emulator - cpuBefore.emulator, proxy: (proxyCpu.user + proxyCpu.system) / 1000 }
+            : undefined;
         let report: { rotated: number; failed: number; warnings: number };
         try {
           report = JSON.parse(stdout);
@@ -60,6 +87,7 @@ export async function benchFleet(
           warnings: report.warnings,
           requests: proxy.requests.length,
           throttled,
+          ...(cpuMs ? { cpuMs } : {}),
         };
         out.push(run);
         progress.tick(

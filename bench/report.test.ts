@@ -73,8 +73,8 @@ test("the Markdown has a section per benchmark and judges each goal from the fig
   expect(md).toContain("| keyup (backoff 200 ms → 500 ms cap, 2 successes) | 800 ms (+800 ms) | 3.80 s (+800 ms) | 8.80 s (+800 ms) |");
   // 40 s at concurrency 1 misses 10 s; at 8 the time is met but one profile failed, so the goal is missed too.
   // The request rate is requests per run over the median wall time: 850 / 40 s and 850 / 9 s.
-  expect(md).toContain("| 1 | 40.00 s | 1.00× | 100/100 | 0 | 40/850 | 21 | **missed** |");
-  expect(md).toContain("| 8 (default) | 9.00 s | 4.44× | 99/100 | 1 | 40/850 | 94 | **missed** |");
+  expect(md).toContain("| 1 | 40.00 s | 1.00× | 100/100 | 0 | 40/850 | 21 |  |  | **missed** |");
+  expect(md).toContain("| 8 (default) | 9.00 s | 4.44× | 99/100 | 1 | 40/850 | 94 |  |  | **missed** |");
   expect(md).toContain("`read()` ≤ 20 ms: met (1 ms); store cycle ≤ 60 ms: met (5 ms, 1.7× the 3 ms floor)");
   expect(md).toContain("| 10 | 1.5 KiB | 1 ms | 2 ms | 5 ms | 3 ms | 54 | 80 B | 1 ms | 1.4 KiB | 0 of 11 |");
   // help: wall 170/110 = 1.55×, CPU 130/100 = 1.30×; judged on the steadier (lower) ratio.
@@ -151,4 +151,32 @@ test("a partial run replaces only its own sections, inserts new ones in order, a
   );
   // Splicing what is already there changes nothing.
   expect(spliceSections(existing, existing)).toBe(existing);
+});
+
+test("the fleet's section sets its wall time beside the CPU floor, and says why the goal is missed", () => {
+  const run = (wallMs: number, cli: number, emulator: number) => ({
+    concurrency: 8,
+    wallMs,
+    rotated: 100,
+    failed: 0,
+    warnings: 0,
+    requests: 945,
+    throttled: 45,
+    cpuMs: { cli, emulator, proxy: 1000 },
+  });
+  const fleet = (runs: ReturnType<typeof run>[]) =>
+    renderMarkdown({ machine, command: "pnpm bench --only 3", fleet: { profiles: 100, throttleRate: 0.05, runs } });
+  // 9 s of CLI + 12 s of emulator + 1 s of proxy on 2 cores: a floor of 11 s, over the goal.
+  const bound = fleet([run(13_000, 9000, 12_000)]);
+  expect(bound).toContain("| 9.00 s / 12.00 s / 1.00 s | 11.00 s | **missed** |");
+  expect(bound).toContain("keyup's CLI 9.00 s (90 ms a profile)");
+  expect(bound).toContain("its floor is 11.00 s and its median wall time 1.18× that. The floor alone is over the 10 s goal");
+  expect(bound).toContain("would need 4.50 s of the 2 cores");
+  // A floor under the goal: the time missed is waiting, not work.
+  const waiting = fleet([run(12_000, 5000, 6000)]);
+  expect(waiting).toContain("The goal is missed by 2.00 s; the floor is under 10 s");
+  expect(fleet([run(9000, 5000, 6000)])).toContain("The goal is met.");
+  // Without CPU figures (not Linux), no floor is claimed.
+  const { cpuMs: _, ...noCpu } = run(13_000, 1, 1);
+  expect(fleet([noCpu as ReturnType<typeof run>])).not.toContain("CPU floor is");
 });

@@ -145,9 +145,20 @@ export function renderMarkdown(results: BenchResults, chartFile?: string): strin
         throttled: runs.reduce((n, r) => n + r.throttled, 0),
         requests: runs.reduce((n, r) => n + r.requests, 0),
         count: runs.length,
+        // CPU per run (medians), when the bench could read it from /proc.
+        cpu: runs.every((r) => r.cpuMs)
+          ? {
+              cli: median(runs.map((r) => r.cpuMs?.cli ?? 0)),
+              emulator: median(runs.map((r) => r.cpuMs?.emulator ?? 0)),
+              proxy: median(runs.map((r) => r.cpuMs?.proxy ?? 0)),
+            }
+          : undefined,
       };
     });
     const base = rows[0]?.wall ?? 1;
+    const cores = results.machine.cores;
+    const floorOf = (cpu: { cli: number; emulator: number; proxy: number }) => (cpu.cli + cpu.emulator + cpu.proxy) / cores;
+    const fallback = rows.find((r) => r.c === 8) ?? rows.at(-1);
     parts.push(
       "",
       "## 3. A fleet: every profile of one credentials file",
@@ -155,7 +166,18 @@ export function renderMarkdown(results: BenchResults, chartFile?: string): strin
       `\`keyup --all-profiles --operation up --concurrency N\` (the built CLI, a child process) on a file of ${f.profiles} profiles, one IAM user each, through a proxy that answers ${Math.round(f.throttleRate * 100)} % of all requests with IAM's \`Throttling\` error (seeded: run i meets the same pattern at every concurrency). ${rows[0]?.count ?? 0} runs per concurrency. Goal: no failure and at most 10 s with default settings; the last column says at which concurrency it was met. The default is 8, a ceiling: the fleet halves it while a quarter or more of recent answers are throttled and climbs back by one per finished rotation, so 5 % of throttling (retried by the SDK) leaves it at 8.`,
       "",
       table(
-        ["concurrency", "median wall time", "speed-up", "rotated", "failed", "requests throttled", "requests/s", "goal"],
+        [
+          "concurrency",
+          "median wall time",
+          "speed-up",
+          "rotated",
+          "failed",
+          "requests throttled",
+          "requests/s",
+          "CPU: CLI / emulator / proxy",
+          "CPU floor",
+          "goal",
+        ],
         rows.map((r) => [
           r.c === 8 ? "8 (default)" : String(r.c),
           formatMs(r.wall),
@@ -165,11 +187,25 @@ export function renderMarkdown(results: BenchResults, chartFile?: string): strin
           `${r.throttled}/${r.requests}`,
           // The fleet's request rate, to set beside IAM's limits (a few tens of calls per second per account).
           (r.requests / r.count / (r.wall / 1000)).toFixed(0),
+          r.cpu ? `${formatMs(r.cpu.cli)} / ${formatMs(r.cpu.emulator)} / ${formatMs(r.cpu.proxy)}` : "",
+          r.cpu ? formatMs(floorOf(r.cpu)) : "",
           verdict(r.failed === 0 && r.wall <= 10_000),
         ]),
       ),
       "",
       "Each rotation includes the CLI's in-use check of the old key (GetAccessKeyLastUsed). Throttled requests are retried by the SDK with its backoff (random, up to 500 ms on the first retry for throttling); CreateAccessKey is never retried blindly (a lost answer could hide a second key), keyup reconciles instead. A rotation spends most of its time waiting (the 250 ms between the two verify calls, the emulator's answers, throttling backoff), which is why more lanes help. Against AWS each rotation also waits seconds for its key to propagate, which lowers the request rate per lane; an account whose IAM throttles the fleet harder than this proxy makes it back off to fewer lanes by itself (`--concurrency N` lowers the ceiling).",
+      ...(fallback?.cpu
+        ? [
+            "",
+            `The CPU floor is the CPU time the run took (the CLI, the emulator and the throttling proxy, read from /proc) spread over the machine's ${cores} cores: no schedule on this machine can finish the same work sooner. At ${fallback.c === 8 ? "the default concurrency" : `concurrency ${fallback.c}`} the run used ${formatMs(fallback.cpu.cli + fallback.cpu.emulator + fallback.cpu.proxy)} of CPU: keyup's CLI ${formatMs(fallback.cpu.cli)} (${formatMs(fallback.cpu.cli / f.profiles)} a profile), the emulator ${formatMs(fallback.cpu.emulator)}, the proxy ${formatMs(fallback.cpu.proxy)}; its floor is ${formatMs(floorOf(fallback.cpu))} and its median wall time ${(fallback.wall / floorOf(fallback.cpu)).toFixed(2)}× that. ${
+              floorOf(fallback.cpu) > 10_000
+                ? `The floor alone is over the 10 s goal, so on this machine the goal is out of reach at any concurrency; keyup's CLI alone, with an emulator that cost nothing, would need ${formatMs(fallback.cpu.cli / cores)} of the ${cores} cores.`
+                : fallback.wall > 10_000
+                  ? `The goal is missed by ${formatMs(fallback.wall - 10_000)}; the floor is under 10 s, so the rest is time no core was working for the fleet (waits between calls, throttling backoff, lanes waiting on each other) or, on a shared machine, cores busy with other work (see the load average).`
+                  : "The goal is met."
+            }`,
+          ]
+        : []),
     );
   }
 

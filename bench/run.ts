@@ -103,7 +103,7 @@ try {
   if (only.has(3)) {
     const runs = await benchFleet(
       moto.url,
-      { profiles: plan.fleetProfiles, concurrencies, runs: plan.fleetRuns, throttleRate: 0.05 },
+      { profiles: plan.fleetProfiles, concurrencies, runs: plan.fleetRuns, throttleRate: 0.05, emulatorPid: moto.pid },
       stderrProgress("3 fleet"),
     );
     results.fleet = { profiles: plan.fleetProfiles, throttleRate: 0.05, runs };
