@@ -517,7 +517,7 @@ export function renderSuite(runs: readonly SuiteRun[]): string {
   const loaded = full.slice(-3);
   const inARow = loaded.length === 3 && loaded.every((r) => r.busyLoops >= 2);
   const reliability = inARow
-    ? `The last three whole runs of the suite (\`bash scripts/suite-under-load.sh\`, two CPU-bound processes beside it) ${loaded.every((r) => r.failed === 0) ? "passed" : "did not all pass"}: ${loaded.map((r) => `${r.passed} passed, ${r.failed} failed in ${seconds(r.seconds)}`).join("; ")}.`
+    ? `The last three whole runs of the suite, each with two CPU-bound processes beside it (as \`bash scripts/suite-under-load.sh\` runs them), ${loaded.every((r) => r.failed === 0) ? "passed" : "did not all pass"}: ${loaded.map((r) => `${r.passed} passed, ${r.failed} failed in ${seconds(r.seconds)}`).join("; ")}.`
     : "No three whole runs beside two busy loops are recorded last (`bash scripts/suite-under-load.sh`).";
   const slow = full.at(-1)?.slowest ?? [];
   const parts = [

@@ -58,7 +58,7 @@ test("the suite's section judges the goal on the latest whole run and says by ho
 
 test("three whole runs in a row beside two busy loops are reported, and a failed one is not called a pass", () => {
   const three = [vitestRun("2026-11-30T10:00:00Z", 2, 0), vitestRun("2026-11-30T10:20:00Z", 2, 0), vitestRun("2026-11-30T10:40:00Z", 2, 0)];
-  expect(renderSuite(three)).toContain("beside it) passed: 2100 passed, 0 failed in");
+  expect(renderSuite(three)).toContain("as `bash scripts/suite-under-load.sh` runs them), passed: 2100 passed, 0 failed in");
   const oneFailed = [...three.slice(0, 2), vitestRun("2026-11-30T10:40:00Z", 2, 1)];
   expect(renderSuite(oneFailed)).toContain("did not all pass");
   // A run on an idle machine last breaks the row of three loaded runs.
