@@ -49,6 +49,15 @@ async function usedKey(userName: string): Promise<TestKey> {
   proxy = await startRealismProxy(motoUrl(), PROFILE);
   await consumerUses(old);
   proxy.advance(MINUTE);
+  // advance() skips the proxy's clock, not keyup's: on keyup's clock this use is only milliseconds old,
+  // and keyup counts a use stamped within a second before its own first call as its own. A use AWS
+  // already shows is always older than that (it shows up 30 s late), so wait until it is, on keyup's
+  // clock too. The stamp is truncated to the minute, so the wait is nothing unless the use fell in a
+  // minute's first second (1 run in 60 failed here before).
+  const stamped = proxy.uses.recorded(old.accessKeyId).at(-1)?.date;
+  if (stamped === undefined) throw new Error("the proxy recorded no use of the consumer's key");
+  const wait = stamped + 1_001 - Date.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   return old;
 }
 
