@@ -4,6 +4,7 @@ import {
   CreateSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
+  PutSecretValueCommand,
   TagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from "@aws-sdk/client-secrets-manager";
@@ -530,5 +531,106 @@ describe("steps stopped half-way, and IAM failures on the way", () => {
       new RegExp(`\\(record ${records[0]} on the secret names it: the next createSecret after \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z deletes it\\)$`),
     );
     expect(await keysOf(w.admin, "app")).toHaveLength(2);
+  });
+});
+
+describe("createSecret retried while the first invocation may still run", () => {
+  test("a record of this very token before its deadline, nothing staged yet (Secrets Manager retrying): EBUSY, nothing changed", async () => {
+    const w = await rotatingWorld();
+    const until = Date.now() + 600_000;
+    const record = await plantRecord(w, `until=${until} before=${w.oldKey.accessKeyId} token=${w.token}`);
+    const keysBefore = await keysOf(w.admin, "app");
+    const error = await failure(w.invoke("createSecret"));
+    expect(error.code).toBe("EBUSY");
+    expect(error.message).toContain(
+      `another invocation (token ${w.token}) is creating a key for this secret and may run until ${new Date(until).toISOString()} (record ${record}): nothing`,
+    );
+    expect(await keysOf(w.admin, "app")).toEqual(keysBefore);
+    expect((await tagsOf(w)).has(record)).toBe(true);
+    expect(w.proxy.requests.map((r) => r.action)).not.toContain("PutSecretValue");
+  });
+
+  test("a record whose deadline is this very millisecond still counts as running: EBUSY", async () => {
+    const w = await rotatingWorld();
+    const now = Date.now();
+    const record = await plantRecord(w, `until=${now} before=${w.oldKey.accessKeyId}`);
+    // The handler's clock stands still at the record's deadline.
+    const clock = vi.spyOn(Date, "now").mockReturnValue(now);
+    onTestFinished(() => clock.mockRestore());
+    const error = await failure(w.invoke("createSecret"));
+    clock.mockRestore();
+    expect(error.code).toBe("EBUSY");
+    expect(error.message).toContain(`may run until ${new Date(now).toISOString()} (record ${record}): nothing`);
+    expect((await tagsOf(w)).has(record)).toBe(true);
+  });
+});
+
+describe("what createSecret asks Secrets Manager", () => {
+  test("with no record on the secret it reads no version for records: the calls of a first createSecret, in order", async () => {
+    const w = await rotatingWorld();
+    await w.invoke("createSecret");
+    const calls = w.proxy.requests.map((r) => {
+      const body = JSON.parse(r.body || "{}") as { VersionId?: string; VersionStage?: string };
+      return [r.action, body.VersionId ?? "", body.VersionStage ?? ""].join(" ").trim();
+    });
+    expect(calls).toEqual([
+      "DescribeSecret",
+      "GetSecretValue  AWSCURRENT",
+      `GetSecretValue ${w.token} AWSPENDING`,
+      "ListSecretVersionIds",
+      "TagResource",
+      "PutSecretValue",
+      `GetSecretValue ${w.token} AWSPENDING`,
+      "UntagResource",
+    ]);
+  });
+
+  test("setSecret and testSecret read the token's version as AWSPENDING only", async () => {
+    const w = await rotatingWorld();
+    await w.invoke("createSecret");
+    for (const step of ["setSecret", "testSecret"] as const) {
+      w.proxy.requests.length = 0;
+      await w.invoke(step);
+      const reads = w.proxy.requests
+        .filter((r) => r.action === "GetSecretValue")
+        .map((r) => JSON.parse(r.body) as { VersionId?: string; VersionStage?: string });
+      expect(reads[0], step).toEqual({ SecretId: w.name, VersionId: w.token, VersionStage: "AWSPENDING" });
+    }
+  });
+});
+
+describe("a pending version that holds no usable key", () => {
+  /** A rotating world whose token's AWSPENDING version holds `text`, put there by an administrator. */
+  async function withPending(text: string) {
+    const w = await rotatingWorld({ retireOld: "at-finish" });
+    await smClient(w.admin).send(
+      new PutSecretValueCommand({ SecretId: w.name, ClientRequestToken: w.token, SecretString: text, VersionStages: ["AWSPENDING"] }),
+    );
+    return w;
+  }
+
+  test("JSON without the key fields: every step fails with EINVALID naming the version it read", async () => {
+    const w = await withPending(JSON.stringify({ region: "eu-west-1" }));
+    const fields = `holds no access key ("AccessKeyId" / "SecretAccessKey")`;
+    for (const [step, what] of [
+      ["createSecret", `pending version ${w.token}`],
+      ["setSecret", `pending version ${w.token}`],
+      ["testSecret", `pending version ${w.token}`],
+      ["finishSecret", `version ${w.token}`],
+    ] as const) {
+      const error = await failure(w.invoke(step));
+      expect(error.code, step).toBe("EINVALID");
+      expect(error.message, step).toBe(`secretsmanager:${w.name}: ${what} ${fields}`);
+    }
+    expect(await keysOf(w.admin, "app")).toEqual([{ id: w.oldKey.accessKeyId, status: "Active" }]);
+  });
+
+  test("text that is not JSON: setSecret's and testSecret's EINVALID name the secret and the version", async () => {
+    const w = await withPending("not json");
+    for (const step of ["setSecret", "testSecret"] as const) {
+      const error = await failure(w.invoke(step));
+      expect(error.code, step).toBe("EINVALID");
+      expect(error.message, step).toMatch(new RegExp(`^secretsmanager:${w.name} \\(pending version ${w.token}\\) is not JSON`));
+    }
   });
 });
