@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, rename, stat, writeFile } from "node:fs/promi
 import { join } from "node:path";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { tempDir } from "../../../test-support/moto.js";
-import { writeAtomic } from "../src/files/files.js";
+import { discardBackupFile, fingerprint, writeAtomic } from "../src/files/files.js";
 import { replaceFile } from "../src/files/replace-file.js";
 import { twoLineStore } from "./two-line-store.js";
 
@@ -24,6 +24,11 @@ vi.mock("node:fs/promises", async (importOriginal) => {
     rename: async (from: string, to: string) => {
       if (seam.busy.has(String(to))) throw fail("EBUSY", String(to));
       return real.rename(from, to);
+    },
+    // A mount point cannot be unlinked either.
+    unlink: async (path: string) => {
+      if (seam.busy.has(String(path))) throw fail("EBUSY", String(path));
+      return real.unlink(path);
     },
     open: async (path: string, flags?: number | string, mode?: number) => {
       if (seam.readOnly.has(String(path)) && typeof flags === "number" && (flags & constants.O_WRONLY) !== 0) throw fail("EROFS", String(path));
@@ -122,6 +127,8 @@ describe("a bind-mounted credentials file (EBUSY on rename)", () => {
     expect(error?.message).toBe(
       `cannot write the file: ${mount.inside} cannot be replaced (EBUSY on rename: it is mounted on its own, as a container's bind mount of one file is), nor written in place (EROFS): mount its folder instead of the file, or rotate it where it is not mounted`,
     );
+    // The causes, for whoever debugs it: the in-place write's error, and under it the OS's.
+    expect(error?.cause).toMatchObject({ code: "EINPLACE", cause: { code: "EROFS" } });
     expect(await readFile(mount.host, "utf8")).toBe(before);
     expect((await readdir(join(mount.inside, ".."))).filter((name) => name !== "credentials")).toEqual([]);
   });
@@ -138,6 +145,8 @@ describe("a bind-mounted credentials file (EBUSY on rename)", () => {
     );
     expect(error?.code).toBe("EIO");
     expect(error?.message).toContain("and writing it in place did not read back the same bytes: mount its folder instead of the file");
+    // Nothing failed in the write itself: the cause under the in-place error is the rename's EBUSY.
+    expect(error?.cause).toMatchObject({ code: "EINPLACE", cause: { code: "EBUSY" } });
     seam.dropsWrites.clear();
     await store.restore(handle);
     expect(await readFile(mount.host, "utf8")).toBe(before);
@@ -146,6 +155,29 @@ describe("a bind-mounted credentials file (EBUSY on rename)", () => {
 });
 
 describe("the kit's parts on a file mounted on its own", () => {
+  test("a backup mounted on its own cannot be discarded (EBUSY on unlink): EIO naming the backup and why, the file kept", async () => {
+    const mount = await bindMounted("saved\n");
+    const error = await discardBackupFile(mount.inside, { id: fingerprint(Buffer.from("saved\n")) }).then(
+      () => undefined,
+      (e: unknown) => e as Error & { code?: string },
+    );
+    expect(error?.code).toBe("EIO");
+    expect(error?.message).toBe(`cannot remove the backup ${mount.inside}: busy (EBUSY)`);
+    expect(await readFile(mount.host, "utf8")).toBe("saved\n");
+  });
+
+  test("restore of an 'absent' backup when the file is mounted on its own: EIO naming the file (`what`) and why, the file kept", async () => {
+    const mount = await bindMounted(`${NEW.accessKeyId}\n${NEW.secretAccessKey}\n`);
+    const store = twoLineStore(mount.inside, { missingFile: "create", what: "the key file" });
+    const error = await store.restore({ id: "absent" }).then(
+      () => undefined,
+      (e: unknown) => e as Error & { code?: string },
+    );
+    expect(error?.code).toBe("EIO");
+    expect(error?.message).toBe(`cannot remove the key file ${mount.inside}: busy (EBUSY)`);
+    expect(await readFile(mount.host, "utf8")).toBe(`${NEW.accessKeyId}\n${NEW.secretAccessKey}\n`);
+  });
+
   test("replaceFile in place: a shorter content leaves exactly its bytes, none of the old tail", async () => {
     const mount = await bindMounted(`${OLD.accessKeyId}\n${OLD.secretAccessKey}\n${REST}`);
     await replaceFile(mount.inside, "short\n", { mode: 0o640, inPlaceWhenBusy: true });

@@ -80,6 +80,18 @@ describe("lockFile: taking and releasing", () => {
     await (await lockFile(target, "test:b")).release();
   });
 
+  test("the holder file is 0644 whatever the umask widens (a umask of 002, common for users with their own group)", async () => {
+    const { target, lockDir } = await fileIn();
+    const umask = process.umask(0o002);
+    try {
+      const lock = await lockFile(target, "test:a");
+      expect((await stat(join(lockDir, "holder.json"))).mode & 0o777).toBe(0o644);
+      await lock.release();
+    } finally {
+      process.umask(umask);
+    }
+  });
+
   test("each lock gets a new token: two locks in a row by this process are told apart", async () => {
     const { target, lockDir } = await fileIn();
     const tokens: string[] = [];
@@ -120,6 +132,7 @@ describe("lockFile: taking and releasing", () => {
     const error = await failure(lock.release());
     expect(error?.code).toBe("EIO");
     expect(error?.message).toBe(`test:a: cannot release the lock ${lockDir}`);
+    expect(error?.cause, "the OS's error, for whoever debugs it").toMatchObject({ code: "ENOTEMPTY" });
     expect(await readFile(join(lockDir, "someone-elses"), "utf8")).toBe("keep\n");
   });
 });
@@ -131,6 +144,7 @@ describe("lockFile: the folder of the file", () => {
     const error = await failure(lockFile(target, "test:a"));
     expect(error?.code).toBe("ENOTFOUND");
     expect(error?.message).toBe(`test:a: cannot take the lock ${target}.lock: its folder does not exist`);
+    expect(error?.cause).toMatchObject({ code: "ENOENT" });
     expect(await readdir(dir)).toEqual([]);
   });
 
@@ -149,6 +163,7 @@ describe("lockFile: the folder of the file", () => {
     const error = await failure(lockFile(inside, "test:a", { createFolder: true }));
     expect(error?.code).toBe("EIO");
     expect(error?.message).toBe(`test:a: cannot create the folder for the lock ${inside}.lock: failed (EEXIST)`);
+    expect(error?.cause).toMatchObject({ code: "EEXIST" });
   });
 
   test("any other failure to make the lock folder is EIO with the OS's reason", async () => {
@@ -157,6 +172,7 @@ describe("lockFile: the folder of the file", () => {
     const error = await failure(lockFile(target, "test:a"));
     expect(error?.code).toBe("EIO");
     expect(error?.message).toBe(`test:a: cannot take the lock ${target}.lock: failed (ENAMETOOLONG)`);
+    expect(error?.cause).toMatchObject({ code: "ENAMETOOLONG" });
   });
 });
 

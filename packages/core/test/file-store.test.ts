@@ -1,6 +1,6 @@
 import { chmod, link, lstat, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { fingerprint } from "@keyup/core/files";
+import { defineFileStore, fingerprint } from "@keyup/core/files";
 import { describe, expect, test } from "vitest";
 import { tempDir } from "../../../test-support/moto.js";
 import { twoLineStore } from "./two-line-store.js";
@@ -48,6 +48,10 @@ describe("defineFileStore: what it is made of", () => {
     expect(() => twoLineStore("")).toThrow(expect.objectContaining({ code: "EINVALID", message: "two-line: needs the path of a file" }));
     expect(() => twoLineStore(42 as never)).toThrow(expect.objectContaining({ code: "EINVALID" }));
     expect(() => twoLineStore("", { name: undefined as never })).toThrow(expect.objectContaining({ message: "undefined needs the path of a file" }));
+    // No definition at all (plain JavaScript, no types to stop it): the same typed error, not a TypeError.
+    for (const definition of [undefined, null]) {
+      expect(() => defineFileStore(definition as never)).toThrow(expect.objectContaining({ code: "EINVALID", message: "undefined needs the path of a file" }));
+    }
   });
 });
 
@@ -208,6 +212,18 @@ describe("backup and restore", () => {
     expect((await failure(twoLineStore(join(dir, "none")).backup()))?.code).toBe("ENOTFOUND");
   });
 
+  test("a backup that cannot be written (a folder at its name): EIO naming the backup, and the folder left", async () => {
+    const { dir, path } = await fileWith(text(A));
+    const store = twoLineStore(path);
+    await mkdir(join(store.backupPath, "inside"), { recursive: true });
+    const error = await failure(store.backup());
+    expect(error?.code).toBe("EIO");
+    expect(error?.message).toBe(`cannot write the backup ${store.backupPath}: it is a folder (EISDIR)`);
+    expect(await readdir(store.backupPath)).toEqual(["inside"]);
+    expect((await readdir(dir)).sort()).toEqual(["credentials", "credentials.keyup-backup"]);
+    expect(await readFile(path, "utf8")).toBe(text(A));
+  });
+
   test("restore refuses a handle that is not this store's (EBACKUP, the id not echoed) and changes nothing", async () => {
     const { path } = await fileWith(text(A));
     const store = twoLineStore(path);
@@ -232,6 +248,12 @@ describe("backup and restore", () => {
     expect((await failure(creating.restore({ id: "sha256:abc" })))?.message).toBe(
       `two-line:${path}: that is not a backup id this store makes (sha256:<64 hex digits> or "absent")`,
     );
+    // No handle at all, to a store that creates its file: the same typed refusal, not a TypeError.
+    for (const handle of [undefined, null]) {
+      const error = await failure(creating.restore(handle as never));
+      expect(error?.code).toBe("EBACKUP");
+      expect(error?.message).toBe(`two-line:${path}: that is not a backup id this store makes (sha256:<64 hex digits> or "absent")`);
+    }
     expect(await readFile(path, "utf8")).toBe(text(B));
   });
 
@@ -248,10 +270,14 @@ describe("backup and restore", () => {
     );
     await rm(store.backupPath);
     const gone = await failure(store.restore(handle));
+    expect(gone?.code).toBe("EBACKUP");
     expect(gone?.message).toBe(`two-line:${path}: the backup ${store.backupPath} does not exist`);
     await mkdir(store.backupPath);
     const unreadable = await failure(store.restore(handle));
+    expect(unreadable?.code).toBe("EBACKUP");
     expect(unreadable?.message).toBe(`two-line:${path}: cannot read the backup ${store.backupPath}`);
+    // Why, for whoever debugs it: the read's own error, naming the backup and the OS's reason.
+    expect(unreadable?.cause).toMatchObject({ code: "EIO", message: `cannot read the backup ${store.backupPath}: it is a folder (EISDIR)` });
     expect(await readFile(path, "utf8")).toBe(text(B));
   });
 
@@ -400,6 +426,7 @@ describe("otherHolders", () => {
     const error = await failure(twoLineStore(long).otherHolders(A.accessKeyId));
     expect(error?.code).toBe("EIO");
     expect(error?.message).toBe(`two-line:${long}: cannot resolve ${long}`);
+    expect(error?.cause).toMatchObject({ code: "ENAMETOOLONG" });
   });
 });
 
@@ -437,6 +464,7 @@ describe("lock", () => {
     const error = await failure(twoLineStore(join(dir, "a")).lock());
     expect(error?.code).toBe("EIO");
     expect(error?.message).toBe(`two-line:${join(dir, "a")}: cannot resolve ${join(dir, "a")}`);
+    expect(error?.cause).toMatchObject({ code: "ELOOP" });
   });
 });
 
