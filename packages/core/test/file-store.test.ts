@@ -489,6 +489,35 @@ describe("restore: the corners", () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  test("restoreKey with a backup that is not UTF-8 and a file changed since: EINVALID naming the backup, the file left", async () => {
+    const { path } = await fileWith(undefined);
+    await writeFile(path, Buffer.from([0xff, 0x0a]));
+    const store = twoLineStore(path, { restoreKey: (current, saved) => `${saved.split("\n")[0]}\n${current}` });
+    const handle = await store.backup();
+    await writeFile(path, text(C));
+    const error = await failure(store.restore(handle));
+    expect(error?.code).toBe("EINVALID");
+    expect(error?.message).toBe(
+      `two-line:${path}: ${path} changed since the backup and one of them is not UTF-8 text, so this key cannot be restored alone; the backup is ${path}.keyup-backup`,
+    );
+    expect(await readFile(path, "utf8")).toBe(text(C));
+  });
+
+  test("what restoreKey's restore wrote, or found already there, counts as read: a write after it goes ahead", async () => {
+    const keepTheirs = (current: string, saved: string) => `${saved.split("\n").slice(0, 2).join("\n")}\n${current.split("\n").slice(2).join("\n")}`;
+    for (const theirs of [text(B, "# theirs\n"), text(A, "# theirs\n")]) {
+      const { path } = await fileWith(text(A));
+      const store = twoLineStore(path, { restoreKey: keepTheirs });
+      const handle = await store.backup();
+      await store.write(B);
+      await writeFile(path, theirs);
+      await store.restore(handle);
+      expect(await readFile(path, "utf8")).toBe(text(A, "# theirs\n"));
+      await store.write(C);
+      expect(await readFile(path, "utf8")).toBe(text(C, "# theirs\n"));
+    }
+  });
+
   test("restoreKey and a file removed since the write: the backup's bytes come back", async () => {
     const { path } = await fileWith(text(A));
     const store = twoLineStore(path, {
