@@ -339,6 +339,20 @@ describe("backup and restore", () => {
     }
   });
 
+  test("restore finding the backup's state already there writes nothing and forgets nothing: the other writer's change still refuses the next write", async () => {
+    // Someone removed the file keyup created; restoring an 'absent' backup has nothing to do, and keyup
+    // has still not read what that other writer did, so a write after it refuses as before.
+    const { path } = await fileWith(undefined);
+    const store = twoLineStore(path, { missingFile: "create" });
+    const handle = await store.backup();
+    await store.write(B);
+    await rm(path);
+    await store.restore(handle);
+    await expect(stat(path)).rejects.toMatchObject({ code: "ENOENT" });
+    expect((await failure(store.write(C)))?.code).toBe("EMODIFIED");
+    await expect(stat(path)).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
   test("restore by a store that never wrote puts the backup back over whatever is there", async () => {
     const { path } = await fileWith(text(A));
     const handle = await twoLineStore(path).backup();
@@ -389,13 +403,21 @@ describe("backup and restore", () => {
     expect(seen).toEqual([[text(B, "# theirs\n"), text(A)]]);
 
     const empty = await fileWith(undefined);
-    const creating = twoLineStore(empty.path, { missingFile: "create", restoreKey: (current) => current.replace(/^.*\n.*\n/, "\n\n") });
+    const savedArgs: string[] = [];
+    const creating = twoLineStore(empty.path, {
+      missingFile: "create",
+      restoreKey: (current, saved) => {
+        savedArgs.push(saved);
+        return current.replace(/^.*\n.*\n/, "\n\n");
+      },
+    });
     const absent = await creating.backup();
     await creating.write(B);
     await writeFile(empty.path, text(B, "# theirs\n"));
     const before = await stat(empty.path);
     await creating.restore(absent);
     expect(await readFile(empty.path, "utf8")).toBe("\n\n# theirs\n");
+    expect(savedArgs, "an 'absent' backup is handed to restoreKey as ''").toEqual([""]);
     expect((await stat(empty.path)).ino).not.toBe(before.ino);
     const again = await stat(empty.path);
     await creating.restore(absent);
