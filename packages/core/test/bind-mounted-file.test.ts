@@ -15,7 +15,7 @@ import { twoLineStore } from "./two-line-store.js";
 // The real thing is a bind mount, which needs root (CAP_SYS_ADMIN): the suite runs as root, so it
 // mounts. Where mount is refused (a CI without that capability), the same cases run with EBUSY
 // injected at the rename of that one path (and EROFS at its in-place open), so they never skip.
-const seam = vi.hoisted(() => ({ busy: new Set<string>(), readOnly: new Set<string>(), dropsWrites: new Set<string>() }));
+const seam = vi.hoisted(() => ({ busy: new Set<string>(), crossDevice: new Set<string>(), readOnly: new Set<string>(), dropsWrites: new Set<string>() }));
 vi.mock("node:fs/promises", async (importOriginal) => {
   const real = await importOriginal<typeof import("node:fs/promises")>();
   const fail = (code: string, path: string) => Object.assign(new Error(`${code}: ${path}`), { code });
@@ -23,6 +23,9 @@ vi.mock("node:fs/promises", async (importOriginal) => {
     ...real,
     rename: async (from: string, to: string) => {
       if (seam.busy.has(String(to))) throw fail("EBUSY", String(to));
+      // Other systems say EXDEV for a rename onto a file mounted from another file system (Linux says
+      // EBUSY, so nothing here produces it): injected.
+      if (seam.crossDevice.has(String(to))) throw fail("EXDEV", String(to));
       return real.rename(from, to);
     },
     // A mount point cannot be unlinked either.
@@ -52,6 +55,7 @@ const mounts: string[] = [];
 afterEach(() => {
   for (const target of mounts.splice(0)) execFileSync("umount", [target]);
   seam.busy.clear();
+  seam.crossDevice.clear();
   seam.readOnly.clear();
   seam.dropsWrites.clear();
 });
@@ -155,6 +159,26 @@ describe("a bind-mounted credentials file (EBUSY on rename)", () => {
 });
 
 describe("the kit's parts on a file mounted on its own", () => {
+  test("EXDEV on rename (how other systems refuse it) is met as EBUSY is: the store's file written in place; any other file, EIO saying what to do", async () => {
+    const dir = await tempDir("keyup-bind-");
+    const path = join(dir, "credentials");
+    await writeFile(path, `${OLD.accessKeyId}\n${OLD.secretAccessKey}\n${REST}`, { mode: 0o640 });
+    seam.crossDevice.add(path);
+    await twoLineStore(path).write(NEW);
+    expect(await readFile(path, "utf8")).toBe(`${NEW.accessKeyId}\n${NEW.secretAccessKey}\n${REST}`);
+    expect(await readdir(dir)).toEqual(["credentials"]);
+    const error = await writeAtomic(path, "backup\n", "the backup").then(
+      () => undefined,
+      (e: unknown) => e as Error & { code?: string },
+    );
+    expect(error?.code).toBe("EIO");
+    expect(error?.message).toBe(
+      `cannot write the backup ${path}: failed (EXDEV); it is mounted on its own (a container's bind mount of one file): mount its folder instead, or rotate on the host`,
+    );
+    expect(await readFile(path, "utf8")).toBe(`${NEW.accessKeyId}\n${NEW.secretAccessKey}\n${REST}`);
+    expect(await readdir(dir)).toEqual(["credentials"]);
+  });
+
   test("a backup mounted on its own cannot be discarded (EBUSY on unlink): EIO naming the backup and why, the file kept", async () => {
     const mount = await bindMounted("saved\n");
     const error = await discardBackupFile(mount.inside, { id: fingerprint(Buffer.from("saved\n")) }).then(
