@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { lstat, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -78,6 +79,19 @@ describe("lockFile: taking and releasing", () => {
     expect(error?.message).toBe(`test:b is locked by ${who} (lock folder ${lockDir})`);
     await lock.release();
     await (await lockFile(target, "test:b")).release();
+  });
+
+  test("the holder file is 0644 even in a folder whose default ACL would make it 0666 (the ACL takes the umask's place)", async () => {
+    const { dir, target, lockDir } = await fileIn();
+    // A default ACL of rwx for owner, group and others (Node.js cannot set one; Python's setxattr can):
+    // a file created there without a mode is 0666, whatever the umask.
+    const acl = "import os,struct,sys; e=lambda t: struct.pack('<HHI',t,7,0xffffffff); os.setxattr(sys.argv[1],'system.posix_acl_default',struct.pack('<I',2)+e(1)+e(4)+e(32))";
+    execFileSync("python3", ["-c", acl, dir]);
+    await writeFile(join(dir, "plain"), "x\n");
+    expect((await stat(join(dir, "plain"))).mode & 0o777, "the ACL widens a file created without a mode").toBe(0o666);
+    const lock = await lockFile(target, "test:a");
+    expect((await stat(join(lockDir, "holder.json"))).mode & 0o777).toBe(0o644);
+    await lock.release();
   });
 
   test("each lock gets a new token: two locks in a row by this process are told apart", async () => {
