@@ -15,7 +15,7 @@ import { twoLineStore } from "./two-line-store.js";
 // The real thing is a bind mount, which needs root (CAP_SYS_ADMIN): the suite runs as root, so it
 // mounts. Where mount is refused (a CI without that capability), the same cases run with EBUSY
 // injected at the rename of that one path (and EROFS at its in-place open), so they never skip.
-const seam = vi.hoisted(() => ({ busy: new Set<string>(), crossDevice: new Set<string>(), readOnly: new Set<string>(), dropsWrites: new Set<string>() }));
+const seam = vi.hoisted(() => ({ busy: new Set<string>(), crossDevice: new Set<string>(), immutable: new Set<string>(), readOnly: new Set<string>(), dropsWrites: new Set<string>() }));
 vi.mock("node:fs/promises", async (importOriginal) => {
   const real = await importOriginal<typeof import("node:fs/promises")>();
   const fail = (code: string, path: string) => Object.assign(new Error(`${code}: ${path}`), { code });
@@ -26,6 +26,7 @@ vi.mock("node:fs/promises", async (importOriginal) => {
       // Other systems say EXDEV for a rename onto a file mounted from another file system (Linux says
       // EBUSY, so nothing here produces it): injected.
       if (seam.crossDevice.has(String(to))) throw fail("EXDEV", String(to));
+      if (seam.immutable.has(String(to))) throw fail("EPERM", String(to));
       return real.rename(from, to);
     },
     // A mount point cannot be unlinked either.
@@ -56,6 +57,7 @@ afterEach(() => {
   for (const target of mounts.splice(0)) execFileSync("umount", [target]);
   seam.busy.clear();
   seam.crossDevice.clear();
+  seam.immutable.clear();
   seam.readOnly.clear();
   seam.dropsWrites.clear();
 });
@@ -159,6 +161,37 @@ describe("a bind-mounted credentials file (EBUSY on rename)", () => {
 });
 
 describe("the kit's parts on a file mounted on its own", () => {
+  test("a rename refused for another reason (an immutable file: EPERM) is not tried in place: EIO with the OS's reason, the file untouched", async () => {
+    const dir = await tempDir("keyup-bind-");
+    const path = join(dir, "credentials");
+    const before = `${OLD.accessKeyId}\n${OLD.secretAccessKey}\n`;
+    await writeFile(path, before, { mode: 0o600 });
+    // The real thing is chattr +i (root with CAP_LINUX_IMMUTABLE, on a file system that has it);
+    // elsewhere the same EPERM is injected at the rename of that one path.
+    let real = true;
+    try {
+      execFileSync("chattr", ["+i", path], { stdio: "ignore" });
+    } catch {
+      real = false;
+      seam.immutable.add(path);
+    }
+    try {
+      const error = await twoLineStore(path)
+        .write(NEW)
+        .then(
+          () => undefined,
+          (e: unknown) => e as Error & { code?: string },
+        );
+      expect(error?.code).toBe("EIO");
+      expect(error?.message).toBe(`cannot write the file ${path}: operation not permitted (EPERM)`);
+      expect(error?.cause).toMatchObject({ code: "EPERM" });
+    } finally {
+      if (real) execFileSync("chattr", ["-i", path]);
+    }
+    expect(await readFile(path, "utf8")).toBe(before);
+    expect(await readdir(dir)).toEqual(["credentials"]);
+  });
+
   test("EXDEV on rename (how other systems refuse it) is met as EBUSY is: the store's file written in place; any other file, EIO saying what to do", async () => {
     const dir = await tempDir("keyup-bind-");
     const path = join(dir, "credentials");

@@ -85,7 +85,8 @@ describe("lockFile: taking and releasing", () => {
     const { dir, target, lockDir } = await fileIn();
     // A default ACL of rwx for owner, group and others (Node.js cannot set one; Python's setxattr can):
     // a file created there without a mode is 0666, whatever the umask.
-    const acl = "import os,struct,sys; e=lambda t: struct.pack('<HHI',t,7,0xffffffff); os.setxattr(sys.argv[1],'system.posix_acl_default',struct.pack('<I',2)+e(1)+e(4)+e(32))";
+    const acl =
+      "import os,struct,sys; e=lambda t: struct.pack('<HHI',t,7,0xffffffff); os.setxattr(sys.argv[1],'system.posix_acl_default',struct.pack('<I',2)+e(1)+e(4)+e(32))";
     execFileSync("python3", ["-c", acl, dir]);
     await writeFile(join(dir, "plain"), "x\n");
     expect((await stat(join(dir, "plain"))).mode & 0o777, "the ACL widens a file created without a mode").toBe(0o666);
