@@ -339,6 +339,11 @@ describe("profilesHolding (other profiles a fleet must know hold the same key)",
     expect(profilesHolding(text, "a", "AKIA1")).toEqual(["x", "z"]);
   });
 
+  it("an empty id: only aws_access_key_id lines count, not comments, junk or other empty settings", () => {
+    const text = "[a]\naws_access_key_id =\n[b]\n# aws_access_key_id =\n\njunk\nnote =\naws_secret_access_key =\n[c]\n  aws_access_key_id =\n";
+    expect(profilesHolding(text, "a", "")).toEqual(["c"]);
+  });
+
   it("an empty id: the other profiles whose id is empty", () => {
     const text =
       "aws_access_key_id =\n[a]\naws_access_key_id =\n[b]\naws_access_key_id = \n[c]\nregion = x\n[d]\naws_access_key_id = AKIA1\n[e]\nAWS_ACCESS_KEY_ID=";
