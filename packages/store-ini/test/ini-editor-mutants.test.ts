@@ -145,6 +145,7 @@ describe("refusals name the lines a user must fix", () => {
 
 describe("lines read as the SDK reads them", () => {
   it.each([
+    ["spaces", "  "],
     ["a tab", "\t"],
     ["a vertical tab", "\v"],
     ["a form feed", "\f"],
