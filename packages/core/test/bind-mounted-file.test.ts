@@ -15,7 +15,13 @@ import { twoLineStore } from "./two-line-store.js";
 // The real thing is a bind mount, which needs root (CAP_SYS_ADMIN): the suite runs as root, so it
 // mounts. Where mount is refused (a CI without that capability), the same cases run with EBUSY
 // injected at the rename of that one path (and EROFS at its in-place open), so they never skip.
-const seam = vi.hoisted(() => ({ busy: new Set<string>(), crossDevice: new Set<string>(), immutable: new Set<string>(), readOnly: new Set<string>(), dropsWrites: new Set<string>() }));
+const seam = vi.hoisted(() => ({
+  busy: new Set<string>(),
+  crossDevice: new Set<string>(),
+  immutable: new Set<string>(),
+  readOnly: new Set<string>(),
+  dropsWrites: new Set<string>(),
+}));
 vi.mock("node:fs/promises", async (importOriginal) => {
   const real = await importOriginal<typeof import("node:fs/promises")>();
   const fail = (code: string, path: string) => Object.assign(new Error(`${code}: ${path}`), { code });
