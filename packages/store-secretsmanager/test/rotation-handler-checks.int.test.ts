@@ -666,7 +666,9 @@ describe("testSecret and finishSecret on versions and labels out of the ordinary
     const handler = createRotationHandler({ client: smClient(w.lambdaRole, sm.url, 1), region: "us-east-1", endpoint: motoUrl(), log: () => undefined });
     const error = await failure(handler({ SecretId: w.name, ClientRequestToken: w.token, Step: "finishSecret" }));
     expect(error.code).toBe("EACCES");
-    expect(error.message).toContain(": UpdateSecretVersionStage was denied: grant secretsmanager:UpdateSecretVersionStage");
+    expect(error.message).toBe(
+      `secretsmanager:${w.name}: UpdateSecretVersionStage was denied: grant secretsmanager:UpdateSecretVersionStage on the secret to the identity keyup uses for Secrets Manager`,
+    );
   });
 
   /** A finished-but-one-move world: AWSCURRENT moved, AWSPENDING still on the token, and a handler whose removal of AWSPENDING is answered by `verdict`. */
@@ -766,5 +768,17 @@ describe("testSecret and finishSecret on versions and labels out of the ordinary
         `^secretsmanager:${w.name}: PutSecretValue failed: InternalServiceError: injected InternalServiceError \\(the new key AKIA\\w+ was deleted again\\)$`,
       ),
     );
+  });
+});
+
+describe("the userName option", () => {
+  test("naming a user the secret's key does not belong to: createSecret refuses and creates nothing", async () => {
+    const w = await rotatingWorld({ userName: "rotation-lambda-role" });
+    const error = await failure(w.invoke("createSecret"));
+    expect(error.code).toBe("EUSER");
+    expect(error.message).toBe(
+      `the key in secretsmanager:${w.name} (${w.oldKey.accessKeyId}) is not one of IAM user rotation-lambda-role's keys (${w.lambdaRole.accessKeyId} Active): check the store or userName`,
+    );
+    expect(await keysOf(w.admin, "app")).toEqual([{ id: w.oldKey.accessKeyId, status: "Active" }]);
   });
 });
