@@ -146,3 +146,154 @@ describe("cases the usual paths do not meet", () => {
     expect(errorOf(state)).toMatchObject({ kind: "limit", keys: [] });
   });
 });
+
+describe("the edges of the retry loops, the resume check and the rollback", () => {
+  const throttled = (at: number, effect: Extract<RotationEvent, { type: "effectFailed" }>["effect"]): RotationEvent => ({
+    type: "effectFailed",
+    effect,
+    failure: aws("Throttling", "service"),
+    at,
+    random: 0,
+  });
+  const lastStep = (s: RotationState) => {
+    const step = s.steps.at(-1);
+    return `${Date.parse(step?.at ?? "")} ${step?.step} ${step?.status}: ${step?.detail}`;
+  };
+  /** Installed at 5 (the verify loop's clock starts there), verify timeout 1 s. */
+  const installed = () =>
+    drive(
+      [
+        { type: "storeRead", accessKeyId: OLD, at: 1 },
+        { type: "keysListed", keys: [{ accessKeyId: OLD, status: "Active" }], at: 2 },
+        { type: "storeBackedUp", backup, at: 3 },
+        { type: "keyCreated", accessKeyId: NEW, at: 4 },
+        { type: "installed", at: 5 },
+      ],
+      start({ ...named, verifyTimeoutMs: 1_000 }),
+    );
+
+  test("a retry whose wait ends exactly at the timeout is still made; one a millisecond later rolls back", () => {
+    // From the loop's start at 5: a failure at 905 waits 100 ms (random 0) and ends at 1,005, 1,000 ms after it.
+    const atEdge = transition(installed(), failedEvent(aws("InvalidClientTokenId", "auth"), 905));
+    expect(atEdge.effects).toEqual([{ type: "wait", ms: 100 }]);
+    expect(atEdge.state.steps.at(-1)?.detail).toBe("InvalidClientTokenId; retry 1 in 100 ms");
+    const past = transition(installed(), failedEvent(aws("InvalidClientTokenId", "auth"), 906));
+    expect(past.state).toMatchObject({ phase: "restoring", failure: { code: "VerifyTimeout" } });
+  });
+
+  test("an abort fails with a reason that retrying cannot fix", () => {
+    const aborted = transition(installed(), { type: "abort", at: 6 }).state;
+    expect(aborted.failure).toStrictEqual({ source: "keyup", code: "Aborted", message: "the rotation was aborted by its caller", retry: "no", phase: "verifying" });
+  });
+
+  test("an abort while retiring the old key: the step it stopped in, and the flag the runner reads not to abort twice", () => {
+    const retiring = drive(
+      [
+        { type: "verified", arn: ARN, at: 6 },
+        { type: "waited", at: 7 },
+        { type: "verified", arn: ARN, at: 8 },
+      ],
+      installed(),
+    );
+    expect(retiring.phase).toBe("deactivating");
+    const stopped = transition(retiring, { type: "abort", at: 9 }).state;
+    expect(stopped).toMatchObject({ outcome: "completed-with-warnings", aborted: true, oldKeyState: "active" });
+    expect(lastStep(stopped)).toBe("9 deactivate-old-key failed: Aborted: the rotation was aborted by its caller");
+    const deleting = transition(retiring, { type: "keyUpdated", accessKeyId: OLD, at: 9 }).state;
+    expect(deleting.phase).toBe("deleting-old");
+    const stoppedDeleting = transition(deleting, { type: "abort", at: 10 }).state;
+    expect(stoppedDeleting).toMatchObject({ outcome: "completed-with-warnings", aborted: true, oldKeyState: "inactive" });
+    expect(lastStep(stoppedDeleting)).toBe("10 delete-old-key failed: Aborted: the rotation was aborted by its caller");
+  });
+
+  test("the description tag's retries do not use up the old key's: retiring starts its count at 0", () => {
+    const described = { ...named, description: "ci runner" };
+    const verifiedAndThrottled = drive([throttled(9, "tagUser"), { type: "waited", at: 109 }], verified(described));
+    expect(verifiedAndThrottled.retries.retire).toBe(1);
+    const deactivating = transition(verifiedAndThrottled, { type: "userTagged", at: 110 }).state;
+    expect(deactivating).toMatchObject({ phase: "deactivating", loopStartedAt: 110 });
+    const retried = transition(deactivating, throttled(111, "updateAccessKey"));
+    expect(lastStep(retried.state)).toBe("111 deactivate-old-key retry: Throttling; retry 1 in 100 ms");
+    expect(retried.effects).toEqual([{ type: "wait", ms: 100 }]);
+  });
+
+  test("with a recent use of the old key, the grace tag's retries start at 0 after the description's", () => {
+    const now = Date.parse("2026-06-01T12:00:00.000Z");
+    const guard: RotationConfig = { ...named, description: "ci runner", inUseGuard: true };
+    const checked = drive(
+      [
+        { type: "storeRead", accessKeyId: OLD, at: now },
+        { type: "lastUsed", date: new Date(now - 5 * 60_000).toISOString(), serviceName: "s3", at: now + 100 },
+        { type: "keysListed", keys: [{ accessKeyId: OLD, status: "Active" }], at: now + 200 },
+        { type: "storeBackedUp", backup, at: now + 300 },
+        { type: "keyCreated", accessKeyId: NEW, at: now + 400 },
+        { type: "installed", at: now + 500 },
+        { type: "verified", arn: ARN, at: now + 600 },
+        { type: "waited", at: now + 700 },
+        { type: "verified", arn: ARN, at: now + 800 },
+        throttled(now + 900, "tagUser"),
+        { type: "waited", at: now + 1_000 },
+        { type: "userTagged", at: now + 1_100 },
+      ],
+      drive([{ type: "start", at: now - 10 }], initialRotationState("memory:test", guard)),
+    );
+    expect(checked).toMatchObject({ phase: "recording-grace", loopStartedAt: now + 1_100 });
+    expect(checked.oldKeyInUse).toBeDefined();
+    const retried = transition(checked, throttled(now + 1_200, "tagUser")).state;
+    expect(lastStep(retried)).toBe(`${now + 1_200} record-grace retry: Throttling; retry 1 in 100 ms`);
+  });
+
+  test("a retried restore leaves the new key's delete its own retries", () => {
+    const restoring = transition(installed(), failedEvent(aws("AccessDenied"), 6)).state;
+    expect(restoring.phase).toBe("restoring");
+    const restored = drive([throttled(7, "restoreStore"), { type: "waited", at: 107 }, { type: "storeRestored", at: 108 }], restoring);
+    expect(restored).toMatchObject({ phase: "deleting-new", loopStartedAt: 108 });
+    const retried = transition(restored, throttled(109, "deleteAccessKey")).state;
+    expect(lastStep(retried)).toBe("109 delete-new-key retry: Throttling; retry 1 in 100 ms");
+  });
+
+  test("a journal of an install whose new key is gone from IAM: listed again, then the store is restored", () => {
+    const installing = drive(
+      [
+        { type: "storeRead", accessKeyId: OLD, at: 1 },
+        { type: "keysListed", keys: [{ accessKeyId: OLD, status: "Active" }], at: 2 },
+        { type: "storeBackedUp", backup, at: 3 },
+        { type: "keyCreated", accessKeyId: NEW, at: 4 },
+      ],
+      start(),
+    );
+    expect(installing.phase).toBe("installing");
+    let s = resumeState(installing, 100) as RotationState;
+    expect(s.resuming?.phase).toBe("installing");
+    const onlyOld: RotationEvent = { type: "keysListed", keys: [{ accessKeyId: OLD, status: "Active" }], at: 101 };
+    const waits: unknown[] = [];
+    for (let i = 1; i <= 10; i++) {
+      const missing = transition(s, { ...onlyOld, at: 100 + 2 * i });
+      expect(missing.state.phase).toBe("resuming");
+      expect(lastStep(missing.state)).toBe(`${100 + 2 * i} resume retry: the new key ${NEW} is not listed (yet); listing again (${i} of 10)`);
+      waits.push(...missing.effects);
+      s = transition(missing.state, { type: "waited", at: 101 + 2 * i }).state;
+    }
+    expect(waits.slice(0, 3)).toEqual([
+      { type: "wait", ms: 150 },
+      { type: "wait", ms: 300 },
+      { type: "wait", ms: 375 },
+    ]);
+    const gone = transition(s, { ...onlyOld, at: 200 });
+    expect(gone.effects).toEqual([{ type: "restoreStore", backup }]);
+    expect(gone.state).toMatchObject({ phase: "restoring", loopStartedAt: 200, retries: { rollback: 0 } });
+    expect(gone.state.resuming).toBeUndefined();
+    expect(gone.state.failure).toStrictEqual({
+      source: "keyup",
+      code: "NewKeyGone",
+      message: `the new key ${NEW} no longer exists in IAM`,
+      retry: "no",
+      phase: "installing",
+    });
+    // Listed after all: the install goes on.
+    const found = transition(s, { type: "keysListed", keys: [{ accessKeyId: OLD, status: "Active" }, { accessKeyId: NEW, status: "Active" }], at: 200 });
+    expect(found.state.phase).toBe("installing");
+    expect(found.state.retries.rollback).toBe(0);
+    expect(found.effects).toEqual([{ type: "install", accessKeyId: NEW }]);
+  });
+});
