@@ -297,3 +297,31 @@ describe("the edges of the retry loops, the resume check and the rollback", () =
     expect(found.effects).toEqual([{ type: "install", accessKeyId: NEW }]);
   });
 });
+
+describe("what a rollback starts from", () => {
+  test("an unexpected event before anything was created ends failed, and the report says so", () => {
+    const listing = drive([{ type: "storeRead", accessKeyId: OLD, at: 1 }], start());
+    const t = transition(listing, { type: "storeRead", accessKeyId: OLD, at: 2 });
+    expect(t.effects).toEqual([]);
+    expect(t.state).toMatchObject({ phase: "done", outcome: "failed", failure: { code: "UnexpectedEvent", phase: "listing-keys" } });
+    expect(reportOf(t.state).outcome).toBe("failed");
+  });
+
+  test("a rollback's loop starts afresh: its clock at the failure, its count at 0 and no other count touched", () => {
+    const verifying = drive(
+      [
+        { type: "storeRead", accessKeyId: OLD, at: 1 },
+        { type: "keysListed", keys: [{ accessKeyId: OLD, status: "Active" }], at: 2 },
+        { type: "storeBackedUp", backup, at: 3 },
+        { type: "keyCreated", accessKeyId: NEW, at: 4 },
+        { type: "installed", at: 5 },
+        failedEvent(aws("InvalidClientTokenId", "auth"), 6),
+        { type: "waited", at: 106 },
+      ],
+      start(),
+    );
+    const restoring = transition(verifying, failedEvent(aws("AccessDenied"), 107)).state;
+    expect(restoring).toMatchObject({ phase: "restoring", loopStartedAt: 107 });
+    expect(restoring.retries).toStrictEqual({ create: 0, verify: 1, retire: 0, rollback: 0 });
+  });
+});
