@@ -281,7 +281,9 @@ describe("the edges of the retry loops, the resume check and the rollback", () =
     ]);
     const gone = transition(s, { ...onlyOld, at: 200 });
     expect(gone.effects).toEqual([{ type: "restoreStore", backup }]);
-    expect(gone.state).toMatchObject({ phase: "restoring", loopStartedAt: 200, retries: { rollback: 0 } });
+    expect(gone.state).toMatchObject({ phase: "restoring", loopStartedAt: 200 });
+    // The relists' count is the rollback loop's: it starts again at 0 for the restore, no other count touched.
+    expect(gone.state.retries).toStrictEqual({ create: 0, verify: 0, retire: 0, rollback: 0 });
     expect(gone.state.resuming).toBeUndefined();
     expect(gone.state.failure).toStrictEqual({
       source: "keyup",
