@@ -327,3 +327,52 @@ describe("what a rollback starts from", () => {
     expect(restoring.retries).toStrictEqual({ create: 0, verify: 1, retire: 0, rollback: 0 });
   });
 });
+
+describe("a journal check that cannot go on", () => {
+  const resumed = () => resumeState(verified(), 20) as RotationState;
+  const lastStep = (s: RotationState) => s.steps.at(-1);
+
+  test("each ending records the failed resume step and a failure that retrying cannot fix", () => {
+    const aborted = transition(resumed(), { type: "abort", at: 21 }).state;
+    expect(aborted.failure).toStrictEqual({
+      source: "keyup",
+      code: "Aborted",
+      message: "the rotation was aborted while checking its journal; nothing was changed",
+      retry: "no",
+      phase: "resuming",
+    });
+    expect(lastStep(aborted)).toStrictEqual({
+      step: "resume",
+      status: "failed",
+      at: new Date(21).toISOString(),
+      detail: "Aborted: the rotation was aborted while checking its journal; nothing was changed",
+    });
+    const gone = transition(resumed(), failedEvent(aws("NoSuchEntity"), 22)).state;
+    expect(gone.failure).toMatchObject({ source: "keyup", code: "JournalUserGone", retry: "no", phase: "resuming" });
+    expect(lastStep(gone)).toMatchObject({ step: "resume", status: "failed", at: new Date(22).toISOString() });
+    expect(lastStep(gone)?.detail).toMatch(/^JournalUserGone: the rotation journal is for IAM user alice, who no longer exists/);
+    const service = transition(transition(resumed(), failedEvent(aws("InvalidClientTokenId", "auth"), 21)).state, failedEvent(aws("ServiceUnavailable", "service"), 23)).state;
+    expect(lastStep(service)).toStrictEqual({ step: "resume", status: "failed", at: new Date(23).toISOString(), detail: "ServiceUnavailable: ServiceUnavailable said no" });
+  });
+
+  test("a journal from before the new key's answer names only the old key when neither signs", () => {
+    const creating = drive(
+      [
+        { type: "storeRead", accessKeyId: OLD, at: 1 },
+        { type: "keysListed", keys: [{ accessKeyId: OLD, status: "Active" }], at: 2 },
+        { type: "storeBackedUp", backup, at: 3 },
+      ],
+      start(),
+    );
+    const checking = resumeState(creating, 20) as RotationState;
+    expect(checking).toMatchObject({ phase: "resuming", resuming: { phase: "reconciling" } });
+    expect(checking.newAccessKeyId).toBeUndefined();
+    // No new key in memory to sign with: the runner fails the call (an error named MissingSigningKey) and the old key tries.
+    const withOld = transition(checking, failedEvent(aws("MissingSigningKey"), 21)).state;
+    expect(effectFor(withOld)).toEqual({ type: "listAccessKeys", userName: "alice", signer: "old" });
+    const refused = transition(withOld, failedEvent(aws("InvalidClientTokenId", "auth"), 22)).state;
+    expect(errorOf(refused, "/j")?.message).toBe(
+      `neither key recorded in the rotation journal (${OLD}) is valid any more; nothing was changed. Check the store and IAM, then move the journal aside (journal: /j)`,
+    );
+  });
+});
