@@ -376,3 +376,69 @@ describe("a journal check that cannot go on", () => {
     );
   });
 });
+
+describe("after the end, and at the ends of the rollback", () => {
+  test("a finished rotation is left as it is by any event: not even its time moves", () => {
+    const done = transition(start(), { type: "storeRead", accessKeyId: undefined, at: 1 }).state;
+    expect(done.phase).toBe("done");
+    for (const event of [
+      { type: "storeRead", accessKeyId: OLD, at: 50 },
+      { type: "abort", at: 50 },
+      failedEvent(aws("Throttling", "service"), 50),
+    ] as RotationEvent[]) {
+      const t = transition(done, event);
+      expect(t.state, event.type).toBe(done);
+      expect(t.effects, event.type).toEqual([]);
+    }
+  });
+
+  test("an unexpected event while deleting the old key warns that it is still there, Inactive", () => {
+    const deleting = drive([{ type: "keyUpdated", accessKeyId: OLD, at: 9 }], verified());
+    expect(deleting.phase).toBe("deleting-old");
+    const t = transition(deleting, { type: "storeRead", accessKeyId: OLD, at: 10 }).state;
+    expect(t).toMatchObject({ outcome: "completed-with-warnings", oldKeyState: "inactive" });
+    expect(t.warnings).toEqual([`the old key ${OLD} could not be deleted (UnexpectedEvent: keyup bug: event storeRead in phase deleting-old); it is Inactive`]);
+    expect(t.keepJournal).toBeUndefined();
+  });
+
+  test("creating again after a reconcile is a create in flight: a run that dies then looks for its key", () => {
+    const reconciling = drive(
+      [
+        { type: "storeRead", accessKeyId: OLD, at: 1 },
+        { type: "keysListed", keys: [{ accessKeyId: OLD, status: "Active" }], at: 2 },
+        { type: "storeBackedUp", backup, at: 3 },
+        failedEvent(aws("InternalFailure", "service"), 4),
+      ],
+      start(),
+    );
+    expect(reconciling.phase).toBe("reconciling");
+    const orphan = "AKIAORPHANORPHANOR04";
+    const again = drive(
+      [
+        { type: "keysListed", keys: [{ accessKeyId: OLD, status: "Active" }, { accessKeyId: orphan, status: "Active" }], at: 5 },
+        { type: "keyDeleted", accessKeyId: orphan, at: 6 },
+      ],
+      reconciling,
+    );
+    expect(again).toMatchObject({ phase: "creating", createRequested: true, retries: { create: 1 } });
+    expect(resumeState(again, 100)?.resuming?.phase).toBe("reconciling");
+  });
+
+  test("a failed restore of a store whose backup has no location: the step to check the store names no backup", () => {
+    const noLocation = drive(
+      [
+        { type: "storeRead", accessKeyId: OLD, at: 1 },
+        { type: "keysListed", keys: [{ accessKeyId: OLD, status: "Active" }], at: 2 },
+        { type: "storeBackedUp", backup: { id: "version-1" }, at: 3 },
+        { type: "keyCreated", accessKeyId: NEW, at: 4 },
+        { type: "installed", at: 5 },
+        failedEvent(aws("AccessDenied"), 6),
+        failedEvent({ source: "store", code: "EACCES", message: "no", retry: "no" }, 7),
+      ],
+      start(),
+    );
+    expect(noLocation.outcome).toBe("rollback-failed");
+    expect(noLocation.nextSteps).toStrictEqual([{ type: "check-store", store: "memory:test", userName: "alice", oldAccessKeyId: OLD, newAccessKeyId: NEW }]);
+    expect(reportOf(noLocation).leftovers).not.toHaveProperty("backup");
+  });
+});
