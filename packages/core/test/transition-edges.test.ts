@@ -442,3 +442,81 @@ describe("after the end, and at the ends of the rollback", () => {
     expect(reportOf(noLocation).leftovers).not.toHaveProperty("backup");
   });
 });
+
+describe("unexpected events while undoing or checking, and journals of older keyups", () => {
+  const storeRead: RotationEvent = { type: "storeRead", accessKeyId: OLD, at: 30 };
+  const creatingFailed = () =>
+    drive(
+      [
+        { type: "storeRead", accessKeyId: OLD, at: 1 },
+        { type: "keysListed", keys: [{ accessKeyId: OLD, status: "Active" }], at: 2 },
+        { type: "storeBackedUp", backup, at: 3 },
+        failedEvent(aws("InternalFailure", "service"), 4),
+      ],
+      start(),
+    );
+  const verifying = () =>
+    drive(
+      [
+        { type: "storeRead", accessKeyId: OLD, at: 1 },
+        { type: "keysListed", keys: [{ accessKeyId: OLD, status: "Active" }], at: 2 },
+        { type: "storeBackedUp", backup, at: 3 },
+        { type: "keyCreated", accessKeyId: NEW, at: 4 },
+        { type: "installed", at: 5 },
+      ],
+      start(),
+    );
+  const restoring = () => transition(verifying(), failedEvent(aws("AccessDenied"), 9)).state;
+
+  test("an unexpected event in any rollback phase ends rollback-failed in that phase, a keyup bug retrying cannot fix", () => {
+    const orphan = "AKIAORPHANORPHANOR04";
+    const phases: [RotationState, string, string][] = [
+      [restoring(), "restoring", "restore-store"],
+      [creatingFailed(), "reconciling", "reconcile"],
+      [
+        transition(creatingFailed(), {
+          type: "keysListed",
+          keys: [
+            { accessKeyId: OLD, status: "Active" },
+            { accessKeyId: orphan, status: "Active" },
+          ],
+          at: 5,
+        }).state,
+        "deleting-orphan",
+        "delete-orphan-key",
+      ],
+    ];
+    for (const [state, phase, step] of phases) {
+      expect(state.phase).toBe(phase);
+      const t = transition(state, storeRead).state;
+      const message = `keyup bug: event storeRead in phase ${phase}`;
+      expect(t, phase).toMatchObject({ outcome: "rollback-failed", failedRollbackPhase: phase, keepJournal: true });
+      expect(t.lastFailure, phase).toStrictEqual({ source: "keyup", code: "UnexpectedEvent", message, retry: "no" });
+      expect(t.steps.at(-1), phase).toMatchObject({ step, status: "failed", detail: `UnexpectedEvent: ${message}` });
+    }
+  });
+
+  test("an unexpected event while checking a journal is refused like any check that cannot go on", () => {
+    const t = transition(resumeState(verified(), 20) as RotationState, storeRead).state;
+    expect(t.steps.at(-1)).toMatchObject({ step: "resume", status: "failed", detail: "UnexpectedEvent: keyup bug: event storeRead in phase resuming" });
+  });
+
+  test("a journal stopped while checking says it goes on from the phase it was checking, not from the check", () => {
+    const first = resumeState(transition(verified(), { type: "keyUpdated", accessKeyId: OLD, at: 9 }).state, 100) as RotationState;
+    expect(first.steps.at(-1)?.detail).toBe("continuing from delete-old-key");
+    const again = resumeState(first, 200) as RotationState;
+    expect(again.steps.at(-1)).toMatchObject({ at: new Date(200).toISOString(), detail: "continuing from delete-old-key" });
+    expect(again).toMatchObject({ phase: "resuming", resuming: { phase: "deleting-old" } });
+  });
+
+  test("a failed rollback journaled without its phase (keyup before failedRollbackPhase): retried only where its failure was in a rollback phase", () => {
+    const failedDelete = drive([{ type: "storeRestored", at: 10 }, failedEvent(aws("AccessDenied"), 11)], restoring());
+    expect(failedDelete).toMatchObject({ outcome: "rollback-failed", failedRollbackPhase: "deleting-new", failure: { phase: "verifying" } });
+    // Its failure names the verify that started the rollback: where the rollback stopped is unknown, so it is not resumed.
+    expect(resumeState({ ...failedDelete, failedRollbackPhase: undefined } as RotationState, 300)).toBeUndefined();
+    // A reconcile that failed first names its own phase: retried there.
+    const reconcile = transition(creatingFailed(), failedEvent(aws("AccessDenied"), 5)).state;
+    expect(reconcile).toMatchObject({ outcome: "rollback-failed", failure: { phase: "reconciling" } });
+    expect(resumeState({ ...reconcile, failedRollbackPhase: undefined } as RotationState, 300)?.resuming?.phase).toBe("reconciling");
+  });
+});
