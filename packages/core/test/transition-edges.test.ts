@@ -5,6 +5,7 @@ import {
   effectFor,
   errorOf,
   type Failure,
+  graceTagKey,
   initialRotationState,
   isTerminal,
   type RotationConfig,
@@ -518,5 +519,15 @@ describe("unexpected events while undoing or checking, and journals of older key
     const reconcile = transition(creatingFailed(), failedEvent(aws("AccessDenied"), 5)).state;
     expect(reconcile).toMatchObject({ outcome: "rollback-failed", failure: { phase: "reconciling" } });
     expect(resumeState({ ...reconcile, failedRollbackPhase: undefined } as RotationState, 300)?.resuming?.phase).toBe("reconciling");
+  });
+});
+
+describe("values that outlive a run", () => {
+  test("the grace tag's key is keyup:grace:<key id> (cleanup and later rotations read tags written by earlier ones)", () => {
+    expect(graceTagKey(OLD)).toBe("keyup:grace:AKIAOLDOLDOLDOLD0001");
+  });
+
+  test("the defaults a caller reads: refuse at the 2-key limit, delete the old key, sign with the store's keys, no in-use guard", () => {
+    expect(defaultRotationConfig).toMatchObject({ onLimit: "refuse", oldKey: "delete", iamSigner: "store-keys", inUseGuard: false });
   });
 });
