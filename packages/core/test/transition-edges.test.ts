@@ -184,7 +184,13 @@ describe("the edges of the retry loops, the resume check and the rollback", () =
 
   test("an abort fails with a reason that retrying cannot fix", () => {
     const aborted = transition(installed(), { type: "abort", at: 6 }).state;
-    expect(aborted.failure).toStrictEqual({ source: "keyup", code: "Aborted", message: "the rotation was aborted by its caller", retry: "no", phase: "verifying" });
+    expect(aborted.failure).toStrictEqual({
+      source: "keyup",
+      code: "Aborted",
+      message: "the rotation was aborted by its caller",
+      retry: "no",
+      phase: "verifying",
+    });
   });
 
   test("an abort while retiring the old key: the step it stopped in, and the flag the runner reads not to abort twice", () => {
@@ -294,7 +300,14 @@ describe("the edges of the retry loops, the resume check and the rollback", () =
       phase: "installing",
     });
     // Listed after all: the install goes on.
-    const found = transition(s, { type: "keysListed", keys: [{ accessKeyId: OLD, status: "Active" }, { accessKeyId: NEW, status: "Active" }], at: 200 });
+    const found = transition(s, {
+      type: "keysListed",
+      keys: [
+        { accessKeyId: OLD, status: "Active" },
+        { accessKeyId: NEW, status: "Active" },
+      ],
+      at: 200,
+    });
     expect(found.state.phase).toBe("installing");
     expect(found.state.retries.rollback).toBe(0);
     expect(found.effects).toEqual([{ type: "install", accessKeyId: NEW }]);
@@ -352,8 +365,16 @@ describe("a journal check that cannot go on", () => {
     expect(gone.failure).toMatchObject({ source: "keyup", code: "JournalUserGone", retry: "no", phase: "resuming" });
     expect(lastStep(gone)).toMatchObject({ step: "resume", status: "failed", at: new Date(22).toISOString() });
     expect(lastStep(gone)?.detail).toMatch(/^JournalUserGone: the rotation journal is for IAM user alice, who no longer exists/);
-    const service = transition(transition(resumed(), failedEvent(aws("InvalidClientTokenId", "auth"), 21)).state, failedEvent(aws("ServiceUnavailable", "service"), 23)).state;
-    expect(lastStep(service)).toStrictEqual({ step: "resume", status: "failed", at: new Date(23).toISOString(), detail: "ServiceUnavailable: ServiceUnavailable said no" });
+    const service = transition(
+      transition(resumed(), failedEvent(aws("InvalidClientTokenId", "auth"), 21)).state,
+      failedEvent(aws("ServiceUnavailable", "service"), 23),
+    ).state;
+    expect(lastStep(service)).toStrictEqual({
+      step: "resume",
+      status: "failed",
+      at: new Date(23).toISOString(),
+      detail: "ServiceUnavailable: ServiceUnavailable said no",
+    });
   });
 
   test("a journal from before the new key's answer names only the old key when neither signs", () => {
@@ -416,7 +437,14 @@ describe("after the end, and at the ends of the rollback", () => {
     const orphan = "AKIAORPHANORPHANOR04";
     const again = drive(
       [
-        { type: "keysListed", keys: [{ accessKeyId: OLD, status: "Active" }, { accessKeyId: orphan, status: "Active" }], at: 5 },
+        {
+          type: "keysListed",
+          keys: [
+            { accessKeyId: OLD, status: "Active" },
+            { accessKeyId: orphan, status: "Active" },
+          ],
+          at: 5,
+        },
         { type: "keyDeleted", accessKeyId: orphan, at: 6 },
       ],
       reconciling,
