@@ -525,6 +525,23 @@ describe("unexpected events while undoing or checking, and journals of older key
     }
   });
 
+  test("a failed delete of an orphan key is recorded against that step, and leaves that key to delete", () => {
+    const orphan = "AKIAORPHANORPHANOR04";
+    const deleting = transition(creatingFailed(), {
+      type: "keysListed",
+      keys: [
+        { accessKeyId: OLD, status: "Active" },
+        { accessKeyId: orphan, status: "Active" },
+      ],
+      at: 5,
+    }).state;
+    const retried = transition(deleting, failedEvent(aws("Throttling", "service"), 6)).state;
+    expect(retried.steps.at(-1)).toMatchObject({ step: "delete-orphan-key", status: "retry", detail: "Throttling; retry 1 in 100 ms" });
+    const t = transition(deleting, failedEvent(aws("AccessDenied"), 6)).state;
+    expect(t.steps.at(-1)).toMatchObject({ step: "delete-orphan-key", status: "failed", detail: "AccessDenied: AccessDenied said no" });
+    expect(t).toMatchObject({ outcome: "rollback-failed", leftoverKeyIds: [orphan], nextSteps: [{ type: "delete-key", userName: "alice", accessKeyId: orphan }] });
+  });
+
   test("an unexpected event while checking a journal is refused like any check that cannot go on", () => {
     const t = transition(resumeState(verified(), 20) as RotationState, storeRead).state;
     expect(t.steps.at(-1)).toMatchObject({ step: "resume", status: "failed", detail: "UnexpectedEvent: keyup bug: event storeRead in phase resuming" });
