@@ -27,6 +27,7 @@ const MODULES = {
       "packages/core/test/bind-mounted-file.test.ts",
       "packages/core/test/symlinked-lock-folder.test.ts",
       "packages/core/test/decode-utf8.test.ts",
+      "packages/core/test/splice-text.test.ts",
     ],
   },
   // The machine's own tests: transition() and its helpers driven directly, importing only

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { lstat, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -80,6 +81,20 @@ describe("lockFile: taking and releasing", () => {
     await (await lockFile(target, "test:b")).release();
   });
 
+  test("the holder file is 0644 even in a folder whose default ACL would make it 0666 (the ACL takes the umask's place)", async () => {
+    const { dir, target, lockDir } = await fileIn();
+    // A default ACL of rwx for owner, group and others (Node.js cannot set one; Python's setxattr can):
+    // a file created there without a mode is 0666, whatever the umask.
+    const acl =
+      "import os,struct,sys; e=lambda t: struct.pack('<HHI',t,7,0xffffffff); os.setxattr(sys.argv[1],'system.posix_acl_default',struct.pack('<I',2)+e(1)+e(4)+e(32))";
+    execFileSync("python3", ["-c", acl, dir]);
+    await writeFile(join(dir, "plain"), "x\n");
+    expect((await stat(join(dir, "plain"))).mode & 0o777, "the ACL widens a file created without a mode").toBe(0o666);
+    const lock = await lockFile(target, "test:a");
+    expect((await stat(join(lockDir, "holder.json"))).mode & 0o777).toBe(0o644);
+    await lock.release();
+  });
+
   test("each lock gets a new token: two locks in a row by this process are told apart", async () => {
     const { target, lockDir } = await fileIn();
     const tokens: string[] = [];
@@ -120,6 +135,7 @@ describe("lockFile: taking and releasing", () => {
     const error = await failure(lock.release());
     expect(error?.code).toBe("EIO");
     expect(error?.message).toBe(`test:a: cannot release the lock ${lockDir}`);
+    expect(error?.cause, "the OS's error, for whoever debugs it").toMatchObject({ code: "ENOTEMPTY" });
     expect(await readFile(join(lockDir, "someone-elses"), "utf8")).toBe("keep\n");
   });
 });
@@ -131,6 +147,7 @@ describe("lockFile: the folder of the file", () => {
     const error = await failure(lockFile(target, "test:a"));
     expect(error?.code).toBe("ENOTFOUND");
     expect(error?.message).toBe(`test:a: cannot take the lock ${target}.lock: its folder does not exist`);
+    expect(error?.cause).toMatchObject({ code: "ENOENT" });
     expect(await readdir(dir)).toEqual([]);
   });
 
@@ -149,6 +166,7 @@ describe("lockFile: the folder of the file", () => {
     const error = await failure(lockFile(inside, "test:a", { createFolder: true }));
     expect(error?.code).toBe("EIO");
     expect(error?.message).toBe(`test:a: cannot create the folder for the lock ${inside}.lock: failed (EEXIST)`);
+    expect(error?.cause).toMatchObject({ code: "EEXIST" });
   });
 
   test("any other failure to make the lock folder is EIO with the OS's reason", async () => {
@@ -157,6 +175,7 @@ describe("lockFile: the folder of the file", () => {
     const error = await failure(lockFile(target, "test:a"));
     expect(error?.code).toBe("EIO");
     expect(error?.message).toBe(`test:a: cannot take the lock ${target}.lock: failed (ENAMETOOLONG)`);
+    expect(error?.cause).toMatchObject({ code: "ENAMETOOLONG" });
   });
 });
 

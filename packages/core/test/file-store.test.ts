@@ -1,6 +1,6 @@
 import { chmod, link, lstat, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { fingerprint } from "@keyup/core/files";
+import { defineFileStore, fingerprint } from "@keyup/core/files";
 import { describe, expect, test } from "vitest";
 import { tempDir } from "../../../test-support/moto.js";
 import { twoLineStore } from "./two-line-store.js";
@@ -48,6 +48,10 @@ describe("defineFileStore: what it is made of", () => {
     expect(() => twoLineStore("")).toThrow(expect.objectContaining({ code: "EINVALID", message: "two-line: needs the path of a file" }));
     expect(() => twoLineStore(42 as never)).toThrow(expect.objectContaining({ code: "EINVALID" }));
     expect(() => twoLineStore("", { name: undefined as never })).toThrow(expect.objectContaining({ message: "undefined needs the path of a file" }));
+    // No definition at all (plain JavaScript, no types to stop it): the same typed error, not a TypeError.
+    for (const definition of [undefined, null]) {
+      expect(() => defineFileStore(definition as never)).toThrow(expect.objectContaining({ code: "EINVALID", message: "undefined needs the path of a file" }));
+    }
   });
 });
 
@@ -208,6 +212,18 @@ describe("backup and restore", () => {
     expect((await failure(twoLineStore(join(dir, "none")).backup()))?.code).toBe("ENOTFOUND");
   });
 
+  test("a backup that cannot be written (a folder at its name): EIO naming the backup, and the folder left", async () => {
+    const { dir, path } = await fileWith(text(A));
+    const store = twoLineStore(path);
+    await mkdir(join(store.backupPath, "inside"), { recursive: true });
+    const error = await failure(store.backup());
+    expect(error?.code).toBe("EIO");
+    expect(error?.message).toBe(`cannot write the backup ${store.backupPath}: it is a folder (EISDIR)`);
+    expect(await readdir(store.backupPath)).toEqual(["inside"]);
+    expect((await readdir(dir)).sort()).toEqual(["credentials", "credentials.keyup-backup"]);
+    expect(await readFile(path, "utf8")).toBe(text(A));
+  });
+
   test("restore refuses a handle that is not this store's (EBACKUP, the id not echoed) and changes nothing", async () => {
     const { path } = await fileWith(text(A));
     const store = twoLineStore(path);
@@ -232,6 +248,12 @@ describe("backup and restore", () => {
     expect((await failure(creating.restore({ id: "sha256:abc" })))?.message).toBe(
       `two-line:${path}: that is not a backup id this store makes (sha256:<64 hex digits> or "absent")`,
     );
+    // No handle at all, to a store that creates its file: the same typed refusal, not a TypeError.
+    for (const handle of [undefined, null]) {
+      const error = await failure(creating.restore(handle as never));
+      expect(error?.code).toBe("EBACKUP");
+      expect(error?.message).toBe(`two-line:${path}: that is not a backup id this store makes (sha256:<64 hex digits> or "absent")`);
+    }
     expect(await readFile(path, "utf8")).toBe(text(B));
   });
 
@@ -248,10 +270,14 @@ describe("backup and restore", () => {
     );
     await rm(store.backupPath);
     const gone = await failure(store.restore(handle));
+    expect(gone?.code).toBe("EBACKUP");
     expect(gone?.message).toBe(`two-line:${path}: the backup ${store.backupPath} does not exist`);
     await mkdir(store.backupPath);
     const unreadable = await failure(store.restore(handle));
+    expect(unreadable?.code).toBe("EBACKUP");
     expect(unreadable?.message).toBe(`two-line:${path}: cannot read the backup ${store.backupPath}`);
+    // Why, for whoever debugs it: the read's own error, naming the backup and the OS's reason.
+    expect(unreadable?.cause).toMatchObject({ code: "EIO", message: `cannot read the backup ${store.backupPath}: it is a folder (EISDIR)` });
     expect(await readFile(path, "utf8")).toBe(text(B));
   });
 
@@ -313,6 +339,20 @@ describe("backup and restore", () => {
     }
   });
 
+  test("restore finding the backup's state already there writes nothing and forgets nothing: the other writer's change still refuses the next write", async () => {
+    // Someone removed the file keyup created; restoring an 'absent' backup has nothing to do, and keyup
+    // has still not read what that other writer did, so a write after it refuses as before.
+    const { path } = await fileWith(undefined);
+    const store = twoLineStore(path, { missingFile: "create" });
+    const handle = await store.backup();
+    await store.write(B);
+    await rm(path);
+    await store.restore(handle);
+    await expect(stat(path)).rejects.toMatchObject({ code: "ENOENT" });
+    expect((await failure(store.write(C)))?.code).toBe("EMODIFIED");
+    await expect(stat(path)).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
   test("restore by a store that never wrote puts the backup back over whatever is there", async () => {
     const { path } = await fileWith(text(A));
     const handle = await twoLineStore(path).backup();
@@ -363,13 +403,21 @@ describe("backup and restore", () => {
     expect(seen).toEqual([[text(B, "# theirs\n"), text(A)]]);
 
     const empty = await fileWith(undefined);
-    const creating = twoLineStore(empty.path, { missingFile: "create", restoreKey: (current) => current.replace(/^.*\n.*\n/, "\n\n") });
+    const savedArgs: string[] = [];
+    const creating = twoLineStore(empty.path, {
+      missingFile: "create",
+      restoreKey: (current, saved) => {
+        savedArgs.push(saved);
+        return current.replace(/^.*\n.*\n/, "\n\n");
+      },
+    });
     const absent = await creating.backup();
     await creating.write(B);
     await writeFile(empty.path, text(B, "# theirs\n"));
     const before = await stat(empty.path);
     await creating.restore(absent);
     expect(await readFile(empty.path, "utf8")).toBe("\n\n# theirs\n");
+    expect(savedArgs, "an 'absent' backup is handed to restoreKey as ''").toEqual([""]);
     expect((await stat(empty.path)).ino).not.toBe(before.ino);
     const again = await stat(empty.path);
     await creating.restore(absent);
@@ -400,6 +448,7 @@ describe("otherHolders", () => {
     const error = await failure(twoLineStore(long).otherHolders(A.accessKeyId));
     expect(error?.code).toBe("EIO");
     expect(error?.message).toBe(`two-line:${long}: cannot resolve ${long}`);
+    expect(error?.cause).toMatchObject({ code: "ENAMETOOLONG" });
   });
 });
 
@@ -437,6 +486,7 @@ describe("lock", () => {
     const error = await failure(twoLineStore(join(dir, "a")).lock());
     expect(error?.code).toBe("EIO");
     expect(error?.message).toBe(`two-line:${join(dir, "a")}: cannot resolve ${join(dir, "a")}`);
+    expect(error?.cause).toMatchObject({ code: "ELOOP" });
   });
 });
 
@@ -459,6 +509,35 @@ describe("restore: the corners", () => {
     await writeFile(path, text(B, "# theirs\n"));
     await store.restore(handle);
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  test("restoreKey with a backup that is not UTF-8 and a file changed since: EINVALID naming the backup, the file left", async () => {
+    const { path } = await fileWith(undefined);
+    await writeFile(path, Buffer.from([0xff, 0x0a]));
+    const store = twoLineStore(path, { restoreKey: (current, saved) => `${saved.split("\n")[0]}\n${current}` });
+    const handle = await store.backup();
+    await writeFile(path, text(C));
+    const error = await failure(store.restore(handle));
+    expect(error?.code).toBe("EINVALID");
+    expect(error?.message).toBe(
+      `two-line:${path}: ${path} changed since the backup and one of them is not UTF-8 text, so this key cannot be restored alone; the backup is ${path}.keyup-backup`,
+    );
+    expect(await readFile(path, "utf8")).toBe(text(C));
+  });
+
+  test("what restoreKey's restore wrote, or found already there, counts as read: a write after it goes ahead", async () => {
+    const keepTheirs = (current: string, saved: string) => `${saved.split("\n").slice(0, 2).join("\n")}\n${current.split("\n").slice(2).join("\n")}`;
+    for (const theirs of [text(B, "# theirs\n"), text(A, "# theirs\n")]) {
+      const { path } = await fileWith(text(A));
+      const store = twoLineStore(path, { restoreKey: keepTheirs });
+      const handle = await store.backup();
+      await store.write(B);
+      await writeFile(path, theirs);
+      await store.restore(handle);
+      expect(await readFile(path, "utf8")).toBe(text(A, "# theirs\n"));
+      await store.write(C);
+      expect(await readFile(path, "utf8")).toBe(text(C, "# theirs\n"));
+    }
   });
 
   test("restoreKey and a file removed since the write: the backup's bytes come back", async () => {

@@ -45,6 +45,10 @@ test("decodeUtf8: keeps a BOM, refuses a byte that is not UTF-8 with EINVALID na
   expect(() => decodeUtf8(Buffer.from([0x61, 0xff]), "/srv/f")).toThrow(
     expect.objectContaining({ code: "EINVALID", message: "/srv/f is not valid UTF-8 text" }),
   );
+  // The decoder's own error stays as the cause.
+  expect(() => decodeUtf8(Buffer.from([0x61, 0xff]), "/srv/f")).toThrow(
+    expect.objectContaining({ cause: expect.objectContaining({ code: "ERR_ENCODING_INVALID_ENCODED_DATA" }) }),
+  );
 });
 
 describe("readBytes", () => {
@@ -62,6 +66,7 @@ describe("readBytes", () => {
     const error = await failure(readBytes(dir, "the credentials file"));
     expect(error?.code).toBe("EIO");
     expect(error?.message).toBe(`cannot read the credentials file ${dir}: it is a folder (EISDIR)`);
+    expect(error?.cause).toMatchObject({ code: "EISDIR" });
   });
 });
 
@@ -86,6 +91,7 @@ describe("writeAtomic", () => {
     const error = await failure(writeAtomic(path, "x", "the backup"));
     expect(error?.code).toBe("ENOTFOUND");
     expect(error?.message).toBe(`cannot write the backup ${path}: its folder does not exist`);
+    expect(error?.cause).toMatchObject({ code: "ENOENT" });
     expect(await readdir(dir)).toEqual([]);
     await writeAtomic(path, "x", "the backup", { createFolder: true });
     expect(await readFile(path, "utf8")).toBe("x");
@@ -112,6 +118,7 @@ describe("writeAtomic", () => {
     const error = await failure(writeAtomic(join(dir, "f"), "secret", "the journal"));
     expect(error?.code).toBe("EIO");
     expect(error?.message).toBe(`cannot write the journal ${join(dir, "f")}: it is a folder (EISDIR)`);
+    expect(error?.cause).toMatchObject({ code: "EISDIR" });
     expect(await readdir(dir)).toEqual(["f"]);
   });
 });
@@ -127,6 +134,7 @@ describe("removeFile", () => {
     const error = await failure(removeFile(join(dir, "d"), "the backup"));
     expect(error?.code).toBe("EIO");
     expect(error?.message).toBe(`cannot remove the backup ${join(dir, "d")}: it is a folder (EISDIR)`);
+    expect(error?.cause).toMatchObject({ code: "EISDIR" });
   });
 });
 
@@ -143,6 +151,16 @@ describe("discardBackupFile", () => {
     await discardBackupFile(path, { id });
     expect(await readdir(dir)).toEqual([]);
     await expect(discardBackupFile(path, { id })).resolves.toBeUndefined();
+  });
+
+  test("a backup that cannot be read (a folder at its name): EIO naming the backup, the folder left", async () => {
+    const dir = await tempDir("keyup-files-");
+    const path = join(dir, "b");
+    await mkdir(join(path, "inside"), { recursive: true });
+    const error = await failure(discardBackupFile(path, { id: fingerprint(Buffer.from("saved\n")) }));
+    expect(error?.code).toBe("EIO");
+    expect(error?.message).toBe(`cannot read the backup ${path}: it is a folder (EISDIR)`);
+    expect(await readdir(path)).toEqual(["inside"]);
   });
 });
 

@@ -129,6 +129,13 @@ describe("refusals name the lines a user must fix", () => {
     expect(readProfile(editProfile("", "a b", OLD), "a b")).toEqual(OLD);
   });
 
+  it("a refused string name is quoted in the message, as JSON shows it (stray spaces and line breaks visible)", () => {
+    const rule = "it must be non-empty, without outer whitespace, brackets or line breaks";
+    expect(thrown(() => editProfile("", "a\rb", OLD)).message).toBe(`invalid profile name "a\\rb": ${rule}`);
+    expect(thrown(() => editProfile("", " ci", OLD)).message).toBe(`invalid profile name " ci": ${rule}`);
+    expect(thrown(() => editProfile("", "[ci]", OLD)).message).toBe(`invalid profile name "[ci]": ${rule}`);
+  });
+
   it("a key that is not an access key pair is EBADKEY, naming the profile", () => {
     const error = thrown(() => editProfile("", "ci", { accessKeyId: "nope", secretAccessKey: "x" }));
     expect(error.code).toBe("EBADKEY");
@@ -138,6 +145,7 @@ describe("refusals name the lines a user must fix", () => {
 
 describe("lines read as the SDK reads them", () => {
   it.each([
+    ["spaces", "  "],
     ["a tab", "\t"],
     ["a vertical tab", "\v"],
     ["a form feed", "\f"],
@@ -234,6 +242,14 @@ describe("lines read as the SDK reads them", () => {
     );
   });
 
+  it("a key inserted after a line ending unlike the file's first: that line keeps its ending, the new line takes the file's", async () => {
+    const key = fakeKey();
+    const text = `[a]\r\nx = 1\r\n[ci]\naws_access_key_id = ${OLD.accessKeyId}\n[b]\r\n`;
+    const edited = editProfile(text, "ci", key);
+    expect(edited).toBe(`[a]\r\nx = 1\r\n[ci]\naws_access_key_id = ${key.accessKeyId}\naws_secret_access_key = ${key.secretAccessKey}\r\n[b]\r\n`);
+    expect((await sdkProfiles(edited)).ci).toEqual({ aws_access_key_id: key.accessKeyId, aws_secret_access_key: key.secretAccessKey });
+  });
+
   it("an empty value with blanks after `=` is filled in right after `=`, keeping the blanks after it", () => {
     const key = fakeKey();
     const text = "[ci]\naws_access_key_id =   \naws_secret_access_key=\t\n";
@@ -285,6 +301,12 @@ describe("removeKeyLines (the INI store's restore of a profile that held no key)
     expect(removeKeyLines(present(none), false)).toBe(none);
     expect(removeKeyLines(present("[a]\n\n[ci]\nregion = y\n"), true)).toBe("[a]\n\n[ci]\nregion = y\n");
   });
+
+  it("a removed last section takes every blank line above it, up to the first line of the file", () => {
+    expect(removeKeyLines(present(`[a]\nx = 1\n\n\n[ci]\n${keyLines(OLD)}`), true)).toBe("[a]\nx = 1\n");
+    expect(removeKeyLines(present(`\n\n[ci]\n${keyLines(OLD)}`), true)).toBe("");
+    expect(removeKeyLines(present(`\uFEFF\r\n[ci]\r\n${keyLines(OLD, "\r\n")}`), true)).toBe("\uFEFF");
+  });
 });
 
 describe("profilesHolding (other profiles a fleet must know hold the same key)", () => {
@@ -311,6 +333,16 @@ describe("profilesHolding (other profiles a fleet must know hold the same key)",
     expect(profilesHolding(`\uFEFF${text}`, "b", "AKIA12")).toEqual(["c"]);
     expect(profilesHolding(text, "a", "AKIA9")).toEqual([]);
     expect(profilesHolding("[x]\naws_access_key_id = AKIA1", "a", "AKIA1")).toEqual(["x"]);
+  });
+
+  it("a holder's key line further down its section, below other lines, is found under that section", () => {
+    const text = `[x]\nregion = r\n\n# the CI key\naws_access_key_id = AKIA1\n[y]\nregion = s\n[z]\nregion = t\naws_access_key_id = AKIA1`;
+    expect(profilesHolding(text, "a", "AKIA1")).toEqual(["x", "z"]);
+  });
+
+  it("an empty id: only aws_access_key_id lines count, not comments, junk or other empty settings", () => {
+    const text = "[a]\naws_access_key_id =\n[b]\n# aws_access_key_id =\n\njunk\nnote =\naws_secret_access_key =\n[c]\n  aws_access_key_id =\n";
+    expect(profilesHolding(text, "a", "")).toEqual(["c"]);
   });
 
   it("an empty id: the other profiles whose id is empty", () => {

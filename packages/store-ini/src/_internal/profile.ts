@@ -1,5 +1,5 @@
 import { type AccessKeyPair, createStoreError } from "@keyup/core";
-import { type KeyLine, keyValue, type SectionLine, type TokenizedIni, tokenize } from "./ini-lines.js";
+import { type KeyLine, keyValue, type TokenizedIni, tokenize } from "./ini-lines.js";
 
 export const ACCESS_KEY_ID = "aws_access_key_id";
 export const SECRET_ACCESS_KEY = "aws_secret_access_key";
@@ -123,11 +123,6 @@ export function heldKey(view: ProfileView & { kind: "present" }, profile: string
     throw createStoreError("EINVALID", `profile ${quote(profile)}${where} sets ${has} but no ${lacks}`);
   }
   return { accessKeyId, secretAccessKey };
-}
-
-/** The header line of the present profile. */
-export function headerOf(view: ProfileView & { kind: "present" }): SectionLine {
-  return view.ini.line(view.headerIndex) as SectionLine;
 }
 
 /** Quotes a profile name for messages; names are safe to print, quotes show stray spaces. */
