@@ -539,7 +539,11 @@ describe("unexpected events while undoing or checking, and journals of older key
     expect(retried.steps.at(-1)).toMatchObject({ step: "delete-orphan-key", status: "retry", detail: "Throttling; retry 1 in 100 ms" });
     const t = transition(deleting, failedEvent(aws("AccessDenied"), 6)).state;
     expect(t.steps.at(-1)).toMatchObject({ step: "delete-orphan-key", status: "failed", detail: "AccessDenied: AccessDenied said no" });
-    expect(t).toMatchObject({ outcome: "rollback-failed", leftoverKeyIds: [orphan], nextSteps: [{ type: "delete-key", userName: "alice", accessKeyId: orphan }] });
+    expect(t).toMatchObject({
+      outcome: "rollback-failed",
+      leftoverKeyIds: [orphan],
+      nextSteps: [{ type: "delete-key", userName: "alice", accessKeyId: orphan }],
+    });
   });
 
   test("an unexpected event while checking a journal is refused like any check that cannot go on", () => {
