@@ -4,6 +4,7 @@ import {
   CreateSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
+  PutSecretValueCommand,
   TagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from "@aws-sdk/client-secrets-manager";
@@ -530,5 +531,254 @@ describe("steps stopped half-way, and IAM failures on the way", () => {
       new RegExp(`\\(record ${records[0]} on the secret names it: the next createSecret after \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z deletes it\\)$`),
     );
     expect(await keysOf(w.admin, "app")).toHaveLength(2);
+  });
+});
+
+describe("createSecret retried while the first invocation may still run", () => {
+  test("a record of this very token before its deadline, nothing staged yet (Secrets Manager retrying): EBUSY, nothing changed", async () => {
+    const w = await rotatingWorld();
+    const until = Date.now() + 600_000;
+    const record = await plantRecord(w, `until=${until} before=${w.oldKey.accessKeyId} token=${w.token}`);
+    const keysBefore = await keysOf(w.admin, "app");
+    const error = await failure(w.invoke("createSecret"));
+    expect(error.code).toBe("EBUSY");
+    expect(error.message).toContain(
+      `another invocation (token ${w.token}) is creating a key for this secret and may run until ${new Date(until).toISOString()} (record ${record}): nothing`,
+    );
+    expect(await keysOf(w.admin, "app")).toEqual(keysBefore);
+    expect((await tagsOf(w)).has(record)).toBe(true);
+    expect(w.proxy.requests.map((r) => r.action)).not.toContain("PutSecretValue");
+  });
+
+  test("a record whose deadline is this very millisecond still counts as running: EBUSY", async () => {
+    const w = await rotatingWorld();
+    const now = Date.now();
+    const record = await plantRecord(w, `until=${now} before=${w.oldKey.accessKeyId}`);
+    // The handler's clock stands still at the record's deadline.
+    const clock = vi.spyOn(Date, "now").mockReturnValue(now);
+    onTestFinished(() => clock.mockRestore());
+    const error = await failure(w.invoke("createSecret"));
+    clock.mockRestore();
+    expect(error.code).toBe("EBUSY");
+    expect(error.message).toContain(`may run until ${new Date(now).toISOString()} (record ${record}): nothing`);
+    expect((await tagsOf(w)).has(record)).toBe(true);
+  });
+});
+
+describe("what createSecret asks Secrets Manager", () => {
+  test("with no record on the secret it reads no version for records: the calls of a first createSecret, in order", async () => {
+    const w = await rotatingWorld();
+    await w.invoke("createSecret");
+    const calls = w.proxy.requests.map((r) => {
+      const body = JSON.parse(r.body || "{}") as { VersionId?: string; VersionStage?: string };
+      return [r.action, body.VersionId ?? "", body.VersionStage ?? ""].join(" ").trim();
+    });
+    expect(calls).toEqual([
+      "DescribeSecret",
+      "GetSecretValue  AWSCURRENT",
+      `GetSecretValue ${w.token} AWSPENDING`,
+      "ListSecretVersionIds",
+      "TagResource",
+      "PutSecretValue",
+      `GetSecretValue ${w.token} AWSPENDING`,
+      "UntagResource",
+    ]);
+  });
+
+  test("setSecret and testSecret read the token's version as AWSPENDING only", async () => {
+    const w = await rotatingWorld();
+    await w.invoke("createSecret");
+    for (const step of ["setSecret", "testSecret"] as const) {
+      w.proxy.requests.length = 0;
+      await w.invoke(step);
+      const reads = w.proxy.requests
+        .filter((r) => r.action === "GetSecretValue")
+        .map((r) => JSON.parse(r.body) as { VersionId?: string; VersionStage?: string });
+      expect(reads[0], step).toEqual({ SecretId: w.name, VersionId: w.token, VersionStage: "AWSPENDING" });
+      // testSecret then reads the AWSCURRENT version, whose key identifies the user.
+      if (step === "testSecret") expect(reads.slice(1)).toEqual([{ SecretId: w.name, VersionStage: "AWSCURRENT" }]);
+    }
+  });
+});
+
+describe("a pending version that holds no usable key", () => {
+  /** A rotating world whose token's AWSPENDING version holds `text`, put there by an administrator. */
+  async function withPending(text: string) {
+    const w = await rotatingWorld({ retireOld: "at-finish" });
+    await smClient(w.admin).send(
+      new PutSecretValueCommand({ SecretId: w.name, ClientRequestToken: w.token, SecretString: text, VersionStages: ["AWSPENDING"] }),
+    );
+    return w;
+  }
+
+  test("JSON without the key fields: every step fails with EINVALID naming the version it read", async () => {
+    const w = await withPending(JSON.stringify({ region: "eu-west-1" }));
+    const fields = `holds no access key ("AccessKeyId" / "SecretAccessKey")`;
+    for (const [step, what] of [
+      ["createSecret", `pending version ${w.token}`],
+      ["setSecret", `pending version ${w.token}`],
+      ["testSecret", `pending version ${w.token}`],
+      ["finishSecret", `version ${w.token}`],
+    ] as const) {
+      const error = await failure(w.invoke(step));
+      expect(error.code, step).toBe("EINVALID");
+      expect(error.message, step).toBe(`secretsmanager:${w.name}: ${what} ${fields}`);
+    }
+    expect(await keysOf(w.admin, "app")).toEqual([{ id: w.oldKey.accessKeyId, status: "Active" }]);
+  });
+
+  test("text that is not JSON: setSecret's and testSecret's EINVALID name the secret and the version", async () => {
+    const w = await withPending("not json");
+    for (const step of ["setSecret", "testSecret"] as const) {
+      const error = await failure(w.invoke(step));
+      expect(error.code, step).toBe("EINVALID");
+      expect(error.message, step).toMatch(new RegExp(`^secretsmanager:${w.name} \\(pending version ${w.token}\\) is not JSON`));
+    }
+  });
+});
+
+describe("testSecret and finishSecret on versions and labels out of the ordinary", () => {
+  test("testSecret with an AWSCURRENT version that holds no key: EINVALID naming it", async () => {
+    const w = await rotatingWorld({}, { region: "eu-west-1" });
+    const pending = JSON.stringify({ AccessKeyId: w.oldKey.accessKeyId, SecretAccessKey: w.oldKey.secretAccessKey });
+    await smClient(w.admin).send(
+      new PutSecretValueCommand({ SecretId: w.name, ClientRequestToken: w.token, SecretString: pending, VersionStages: ["AWSPENDING"] }),
+    );
+    const error = await failure(w.invoke("testSecret"));
+    expect(error.code).toBe("EINVALID");
+    expect(error.message).toBe(`secretsmanager:${w.name}: the AWSCURRENT version holds no access key ("AccessKeyId" / "SecretAccessKey")`);
+  });
+
+  test("testSecret when the AWSCURRENT key no longer works: the identity check's error, not a failed verify", async () => {
+    const w = await rotatingWorld();
+    await w.invoke("createSecret");
+    await iamClient(w.admin).send(new DeleteAccessKeyCommand({ UserName: "app", AccessKeyId: w.oldKey.accessKeyId }));
+    const error = await failure(w.invoke("testSecret"));
+    expect(error.code).toBe("EAWS");
+    expect(error.awsCode).toBe("InvalidClientTokenId");
+  });
+
+  test("finishSecret when Secrets Manager refuses to move AWSCURRENT: EACCES naming UpdateSecretVersionStage", async () => {
+    const w = await rotatingWorld({ retireOld: "at-finish" });
+    for (const step of ["createSecret", "setSecret", "testSecret"] as const) await w.invoke(step);
+    const sm = await startAwsProxy(motoUrl(), (req) => (req.action === "UpdateSecretVersionStage" ? smErrorResponse("AccessDeniedException") : undefined));
+    onTestFinished(() => sm.close());
+    const handler = createRotationHandler({ client: smClient(w.lambdaRole, sm.url, 1), region: "us-east-1", endpoint: motoUrl(), log: () => undefined });
+    const error = await failure(handler({ SecretId: w.name, ClientRequestToken: w.token, Step: "finishSecret" }));
+    expect(error.code).toBe("EACCES");
+    expect(error.message).toBe(
+      `secretsmanager:${w.name}: UpdateSecretVersionStage was denied: grant secretsmanager:UpdateSecretVersionStage on the secret to the identity keyup uses for Secrets Manager`,
+    );
+  });
+
+  /** A finished-but-one-move world: AWSCURRENT moved, AWSPENDING still on the token, and a handler whose removal of AWSPENDING is answered by `verdict`. */
+  async function pendingLeft(verdict: { status: number; body: string; contentType: string }) {
+    const w = await rotatingWorld({ retireOld: "at-finish" });
+    for (const step of ["createSecret", "setSecret", "testSecret"] as const) await w.invoke(step);
+    await smClient(w.admin).send(
+      new UpdateSecretVersionStageCommand({ SecretId: w.name, VersionStage: "AWSCURRENT", MoveToVersionId: w.token, RemoveFromVersionId: w.firstVersion }),
+    );
+    const sm = await startAwsProxy(motoUrl(), (req) =>
+      req.action === "UpdateSecretVersionStage" && (JSON.parse(req.body) as { VersionStage?: string }).VersionStage === "AWSPENDING" ? verdict : undefined,
+    );
+    onTestFinished(() => sm.close());
+    const logs: RotationLogEntry[] = [];
+    const handler = createRotationHandler({
+      client: smClient(w.lambdaRole, sm.url, 1),
+      region: "us-east-1",
+      endpoint: motoUrl(),
+      retireOld: "at-finish",
+      log: (e) => logs.push(e),
+    });
+    return { w, logs, finish: () => handler({ SecretId: w.name, ClientRequestToken: w.token, Step: "finishSecret" }) };
+  }
+
+  test("finishSecret when taking AWSPENDING off is refused: EACCES naming the secret and UpdateSecretVersionStage, the old key kept", async () => {
+    const { w, finish } = await pendingLeft(smErrorResponse("AccessDeniedException"));
+    const error = await failure(finish());
+    expect(error.code).toBe("EACCES");
+    expect(error.message).toBe(
+      `secretsmanager:${w.name}: UpdateSecretVersionStage was denied: grant secretsmanager:UpdateSecretVersionStage on the secret to the identity keyup uses for Secrets Manager`,
+    );
+    expect((await keysOf(w.admin, "app")).map((k) => k.id)).toContain(w.oldKey.accessKeyId);
+  });
+
+  test("finishSecret when AWSPENDING is already off (InvalidParameterException, a retry's race): it goes on and retires the old key", async () => {
+    const { w, logs, finish } = await pendingLeft(smErrorResponse("InvalidParameterException"));
+    await finish();
+    expect(lines(logs)).toEqual([`finishSecret: deactivated and deleted key ${w.oldKey.accessKeyId} (the old key) of IAM user app`]);
+  });
+
+  test("finishSecret with the first version's token (AWSCURRENT, no AWSPREVIOUS): no old key to retire, nothing else read", async () => {
+    const w = await rotatingWorld({ retireOld: "at-finish" });
+    w.proxy.requests.length = 0;
+    await w.invoke("finishSecret", w.firstVersion);
+    expect(lines(w.logs)).toEqual(["finishSecret: no old key to retire"]);
+    expect(w.proxy.requests.map((r) => r.action)).toEqual(["DescribeSecret", "GetSecretValue"]);
+    expect(await keysOf(w.admin, "app")).toEqual([{ id: w.oldKey.accessKeyId, status: "Active" }]);
+  });
+
+  test("finishSecret whose AWSPREVIOUS version holds the same key as AWSCURRENT: that key is not retired", async () => {
+    const w = await rotatingWorld({ retireOld: "at-finish" });
+    // The same value stored again as a new version (outside any rotation): AWSPREVIOUS and AWSCURRENT hold one key.
+    const same = JSON.stringify({ AccessKeyId: w.oldKey.accessKeyId, SecretAccessKey: w.oldKey.secretAccessKey });
+    const put = await smClient(w.admin).send(new PutSecretValueCommand({ SecretId: w.name, SecretString: same, VersionStages: ["SAME"] }));
+    await smClient(w.admin).send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: w.name,
+        VersionStage: "AWSCURRENT",
+        MoveToVersionId: put.VersionId,
+        RemoveFromVersionId: w.firstVersion,
+      }),
+    );
+    expect((await versionsOf(w.name, smClient(w.admin))).get(w.firstVersion)).toEqual(["AWSPREVIOUS"]);
+    await w.invoke("finishSecret", put.VersionId);
+    expect(lines(w.logs)).toEqual(["finishSecret: no old key to retire"]);
+    expect(await keysOf(w.admin, "app")).toEqual([{ id: w.oldKey.accessKeyId, status: "Active" }]);
+  });
+
+  test("deactivate-at-finish: the old key is Inactive and still there", async () => {
+    const w = await rotatingWorld({ retireOld: "deactivate-at-finish" });
+    for (const step of STEPS) await w.invoke(step);
+    const keys = await keysOf(w.admin, "app");
+    expect(keys).toContainEqual({ id: w.oldKey.accessKeyId, status: "Inactive" });
+    expect(keys).toContainEqual({ id: stagedKeyId(w.logs), status: "Active" });
+  });
+
+  test("at-finish when the new key no longer works: finishSecret fails with the identity check's error and deletes nothing", async () => {
+    const w = await rotatingWorld({ retireOld: "at-finish" });
+    for (const step of ["createSecret", "setSecret", "testSecret"] as const) await w.invoke(step);
+    const newId = stagedKeyId(w.logs);
+    await iamClient(w.admin).send(new DeleteAccessKeyCommand({ UserName: "app", AccessKeyId: newId }));
+    const error = await failure(w.invoke("finishSecret"));
+    expect(error.code).toBe("EAWS");
+    expect(error.awsCode).toBe("InvalidClientTokenId");
+    expect(await keysOf(w.admin, "app")).toEqual([{ id: w.oldKey.accessKeyId, status: "Active" }]);
+  });
+
+  test("PutSecretValue failing after CreateAccessKey: EIO saying why, and that the new key was deleted again", async () => {
+    const w = await rotatingWorld();
+    const sm = await startAwsProxy(motoUrl(), (req) => (req.action === "PutSecretValue" ? smErrorResponse("InternalServiceError", 500) : undefined));
+    onTestFinished(() => sm.close());
+    const handler = createRotationHandler({ client: smClient(w.lambdaRole, sm.url, 1), region: "us-east-1", endpoint: motoUrl(), log: () => undefined });
+    const error = await failure(handler({ SecretId: w.name, ClientRequestToken: w.token, Step: "createSecret" }));
+    expect(error.code).toBe("EIO");
+    expect(error.message).toMatch(
+      new RegExp(
+        `^secretsmanager:${w.name}: PutSecretValue failed: InternalServiceError: injected InternalServiceError \\(the new key AKIA\\w+ was deleted again\\)$`,
+      ),
+    );
+  });
+});
+
+describe("the userName option", () => {
+  test("naming a user the secret's key does not belong to: createSecret refuses and creates nothing", async () => {
+    const w = await rotatingWorld({ userName: "rotation-lambda-role" });
+    const error = await failure(w.invoke("createSecret"));
+    expect(error.code).toBe("EUSER");
+    expect(error.message).toBe(
+      `the key in secretsmanager:${w.name} (${w.oldKey.accessKeyId}) is not one of IAM user rotation-lambda-role's keys (${w.lambdaRole.accessKeyId} Active): check the store or userName`,
+    );
+    expect(await keysOf(w.admin, "app")).toEqual([{ id: w.oldKey.accessKeyId, status: "Active" }]);
   });
 });
