@@ -2,6 +2,7 @@ import { webcrypto } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { type AccessKeyPair, type CredentialStore, createStoreError, isAccessKeyPair, type StoreBackup, type StoreLock } from "../credential-store.js";
+import { asciiBytesOf, rememberAsciiBytes } from "./ascii-bytes.js";
 import { lockFile } from "./file-lock.js";
 import { decodeUtf8, discardBackupFile, fingerprint, isMissing, readBytes, reasonOf, removeFile, resolveTarget, writeAtomic } from "./files.js";
 
@@ -192,6 +193,7 @@ export function defineFileStore(definition: FileStoreDefinition): FileStore {
     if (known?.bytes.equals(bytes)) return known.text;
     const text = decodeUtf8(bytes, path);
     decoded.set(path, { bytes, text });
+    remember(text, bytes);
     return text;
   };
 
@@ -199,6 +201,7 @@ export function defineFileStore(definition: FileStoreDefinition): FileStore {
   const wroteOut = (bytes: Buffer, text: string): void => {
     lastSeen.set(path, bytes);
     decoded.set(path, { bytes, text });
+    remember(text, bytes);
   };
 
   const read = async (): Promise<AccessKeyPair | undefined> => {
@@ -224,7 +227,7 @@ export function defineFileStore(definition: FileStoreDefinition): FileStore {
     wrote = key;
     // Encoded once: the same bytes are compared, written and remembered. Comparing bytes, not the two
     // texts: an edit of the same length made the string comparison copy the whole edited text first.
-    const nextBytes = Buffer.from(next);
+    const nextBytes = asciiBytesOf(next) ?? Buffer.from(next);
     if (bytes?.equals(nextBytes)) return;
     await replace(nextBytes);
     wroteOut(nextBytes, next);
@@ -375,6 +378,15 @@ async function exists(file: string): Promise<boolean> {
 /** {@link fingerprint}, computed by Web Crypto on libuv's thread pool rather than on the main thread. */
 async function fingerprintAside(bytes: Buffer): Promise<string> {
   return `sha256:${Buffer.from(await webcrypto.subtle.digest("SHA-256", bytes)).toString("hex")}`;
+}
+
+/**
+ * Lets spliceText edit an ASCII text from its bytes: only the file bytes this kit read or wrote, which
+ * nothing modifies. A UTF-8 text as long as its bytes is ASCII (any other character takes more bytes
+ * than UTF-16 units), so no scan is needed.
+ */
+function remember(text: string, bytes: Buffer): void {
+  if (text.length === bytes.length) rememberAsciiBytes(text, bytes);
 }
 
 function tryDecode(bytes: Buffer): string | undefined {

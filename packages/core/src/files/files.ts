@@ -1,6 +1,6 @@
 import { isAscii } from "node:buffer";
 import { createHash } from "node:crypto";
-import { lstat, mkdir, readFile, readlink, realpath, stat, unlink } from "node:fs/promises";
+import { lstat, mkdir, open, readlink, realpath, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { createStoreError, type StoreBackup } from "../credential-store.js";
 import { replaceFile } from "./replace-file.js";
@@ -41,10 +41,39 @@ export function fingerprint(bytes: Uint8Array): string {
  */
 export async function readBytes(path: string, what: string): Promise<Buffer | undefined> {
   try {
-    return await readFile(path);
+    return await readWhole(path);
   } catch (cause) {
     if (isMissing(cause)) return undefined;
     throw createStoreError("EIO", `cannot read ${what} ${path}${reasonOf(cause)}`, { cause });
+  }
+}
+
+// Larger files are read the way readFile reads them (a credentials file is a few MiB at most).
+const MAX_ONE_READ = 1024 * 1024 * 1024;
+
+/**
+ * `readFile`, in one read call for a file of known size: `readFile` reads 512 KiB at a time, each a
+ * round trip between the thread pool and the main thread (six for a 3 MiB credentials file, which a
+ * loaded machine makes wait each time). Like `readFile`, it reads the size `fstat` gave, and less if
+ * the file ends sooner; anything else (a file that says it is empty, as procfs does) is `readFile`'s.
+ */
+async function readWhole(path: string): Promise<Buffer> {
+  const handle = await open(path, "r");
+  try {
+    const info = await handle.stat();
+    // Not a regular file, or one too large for one buffer: what `readFile` does with it.
+    if (!info.isFile() || info.size === 0 || info.size > MAX_ONE_READ) return await handle.readFile();
+    const size = info.size;
+    const buffer = Buffer.allocUnsafeSlow(size);
+    let filled = 0;
+    while (filled < size) {
+      const { bytesRead } = await handle.read(buffer, filled, size - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return filled === size ? buffer : buffer.subarray(0, filled);
+  } finally {
+    await handle.close();
   }
 }
 
