@@ -173,9 +173,18 @@ export function defineFileStore(definition: FileStoreDefinition): FileStore {
 
   const missing = (): Error => createStoreError("ENOTFOUND", `${name}: ${path} does not exist`);
 
+  /**
+   * The bytes keyup last read, wrote or backed up for this file in this process: a re-read finding the
+   * same bytes (compared in full) returns this buffer instead of a new one.
+   */
+  const knownBytes = (): Buffer | undefined => {
+    const seen = lastSeen.get(path);
+    return seen !== undefined && seen !== ABSENT ? seen : decoded.get(path)?.bytes;
+  };
+
   /** The file's bytes; `undefined` for a missing file only where the store may create it. */
   const loadBytes = async (): Promise<Buffer | undefined> => {
-    const bytes = await readBytes(path, what);
+    const bytes = await readBytes(path, what, knownBytes());
     if (bytes === undefined && !createMissing) throw missing();
     return bytes;
   };
@@ -205,7 +214,7 @@ export function defineFileStore(definition: FileStoreDefinition): FileStore {
   };
 
   const read = async (): Promise<AccessKeyPair | undefined> => {
-    const bytes = await readBytes(path, what);
+    const bytes = await readBytes(path, what, knownBytes());
     if (bytes === undefined) throw missing();
     return readKey(textOf(bytes));
   };
@@ -278,7 +287,7 @@ export function defineFileStore(definition: FileStoreDefinition): FileStore {
     const saved = await loadBackup(handle);
     // This store refused to write (another writer changed the file): what the file holds is theirs.
     if (wrote === "refused") return;
-    const current = await readBytes(path, what);
+    const current = await readBytes(path, what, knownBytes());
     if (saved === undefined ? current === undefined : current?.equals(saved.bytes)) return;
     if (wrote !== undefined && current !== undefined) checkOnlyOursChanged(current, saved);
     // With the file gone there is nobody's change to keep.
@@ -311,7 +320,7 @@ export function defineFileStore(definition: FileStoreDefinition): FileStore {
       );
     }
     if (definition.otherHolders) {
-      const bytes = await readBytes(path, what);
+      const bytes = await readBytes(path, what, knownBytes());
       if (bytes !== undefined) holders.push(...definition.otherHolders(textOf(bytes), accessKeyId));
     }
     return holders;
