@@ -1,4 +1,4 @@
-import { writeFile } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readBytes } from "@keyup/core/files";
 import { expect, test } from "vitest";
@@ -50,4 +50,50 @@ test("with known bytes: the same buffer back when the file holds them, a new one
   const both = await Promise.all([readBytes(path, "the file", known), readBytes(path, "the file", known), readBytes(path, "the file", second)]);
   expect(both[0]?.equals(second) && both[1]?.equals(second)).toBe(true);
   expect(both[2]).toBe(second);
+});
+
+test("a file that says it is larger than it is (sysfs: 4096) gives the bytes it holds; one that says it is empty (procfs) too", async () => {
+  // Real kernel files: a sysfs attribute is a regular file whose size is a page whatever it holds, so
+  // the one read comes back short and the next gives 0 bytes; a procfs file's size is 0.
+  const sysfs = "/sys/devices/system/cpu/online";
+  const procfs = "/proc/self/mounts";
+  expect((await stat(sysfs)).size).toBe(4096);
+  const sys = await readBytes(sysfs, "the file");
+  expect(sys?.equals(await readFile(sysfs))).toBe(true);
+  expect(sys?.length).toBeLessThan(4096);
+  expect((await stat(procfs)).size).toBe(0);
+  const proc = await readBytes(procfs, "the file");
+  expect(proc?.length).toBeGreaterThan(0);
+  expect(proc?.equals(await readFile(procfs))).toBe(true);
+  // With known bytes of the size it says: its own bytes still.
+  expect((await readBytes(sysfs, "the file", Buffer.alloc(4096, "x")))?.equals(await readFile(sysfs))).toBe(true);
+});
+
+test("a buffer returned to a caller is never reused: a read without known bytes, then a compared read of another file of that size", async () => {
+  const dir = await tempDir("keyup-read-");
+  const size = 2 * 1024 * 1024 + 3;
+  await writeFile(join(dir, "a"), Buffer.alloc(size, "a"));
+  await writeFile(join(dir, "b"), Buffer.alloc(size, "b"));
+  await writeFile(join(dir, "c"), Buffer.alloc(size, "c"));
+  const a = await readBytes(join(dir, "a"), "the file");
+  // Compared with known bytes the files do not hold: each gets a buffer of its own, twice over
+  // (the first compared read may take the buffer a read made, the second the spare one).
+  const b = await readBytes(join(dir, "b"), "the file", Buffer.alloc(size, "z"));
+  const c = await readBytes(join(dir, "c"), "the file", Buffer.alloc(size, "z"));
+  expect(a?.equals(Buffer.alloc(size, "a"))).toBe(true);
+  expect(b?.equals(Buffer.alloc(size, "b"))).toBe(true);
+  expect(c?.equals(Buffer.alloc(size, "c"))).toBe(true);
+});
+
+test("reads side by side of different files of one size, each compared with the same known bytes, each get their own file's bytes", async () => {
+  const dir = await tempDir("keyup-read-");
+  const size = 1024 * 1024;
+  const names = ["p", "q", "r", "s"];
+  for (const name of names) await writeFile(join(dir, name), Buffer.alloc(size, name));
+  const known = Buffer.alloc(size, "k");
+  // Several rounds: two reads into one shared buffer would show as bytes of another file.
+  for (let round = 0; round < 10; round++) {
+    const read = await Promise.all(names.map((name) => readBytes(join(dir, name), "the file", known)));
+    read.forEach((bytes, i) => expect(bytes?.equals(Buffer.alloc(size, names[i]))).toBe(true));
+  }
 });
