@@ -307,9 +307,10 @@ async function settingsOf(client: SdkClient): Promise<object> {
     "userAgentAppId",
   ];
   const values = await Promise.all(names.map(value));
+  // As providers of the resolved value: a plain `undefined` (no app id set) would make the SDK look again.
   const out: Record<string, unknown> = {};
   names.forEach((name, i) => {
-    if (values[i] !== undefined) out[name] = values[i];
+    out[name] = () => Promise.resolve(values[i]);
   });
   if (config.isCustomEndpoint !== true) {
     const configured = await value("serviceConfiguredEndpoint");
