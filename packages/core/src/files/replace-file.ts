@@ -28,6 +28,8 @@ export interface ReplaceFileOptions {
 const TEMP_MARK = ".keyup-tmp-";
 // A temporary file lives for one write (milliseconds); one this old was left by a process that died.
 const STALE_MS = 60_000;
+// When this process last removed a target's stale temporary files.
+const cleaned = new Map<string, number>();
 // The temporary names of earlier keyups' journal saves: `<journal>.<pid>.tmp`.
 const LEGACY_TEMP = /^\.\d+\.tmp$/;
 
@@ -39,7 +41,8 @@ const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | c
  * Replaces `target` with `data` through a temporary file beside it: created exclusively (`O_EXCL |
  * O_NOFOLLOW`) under a random name, mode 0600 while it is written, fsynced, then renamed over
  * `target`, and the folder fsynced. The temporary file is removed on every failure, and any left
- * by a process that died (ours, older than a minute) is removed before writing. The new file is
+ * by a process that died (ours, older than a minute) is removed before writing (looked for at most
+ * once a minute per target). The new file is
  * owned by the process's user unless `owner` is given: never by whoever owned a file at `target`.
  *
  * write-file-atomic, used before, could not do this: its temporary name is predictable (a hash of
@@ -52,7 +55,14 @@ const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | c
  * ```
  */
 export async function replaceFile(target: string, data: string | Buffer, options: ReplaceFileOptions): Promise<void> {
-  await removeStaleTemps(target);
+  // Once a minute per target is enough (a journal is saved before every step of a rotation, a fleet's
+  // in one folder): a temporary file only becomes stale a minute after its writer died, so the next
+  // cleaning after that finds it, at most a minute later than a cleaning before every write would.
+  const now = Date.now();
+  if (now - (cleaned.get(target) ?? Number.NEGATIVE_INFINITY) >= STALE_MS) {
+    await removeStaleTemps(target, now);
+    cleaned.set(target, now);
+  }
   const temp = `${target}${TEMP_MARK}${randomBytes(12).toString("hex")}`;
   const handle = await open(temp, CREATE_NEW, 0o600);
   let renamed = false;
