@@ -172,6 +172,11 @@ test("the fleet's section sets its wall time beside the CPU floor, and says why 
   expect(bound).toContain("keyup's CLI 9.00 s (90 ms a profile)");
   expect(bound).toContain("its floor is 11.00 s and its median wall time 1.18× that. The floor alone is over the 10 s goal");
   expect(bound).toContain("would need 4.50 s of the 2 cores");
+  // The CLI's one thread is a floor of its own, said beside the machine's.
+  expect(bound).toContain(
+    "its own CPU time (9.00 s, a little of it on helper threads: file I/O, hashing, garbage collection) is nearly a floor of its own, below the machine's",
+  );
+  expect(fleet([run(12_000, 9000, 2000)])).toContain("is nearly a floor of its own, above the machine's");
   // A floor under the goal: the time missed is waiting, not work.
   const waiting = fleet([run(12_000, 5000, 6000)]);
   expect(waiting).toContain("The goal is missed by 2.00 s; the floor is under 10 s");

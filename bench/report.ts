@@ -193,6 +193,8 @@ export function renderMarkdown(results: BenchResults, chartFile?: string): strin
         ]),
       ),
       "",
+      "What the fleet shares. The credentials file is tokenized once per version of it: the CLI's listing of its profiles and every store's read of that version share one tokenization, and each rotation's write makes a new version, which the next reads share (one tokenization per profile rotated, since every edit is made on, and checked against, the bytes on disk). SDK clients sign with one key each, so a rotation has five (the old key's IAM and STS clients, CreateAccessKey's single-attempt IAM client, the new key's IAM and STS clients); all the clients of a fleet share one request handler (one pool of kept-alive connections), one clock offset, and the settings the SDK reads from the environment and the shared config and credentials files, resolved by the first client of each service and handed to the others (each client used to parse the credentials file about six times: 3,000 parses of a 100-profile file per fleet). The emulator answers `Connection: close`, which the proxy passes on, so here every request still opens a connection; AWS keeps them open.",
+      "",
       "Each rotation includes the CLI's in-use check of the old key (GetAccessKeyLastUsed). Throttled requests are retried by the SDK with its backoff (random, up to 500 ms on the first retry for throttling); CreateAccessKey is never retried blindly (a lost answer could hide a second key), keyup reconciles instead. A rotation spends most of its time waiting (the 250 ms between the two verify calls, the emulator's answers, throttling backoff), which is why more lanes help. Against AWS each rotation also waits seconds for its key to propagate, which lowers the request rate per lane; an account whose IAM throttles the fleet harder than this proxy makes it back off to fewer lanes by itself (`--concurrency N` lowers the ceiling). IAM publishes no request rate for these calls: it throttles each account with a token bucket whose size and refill rate it does not publish, and answers `Throttling` beyond it ([aws-behaviour.md](aws-behaviour.md), section 7); the requests/s column is the rate the fleet reached here, STS and IAM calls together.",
       ...(fallback?.cpu
         ? [
@@ -203,7 +205,7 @@ export function renderMarkdown(results: BenchResults, chartFile?: string): strin
                 : fallback.wall > 10_000
                   ? `The goal is missed by ${formatMs(fallback.wall - 10_000)}; the floor is under 10 s, so the rest is time no core was working for the fleet (waits between calls, throttling backoff, lanes waiting on each other) or, on a shared machine, cores busy with other work (see the load average).`
                   : "The goal is met."
-            }`,
+            } The CLI's JavaScript runs on one thread, so its own CPU time (${formatMs(fallback.cpu.cli)}, a little of it on helper threads: file I/O, hashing, garbage collection) is nearly a floor of its own, ${fallback.cpu.cli > floorOf(fallback.cpu) ? "above" : "below"} the machine's: more lanes cannot go under it, fewer CPU milliseconds a profile can.`,
           ]
         : []),
     );
