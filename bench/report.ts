@@ -32,6 +32,8 @@ export interface BenchResults {
 const PAUSE_MS = defaultRotationConfig.confirmIntervalMs;
 
 /** The goals the issue set, as a mark people can scan. */
+/** The CLI's and rotateMany()'s default concurrency (packages/cli/src/args.ts, packages/core/src/rotate-many.ts). */
+export const DEFAULT_CONCURRENCY = 12;
 const verdict = (ok: boolean) => (ok ? "met" : "**missed**");
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -158,12 +160,12 @@ export function renderMarkdown(results: BenchResults, chartFile?: string): strin
     const base = rows[0]?.wall ?? 1;
     const cores = results.machine.cores;
     const floorOf = (cpu: { cli: number; emulator: number; proxy: number }) => (cpu.cli + cpu.emulator + cpu.proxy) / cores;
-    const fallback = rows.find((r) => r.c === 8) ?? rows.at(-1);
+    const fallback = rows.find((r) => r.c === DEFAULT_CONCURRENCY) ?? rows.at(-1);
     parts.push(
       "",
       "## 3. A fleet: every profile of one credentials file",
       "",
-      `\`keyup --all-profiles --operation up --concurrency N\` (the built CLI, a child process) on a file of ${f.profiles} profiles, one IAM user each, through a proxy that answers ${Math.round(f.throttleRate * 100)} % of all requests with IAM's \`Throttling\` error (seeded: run i meets the same pattern at every concurrency). ${rows[0]?.count ?? 0} runs per concurrency. Goal: no failure and at most 10 s with default settings; the last column says at which concurrency it was met. The default is 8, a ceiling: the fleet halves it while a quarter or more of recent answers are throttled and climbs back by one per finished rotation, so 5 % of throttling (retried by the SDK) leaves it at 8.`,
+      `\`keyup --all-profiles --operation up --concurrency N\` (the built CLI, a child process) on a file of ${f.profiles} profiles, one IAM user each, through a proxy that answers ${Math.round(f.throttleRate * 100)} % of all requests with IAM's \`Throttling\` error (seeded: run i meets the same pattern at every concurrency). ${rows[0]?.count ?? 0} runs per concurrency. Goal: no failure and at most 10 s with default settings; the last column says at which concurrency it was met. The default is ${DEFAULT_CONCURRENCY}, a ceiling: the fleet halves it while a quarter or more of recent answers are throttled and climbs back by one per finished rotation, so 5 % of throttling (retried by the SDK) leaves it at ${DEFAULT_CONCURRENCY}.`,
       "",
       table(
         [
@@ -179,7 +181,7 @@ export function renderMarkdown(results: BenchResults, chartFile?: string): strin
           "goal",
         ],
         rows.map((r) => [
-          r.c === 8 ? "8 (default)" : String(r.c),
+          r.c === DEFAULT_CONCURRENCY ? `${r.c} (default)` : String(r.c),
           formatMs(r.wall),
           `${(base / r.wall).toFixed(2)}×`,
           `${r.rotated}/${r.count * f.profiles}`,
@@ -199,7 +201,7 @@ export function renderMarkdown(results: BenchResults, chartFile?: string): strin
       ...(fallback?.cpu
         ? [
             "",
-            `The CPU floor is the CPU time the run took (the CLI, the emulator and the throttling proxy, read from /proc) spread over the machine's ${cores} cores: no schedule on this machine can finish the same work sooner. At ${fallback.c === 8 ? "the default concurrency" : `concurrency ${fallback.c}`} the run used ${formatMs(fallback.cpu.cli + fallback.cpu.emulator + fallback.cpu.proxy)} of CPU: keyup's CLI ${formatMs(fallback.cpu.cli)} (${formatMs(fallback.cpu.cli / f.profiles)} a profile), the emulator ${formatMs(fallback.cpu.emulator)}, the proxy ${formatMs(fallback.cpu.proxy)}; its floor is ${formatMs(floorOf(fallback.cpu))} and its median wall time ${(fallback.wall / floorOf(fallback.cpu)).toFixed(2)}× that. ${
+            `The CPU floor is the CPU time the run took (the CLI, the emulator and the throttling proxy, read from /proc) spread over the machine's ${cores} cores: no schedule on this machine can finish the same work sooner. At ${fallback.c === DEFAULT_CONCURRENCY ? "the default concurrency" : `concurrency ${fallback.c}`} the run used ${formatMs(fallback.cpu.cli + fallback.cpu.emulator + fallback.cpu.proxy)} of CPU: keyup's CLI ${formatMs(fallback.cpu.cli)} (${formatMs(fallback.cpu.cli / f.profiles)} a profile), the emulator ${formatMs(fallback.cpu.emulator)}, the proxy ${formatMs(fallback.cpu.proxy)}; its floor is ${formatMs(floorOf(fallback.cpu))} and its median wall time ${(fallback.wall / floorOf(fallback.cpu)).toFixed(2)}× that. ${
               floorOf(fallback.cpu) > 10_000
                 ? `The floor alone is over the 10 s goal, so on this machine the goal is out of reach at any concurrency; keyup's CLI alone, with an emulator that cost nothing, would need ${formatMs(fallback.cpu.cli / cores)} of the ${cores} cores.`
                 : fallback.wall > 10_000
