@@ -21,6 +21,9 @@ interface Cursor {
   readonly onlyNewlines: boolean;
   /** The furthest position examined; `length` when the end of the text was. */
   furthest: number;
+  /** Where the quoted value last found ends, and its match. */
+  valueEnd: number;
+  end: number;
 }
 
 // Fields of one match in `EnvScan.matches`, `STRIDE` numbers per match.
@@ -67,15 +70,17 @@ export interface EnvScan {
  */
 export function scanEnv(text: string): EnvScan {
   const matches: number[] = [];
+  const found: number[] = [];
   const step = envScanner(text);
-  for (let from = step(0, matches); from !== -1; from = step(from, matches));
+  for (let from = step(0, found); from !== -1; from = step(from, found)) matches.push(...found);
   return { text, matches };
 }
 
 /**
- * One search of dotenv's rule at a time over `text`: `step(from, into)` looks for the next match
- * from `from` (a `lastIndex`), pushes its fields onto `into` and returns its `END`, or returns `-1`
- * when there is none (a search that has read to the end of the text).
+ * One search of dotenv's rule at a time over `text`: `step(from, found)` looks for the next match
+ * from `from` (a `lastIndex`), writes its fields into `found[0]` to `found[STRIDE - 1]` and returns
+ * its `END`, or returns `-1` when there is none (a search that has read to the end of the text).
+ * Nothing is allocated per search: on a file of megabytes, growing memory was half the time.
  *
  * @example
  * ```ts
@@ -83,19 +88,21 @@ export function scanEnv(text: string): EnvScan {
  * envScanner("A=1\nB=2\n")(3, found); // 7; found[NAME_START] === 4
  * ```
  */
-export function envScanner(text: string): (from: number, into: number[]) => number {
+export function envScanner(text: string): (from: number, found: number[]) => number {
   const cursor: Cursor = {
     text,
     length: text.length,
     onlyNewlines: !text.includes("\r") && !text.includes("\u2028") && !text.includes("\u2029"),
     furthest: 0,
+    valueEnd: 0,
+    end: 0,
   };
-  return (from, into) => {
+  return (from, found) => {
     cursor.furthest = from > 0 ? from - 1 : 0;
     // `^` holds at the start and after a line ending; the search tries each such position in turn.
     let start = from === 0 || isLineEnd(text.charCodeAt(from - 1)) ? from : nextLineStart(cursor, from);
     while (start !== -1) {
-      if (matchAt(cursor, start, into)) return into[into.length - STRIDE + END] as number;
+      if (matchAt(cursor, start, found)) return found[END] as number;
       start = nextLineStart(cursor, start);
     }
     return -1;
@@ -103,23 +110,23 @@ export function envScanner(text: string): (from: number, into: number[]) => numb
 }
 
 /** `^\s*(?:export\s+)?…` at a line start: pushes the match and returns true, or returns false. */
-function matchAt(cursor: Cursor, start: number, into: number[]): boolean {
+function matchAt(cursor: Cursor, start: number, found: number[]): boolean {
   const { text } = cursor;
   // `\s*` is greedy and what follows (`export` or a name) starts with no blank, so it takes every blank.
   const prefix = skipBlanks(cursor, start);
   // `(?:export\s+)?` is tried first with `export`: `\s+` takes every blank for the same reason.
   if (text.startsWith("export", prefix)) {
     see(cursor, prefix + 6);
-    if (isBlank(text.charCodeAt(prefix + 6)) && afterPrefix(cursor, start, prefix, skipBlanks(cursor, prefix + 6), into)) return true;
+    if (isBlank(text.charCodeAt(prefix + 6)) && afterPrefix(cursor, start, prefix, skipBlanks(cursor, prefix + 6), found)) return true;
   } else {
     // `startsWith` stopped somewhere in those six characters (or at the end of the text).
     see(cursor, prefix + 5);
   }
-  return afterPrefix(cursor, start, prefix, prefix, into);
+  return afterPrefix(cursor, start, prefix, prefix, found);
 }
 
 /** `([\w.-]+)(?:\s*=\s*?|:\s+?)(value)?\s*(?:#.*)?$` from `nameStart`. */
-function afterPrefix(cursor: Cursor, start: number, prefix: number, nameStart: number, into: number[]): boolean {
+function afterPrefix(cursor: Cursor, start: number, prefix: number, nameStart: number, found: number[]): boolean {
   const { text, length } = cursor;
   // `[\w.-]+` is greedy, and a shorter name would leave a name character where a blank, `=` or `:` must follow.
   let nameEnd = nameStart;
@@ -139,11 +146,12 @@ function afterPrefix(cursor: Cursor, start: number, prefix: number, nameStart: n
   see(cursor, valueStart - 1);
   // The lazy `\s*?` after `=` (and `\s+?` after `:`) stops at its shortest: from there the value and
   // the rest always match (below), so the engine never comes back to take more blanks.
-  const quoted = quotedValue(cursor, valueStart);
   let valueEnd: number;
   let end: number;
-  if (quoted !== undefined) [valueEnd, end] = quoted;
-  else if (valueStart < length && !endsUnquoted(text.charCodeAt(valueStart))) {
+  if (quotedValue(cursor, valueStart)) {
+    valueEnd = cursor.valueEnd;
+    end = cursor.end;
+  } else if (valueStart < length && !endsUnquoted(text.charCodeAt(valueStart))) {
     // `[^#\r\n]+`, greedy: it stops before `#`, a line ending or the end, where the rest always matches.
     valueEnd = valueStart;
     while (valueEnd < length && !endsUnquoted(text.charCodeAt(valueEnd))) valueEnd++;
@@ -155,21 +163,29 @@ function afterPrefix(cursor: Cursor, start: number, prefix: number, nameStart: n
     valueEnd = -1;
     end = rest(cursor, valueStart);
   }
-  into.push(start, prefix, nameStart, nameEnd, valueStart, valueEnd, end, cursor.furthest + 1);
+  found[START] = start;
+  found[PREFIX] = prefix;
+  found[NAME_START] = nameStart;
+  found[NAME_END] = nameEnd;
+  found[VALUE_START] = valueStart;
+  found[VALUE_END] = valueEnd;
+  found[END] = end;
+  found[REACH] = cursor.furthest + 1;
   return true;
 }
 
 /**
  * `\s*'(?:\\'|[^'])*'` (or with `"` or a backtick) from `valueStart` followed by the rest of the rule:
- * `[value end, match end]`, or `undefined` when the engine would give up on the quoted alternatives.
+ * true with the value's end and the match's in `cursor`, or false when the engine would give up on
+ * the quoted alternatives.
  */
-function quotedValue(cursor: Cursor, valueStart: number): [number, number] | undefined {
+function quotedValue(cursor: Cursor, valueStart: number): boolean {
   const { text } = cursor;
   // The three alternatives each begin with `\s*` and their quote: only the one whose quote follows
   // the blanks can match.
   const open = skipBlanks(cursor, valueStart);
   const quote = text.charCodeAt(open);
-  if (quote !== SINGLE && quote !== DOUBLE && quote !== BACKTICK) return undefined;
+  if (quote !== SINGLE && quote !== DOUBLE && quote !== BACKTICK) return false;
   const mark = text[open] as string;
   // `(?:\\'|[^'])*` is greedy: it takes `\'` as a pair wherever it can and stops at the first quote
   // with no backslash before it, the first place where the closing quote may be tried.
@@ -182,16 +198,22 @@ function quotedValue(cursor: Cursor, valueStart: number): [number, number] | und
   see(cursor, first === -1 ? cursor.length : first);
   if (first !== -1) {
     const end = rest(cursor, first + 1);
-    if (end !== -1) return [first + 1, end];
+    if (end !== -1) return closed(cursor, first + 1, end);
   }
   // Backtracking gives the pairs back from the last: a `\'` taken as `\` alone lets its quote close
   // the value. Every quote before `first` has a backslash before it (or it would be `first`).
   for (let close = text.lastIndexOf(mark, (first === -1 ? cursor.length : first) - 1); close > open + 1; close = text.lastIndexOf(mark, close - 1)) {
     if (text.charCodeAt(close - 1) !== BACKSLASH) continue;
     const end = rest(cursor, close + 1);
-    if (end !== -1) return [close + 1, end];
+    if (end !== -1) return closed(cursor, close + 1, end);
   }
-  return undefined;
+  return false;
+}
+
+function closed(cursor: Cursor, valueEnd: number, end: number): true {
+  cursor.valueEnd = valueEnd;
+  cursor.end = end;
+  return true;
 }
 
 /**

@@ -1,5 +1,3 @@
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import {
@@ -18,14 +16,10 @@ import {
   VALUE_END,
   VALUE_START,
 } from "../src/env-scan.js";
+import { dotenvMatches } from "./_support/dotenv-rule.js";
+import { adversarial, lines } from "./_support/env-texts.js";
 import { editorFixtures } from "./_support/fixtures.js";
 
-// The oracle is dotenv's own rule, read out of the installed dotenv's source rather than copied, so
-// that the scanner is checked against what dotenv runs.
-const dotenvSource = readFileSync(createRequire(import.meta.url).resolve("dotenv"), "utf8");
-const literal = /^const LINE = \/(.+)\/(\w+)$/m.exec(dotenvSource);
-if (!literal) throw new Error("dotenv's LINE rule was not found in dotenv's main module");
-const DOTENV_LINE = new RegExp(literal[1] as string, literal[2]);
 // The same rule with every part captured (the blank before, `export`, the separator), which changes
 // nothing about what it matches: checked below by comparing its matches with dotenv's.
 const CAPTURING = /(?:^|^)(\s*)(export\s+)?([\w.-]+)(\s*=\s*?|:\s+?)(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)/gm;
@@ -39,14 +33,6 @@ function byRegex(text: string): Found[] {
   for (let m = rule.exec(text); m !== null; m = rule.exec(text)) {
     out.push([m.index, m[1] as string, m[2], m[3] as string, m[4] as string, m[5], rule.lastIndex]);
   }
-  return out;
-}
-
-/** dotenv's own rule: index, name, value and lastIndex of each match. */
-function byDotenv(text: string): [number, string, string | undefined, number][] {
-  const rule = new RegExp(DOTENV_LINE.source, DOTENV_LINE.flags);
-  const out: [number, string, string | undefined, number][] = [];
-  for (let m = rule.exec(text); m !== null; m = rule.exec(text)) out.push([m.index, m[1] as string, m[2], rule.lastIndex]);
   return out;
 }
 
@@ -72,79 +58,14 @@ function byScanner(text: string): Found[] {
 function agree(text: string): void {
   const expected = byRegex(text);
   expect(byScanner(text)).toEqual(expected);
-  expect(expected.map(([index, , , name, , value, lastIndex]) => [index, name, value, lastIndex])).toEqual(byDotenv(text));
+  expect(expected.map(([index, , , name, , value, lastIndex]) => [index, name, value, lastIndex])).toEqual(dotenvMatches(text));
 }
-
-// Pieces that the rule treats specially, to combine at random: every branch of the rule is one of
-// these (quotes opened and not closed, escaped quotes, `\\` before a quote, `export` with and
-// without a blank after it, both separators, comments, each line ending, the blanks `\s` takes
-// beyond ASCII, characters outside the BMP).
-const piece = fc.constantFrom(
-  "A",
-  "b",
-  "KEY",
-  "_",
-  ".",
-  "-",
-  "1",
-  "export",
-  "export ",
-  "exporter",
-  " ",
-  "  ",
-  "\t",
-  "\v",
-  "\f",
-  "\u00a0",
-  "\ufeff",
-  "\u2000",
-  "\u3000",
-  "\n",
-  "\r",
-  "\r\n",
-  "\u2028",
-  "\u2029",
-  "=",
-  " = ",
-  ":",
-  ": ",
-  "#",
-  " # c",
-  "'",
-  '"',
-  "`",
-  "\\",
-  "\\'",
-  '\\"',
-  "\\`",
-  "\\\\'",
-  "x y",
-  "$",
-  "é",
-  "🙂",
-);
-const adversarial = fc.array(piece, { maxLength: 40 }).map((parts) => parts.join(""));
-
-// Lines shaped like assignments, with the odd parts mixed in, joined by any line ending.
-const line = fc
-  .tuple(
-    fc.constantFrom("", " ", "\t", "  "),
-    fc.constantFrom("", "export ", "export\t", "export"),
-    fc.constantFrom("A", "KEY_1", "a.b-c", "export", ""),
-    fc.constantFrom("=", " = ", ": ", ":", " =", "=\t", ":\n", "=\n", ""),
-    fc.constantFrom("", "v", " v w ", "'q'", '"d"', "`b`", "'open", '"open', "`open", "'a\\'b'", '"a\\"b"', "`a\\`b`", '"x\\"', "'m\nl'", '"m\r\nl"', "$X"),
-    fc.constantFrom("", " ", " # c", "#c", "  #", "x", "'"),
-  )
-  .map((parts) => parts.join(""));
-const lines = fc
-  .tuple(fc.array(line, { maxLength: 12 }), fc.constantFrom("\n", "\r\n", "\r", "\u2028"), fc.boolean())
-  .map(([all, eol, last]) => all.join(eol) + (last ? eol : ""));
 
 describe("the scanner finds what dotenv's rule finds", () => {
   test("the capturing rule matches exactly what dotenv's rule matches (the oracle is dotenv's)", () => {
     fc.assert(
       fc.property(fc.oneof(adversarial, lines), (text) => {
-        expect(byRegex(text).map(([index, , , name, , value, lastIndex]) => [index, name, value, lastIndex])).toEqual(byDotenv(text));
+        expect(byRegex(text).map(([index, , , name, , value, lastIndex]) => [index, name, value, lastIndex])).toEqual(dotenvMatches(text));
       }),
       { numRuns: 500 },
     );
