@@ -48,7 +48,11 @@ const MODULES = {
   // would cost minutes per mutant and could kill none.
   "rotation-handler": {
     mutate: ["packages/store-secretsmanager/src/rotation-handler.ts"],
-    tests: ["packages/store-secretsmanager/test/rotation-handler.int.test.ts", "packages/store-secretsmanager/test/rotation-handler-checks.int.test.ts"],
+    tests: [
+      "packages/store-secretsmanager/test/rotation-handler.int.test.ts",
+      "packages/store-secretsmanager/test/rotation-handler-checks.int.test.ts",
+      "packages/store-secretsmanager/test/rotation-handler-errors.int.test.ts",
+    ],
     moto: true,
   },
 };
