@@ -216,6 +216,22 @@ describe("the edit's check reaches the verdict of comparing both full parses by 
     expect(tally.refused).toBeGreaterThan(10);
   });
 
+  // The editor keeps a checkpoint every 64 searches. Here the 64th search (of Q) looked ahead to a
+  // quote on the next line, and the change is to that quote: the searches before the checkpoint did
+  // not all look only at unchanged text, so none of them may be reused, and Q must be read again.
+  test("a change that an earlier search looked ahead to, just before a checkpoint", () => {
+    const lines = Array.from({ length: 63 }, (_, i) => `N${i}=v`);
+    const tail = Array.from({ length: 70 }, (_, i) => `M${i}=w`);
+    const before = [...lines, "Q='abc", "R=1'", ...tail].join("\n");
+    const quote = before.indexOf("1'") + 1;
+    const after = `${before.slice(0, quote)}x${before.slice(quote + 1)}`;
+    for (const values of [{ N0: "v" }, { M69: "w" }, { Q: "'abc", R: "1x" }]) {
+      expect(holdsByEditor(before, after, values, quote, quote + 1)).toBe(holdsByDotenv(before, after, values));
+    }
+    expect(holdsByDotenv(before, after, { N0: "v" })).toBe(false);
+    expect(holdsByDotenv(before, after, { Q: "'abc", R: "1x" })).toBe(true);
+  });
+
   test("on the editor's fixtures, each value replaced", () => {
     for (const fixture of editorFixtures) {
       for (const a of findAssignments(fixture.before, ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "PORT"])) {
