@@ -225,7 +225,8 @@ describe("the edit's check reaches the verdict of comparing both full parses by 
     const before = [...lines, "Q='abc", "R=1'", ...tail].join("\n");
     const quote = before.indexOf("1'") + 1;
     const after = `${before.slice(0, quote)}x${before.slice(quote + 1)}`;
-    for (const values of [{ N0: "v" }, { M69: "w" }, { Q: "'abc", R: "1x" }]) {
+    const cases: Record<string, string>[] = [{ N0: "v" }, { M69: "w" }, { Q: "'abc", R: "1x" }];
+    for (const values of cases) {
       expect(holdsByEditor(before, after, values, quote, quote + 1)).toBe(holdsByDotenv(before, after, values));
     }
     expect(holdsByDotenv(before, after, { N0: "v" })).toBe(false);
