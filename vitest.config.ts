@@ -15,7 +15,7 @@ const alias = [
 export default defineConfig({
   resolve: { alias },
   test: {
-    setupFiles: ["./test-support/secrets-setup.ts"],
+    setupFiles: ["./test-support/secrets-setup.ts", "./test-support/file-cpu-setup.ts"],
     // Files run side by side (test-support/test-workers.ts says why and how many).
     maxWorkers: TEST_WORKERS,
     // The SDK's notice about Node 20 support after 2027 is for developers choosing a runtime; in test

@@ -261,7 +261,7 @@ export function renderMarkdown(results: BenchResults, chartFile?: string): strin
     }
     parts.push(
       "",
-      "Where a cycle's time goes beyond the floor: it reads the file three times (read, backup, and write's check against another writer, which stays a real re-read: a size and a modification time can stay the same across a rewrite within one tick of the file system's clock), decodes it once (an ASCII file as Latin-1, outside the JavaScript heap), compares them with bytes kept from earlier three or four times (each a memcmp), hashes them once for the backup's id (with Web Crypto on the thread pool, while the backup is written) and encodes the edited text once (put together in one buffer, not as a rope V8 must flatten); each of its two atomic writes (`replaceFile`: a temporary file under a random name created with `O_EXCL`, fsync, rename, then an fsync of the folder) makes about eleven file-system calls (stat, readdir for stale temporary files, open, write, fchmod, fsync, close, rename, and open, fsync, close of the folder) where the floor makes four. The .env store adds one scan of the file by dotenv's rule (for `read()`), and the edit's check searches a few lines around the change.",
+      "Where a cycle's time goes beyond the floor: it reads the file three times (read, backup, and write's check against another writer, which stays a real re-read: a size and a modification time can stay the same across a rewrite within one tick of the file system's clock), each in one read call (open, fstat, read, close), decodes it once (an ASCII file as Latin-1, outside the JavaScript heap), compares them with bytes kept from earlier three or four times (each a memcmp), hashes them once for the backup's id (with Web Crypto on the thread pool, while the backup is written) and puts the edited file together once, from the bytes it read (an ASCII file's edit is spliced from them and written without encoding the text again); each of its two atomic writes (`replaceFile`: a temporary file under a random name created with `O_EXCL`, fsync, rename, then an fsync of the folder) makes about ten file-system calls (stat, open, write, fchmod, fsync, close, rename, and open, fsync, close of the folder; the first write of a file in a process also lists its folder for stale temporary files) where the floor makes four. The bench writes each run's file just before measuring it and fsyncs it first, as a credentials file has long been on disk: otherwise the first fsync measured also waits for the bench's own write to reach the disk. The .env store adds one scan of the file by dotenv's rule (for `read()`), and the edit's check searches a few lines around the change.",
     );
   }
 
@@ -483,6 +483,10 @@ function escapeXml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
+function roundOrUndefined(n: number | undefined): number | undefined {
+  return n === undefined ? undefined : Math.round(n);
+}
+
 /** The goal for `./scripts/test.sh` on 2 cores (issue 14). */
 export const SUITE_GOAL_SECONDS = 240;
 
@@ -509,9 +513,19 @@ export function renderSuite(runs: readonly SuiteRun[]): string {
   const when = (r: SuiteRun) => r.at.slice(0, 16).replace("T", " ");
   const load = (r: SuiteRun) => `${r.loadStart ?? "?"} → ${r.loadEnd ?? "?"}`;
   const seconds = (n: number | undefined) => (n === undefined ? "" : n < 60 ? `${n} s` : `${Math.floor(n / 60)} min ${Math.round(n % 60)} s`);
+  // The CPU floor: a run that used C seconds of CPU cannot take less than C / cores of wall time,
+  // however its work is spread; busy loops beside it take cores, not CPU time, from it.
+  const floor = (r: SuiteRun, cpu: number | undefined = r.cpuSeconds) => (cpu === undefined ? undefined : cpu / Math.max(1, r.cores));
+  const withCpu = (wall: number | undefined, cpu: number | undefined) =>
+    wall === undefined ? "" : `${seconds(wall)}${cpu === undefined ? "" : ` (CPU ${seconds(cpu)})`}`;
   const latest = whole.at(-1);
+  const latestFloor = latest ? floor(latest) : undefined;
+  const floorNote =
+    latest && latestFloor !== undefined
+      ? ` It used ${seconds(latest.cpuSeconds)} of CPU (user + system of every process it waited for), so on ${latest.cores} cores it cannot take less than ${seconds(latestFloor)} (the CPU floor; the wall time is ${(latest.seconds / Math.max(1, latestFloor)).toFixed(1)}× it, the rest spent waiting: on child processes, moto, backoffs, the busy loops). ${latestFloor > SUITE_GOAL_SECONDS ? `The goal is ${seconds(Math.round(latestFloor - SUITE_GOAL_SECONDS))} below that floor (the floor is ${(latestFloor / SUITE_GOAL_SECONDS).toFixed(1)}× the goal): no scheduling meets it, only less CPU work.` : `The floor is within the goal (${(latestFloor / SUITE_GOAL_SECONDS).toFixed(2)}× it): what separates the run from the goal is waiting, not CPU.`}`
+      : "";
   const goal = latest
-    ? `Goal: \`./scripts/test.sh\` within ${SUITE_GOAL_SECONDS / 60} min on 2 cores: ${verdict(latest.seconds <= SUITE_GOAL_SECONDS)} (the latest whole run took ${seconds(latest.seconds)}${latest.seconds > SUITE_GOAL_SECONDS ? `, ${(latest.seconds / SUITE_GOAL_SECONDS).toFixed(1)}× the goal` : ""}${latest.busyLoops > 0 ? `, beside ${latest.busyLoops} busy loops` : ""}).`
+    ? `Goal: \`./scripts/test.sh\` within ${SUITE_GOAL_SECONDS / 60} min on 2 cores: ${verdict(latest.seconds <= SUITE_GOAL_SECONDS)} (the latest whole run took ${seconds(latest.seconds)}${latest.seconds > SUITE_GOAL_SECONDS ? `, ${(latest.seconds / SUITE_GOAL_SECONDS).toFixed(1)}× the goal` : ""}${latest.busyLoops > 0 ? `, beside ${latest.busyLoops} busy loops` : ""}).${floorNote}`
     : "Goal: `./scripts/test.sh` within 4 min on 2 cores: not judged (no whole run recorded).";
   // The last three whole vitest runs beside two busy loops, in a row: issue 14's reliability check.
   const loaded = full.slice(-3);
@@ -528,16 +542,18 @@ export function renderSuite(runs: readonly SuiteRun[]): string {
   if (whole.length > 0)
     parts.push(
       table(
-        ["when (UTC)", "busy loops", "load start → end", "total", "setup", "`pnpm test`", "Node 24 rerun", "lint + docs"],
+        ["when (UTC)", "busy loops", "load start → end", "total", "CPU", "CPU floor", "setup", "`pnpm test`", "Node 24 rerun", "lint + docs"],
         whole.map((r) => [
           when(r),
           String(r.busyLoops),
           load(r),
           seconds(r.seconds),
-          seconds(r.steps?.setup),
-          seconds(r.steps?.suite),
-          seconds(r.steps?.node24),
-          seconds(r.steps?.lintDocs),
+          seconds(r.cpuSeconds),
+          seconds(roundOrUndefined(floor(r))),
+          withCpu(r.steps?.setup, r.stepsCpu?.setup),
+          withCpu(r.steps?.suite, r.stepsCpu?.suite),
+          withCpu(r.steps?.node24, r.stepsCpu?.node24),
+          withCpu(r.steps?.lintDocs, r.stepsCpu?.lintDocs),
         ]),
       ),
       "",
@@ -547,7 +563,7 @@ export function renderSuite(runs: readonly SuiteRun[]): string {
       "Runs of the vitest suite (`node scripts/run-tests.mjs`), the last six:",
       "",
       table(
-        ["when (UTC)", "Node", "arguments", "busy loops", "load start → end", "wall time", "passed", "failed"],
+        ["when (UTC)", "Node", "arguments", "busy loops", "load start → end", "wall time", "CPU", "CPU floor", "passed", "failed"],
         vitest
           .slice(-6)
           .map((r) => [
@@ -557,6 +573,8 @@ export function renderSuite(runs: readonly SuiteRun[]): string {
             String(r.busyLoops),
             load(r),
             seconds(r.seconds),
+            seconds(r.cpuSeconds),
+            seconds(roundOrUndefined(floor(r))),
             String(r.passed ?? ""),
             String(r.failed ?? ""),
           ]),
@@ -569,5 +587,14 @@ export function renderSuite(runs: readonly SuiteRun[]): string {
       "",
       `Where the time goes: the slowest files of the latest whole run (files run side by side, so their times overlap): ${slow.map((f) => `\`${f.file}\` ${seconds(f.seconds)}`).join(", ")}.`,
     );
+  const projects = Object.entries(full.at(-1)?.projects ?? {});
+  if (projects.length > 0)
+    parts.push(
+      "",
+      `Per project in the latest whole run (file time: the files' wall times summed, which overlap; CPU: each file's process and the children it reaped, measured by test-support/file-cpu-setup.ts): ${projects.map(([name, p]) => `${name} ${p.files} files, file time ${seconds(Math.round(p.fileSeconds))}, CPU ${seconds(Math.round(p.cpuSeconds))}`).join("; ")}.`,
+    );
+  const mostCpu = full.at(-1)?.mostCpu ?? [];
+  if (mostCpu.length > 0)
+    parts.push("", `The files that used the most CPU: ${mostCpu.map((f) => `\`${f.file}\` ${seconds(Math.round(f.seconds))}`).join(", ")}.`);
   return parts.join("\n");
 }

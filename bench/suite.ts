@@ -18,6 +18,14 @@ export interface SuiteRun {
   readonly failed?: number;
   readonly slowest?: readonly { readonly file: string; readonly seconds: number }[];
   readonly steps?: Readonly<Record<string, number>>;
+  /** CPU time (user + system) of the run and every process it waited for, in seconds. */
+  readonly cpuSeconds?: number;
+  /** `test.sh`: each step's CPU time, in seconds, keyed like `steps`. */
+  readonly stepsCpu?: Readonly<Record<string, number>>;
+  /** `vitest`: per project, the files run, the sum of their wall times and of their CPU times. */
+  readonly projects?: Readonly<Record<string, { readonly files: number; readonly fileSeconds: number; readonly cpuSeconds: number }>>;
+  /** `vitest`: the files that used the most CPU (their process and its reaped children), in seconds. */
+  readonly mostCpu?: readonly { readonly file: string; readonly seconds: number }[];
 }
 
 /**

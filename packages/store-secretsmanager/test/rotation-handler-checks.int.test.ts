@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { CreateAccessKeyCommand, DeleteAccessKeyCommand } from "@aws-sdk/client-iam";
+import { CreateAccessKeyCommand, CreateRoleCommand, DeleteAccessKeyCommand, PutRolePolicyCommand } from "@aws-sdk/client-iam";
 import {
   CreateSecretCommand,
   DescribeSecretCommand,
@@ -8,12 +8,24 @@ import {
   TagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from "@aws-sdk/client-secrets-manager";
+import { AssumeRoleCommand } from "@aws-sdk/client-sts";
 import { type AwsPort, createAwsPort } from "@keyup/core";
 import { createRotationHandler, type RotationHandlerOptions, type RotationLogEntry, type SecretsManagerRotationStep } from "@keyup/store-secretsmanager";
 import { findSecretLeaks } from "@keyup/store-test-suite";
 import { beforeEach, describe, expect, onTestFinished, test, vi } from "vitest";
 import { awsErrorXml, startAwsProxy } from "../../../test-support/aws-proxy.js";
-import { createAdmin, createUser, enforceAuth, iamClient, keysOf, motoUrl, resetEmulator, type TestKey } from "../../../test-support/moto.js";
+import {
+  createAdmin,
+  createUser,
+  enforceAuth,
+  iamClient,
+  keysOf,
+  motoUrl,
+  resetEmulator,
+  stsClient,
+  type TestKey,
+  whoAmI,
+} from "../../../test-support/moto.js";
 import { ROTATION_FUNCTION_POLICY } from "../../../test-support/rotation-function-policy.js";
 import { startMotoRotation } from "../../../test-support/rotation-start.js";
 import { smClient, smErrorResponse, uniqueSecretName, versionsOf } from "./support.js";
@@ -780,5 +792,203 @@ describe("the userName option", () => {
       `the key in secretsmanager:${w.name} (${w.oldKey.accessKeyId}) is not one of IAM user rotation-lambda-role's keys (${w.lambdaRole.accessKeyId} Active): check the store or userName`,
     );
     expect(await keysOf(w.admin, "app")).toEqual([{ id: w.oldKey.accessKeyId, status: "Active" }]);
+  });
+});
+
+describe("a token that is not AWSPENDING, and a key createSecret cannot inspect", () => {
+  test("a labelled version that is not AWSPENDING: ENOTPENDING, naming the version that holds AWSPENDING only when one does", async () => {
+    const w = await rotatingWorld({ retireOld: "at-finish" });
+    for (const step of STEPS) await w.invoke(step);
+    // The first version is AWSPREVIOUS now, and no version holds AWSPENDING: no rotation is running.
+    const idle = await failure(w.invoke("createSecret", w.firstVersion));
+    expect(idle.code).toBe("ENOTPENDING");
+    expect(idle.message).toBe(`secretsmanager:${w.name}: version ${w.firstVersion} is not AWSPENDING, so it does not belong to the rotation in progress`);
+    const second = await startMotoRotation(motoUrl(), w.name, w.admin);
+    const running = await failure(w.invoke("createSecret", w.firstVersion));
+    expect(running.code).toBe("ENOTPENDING");
+    expect(running.message).toBe(
+      `secretsmanager:${w.name}: version ${w.firstVersion} is not AWSPENDING, so it does not belong to the rotation in progress (version ${second} holds AWSPENDING: Secrets Manager retries that rotation; to abandon it, remove AWSPENDING from ${second}, as CancelRotateSecret's reference describes)`,
+    );
+  });
+
+  test("an AWSCURRENT key that no longer works: createSecret fails with the identity check's error before writing a record", async () => {
+    const w = await rotatingWorld();
+    await iamClient(w.admin).send(new DeleteAccessKeyCommand({ UserName: "app", AccessKeyId: w.oldKey.accessKeyId }));
+    const error = await failure(w.invoke("createSecret"));
+    expect(error.code).toBe("EAWS");
+    expect(error.awsCode).toBe("InvalidClientTokenId");
+    // It read the AWSCURRENT version and stopped: no pending read, no version listing, no record.
+    expect(w.proxy.requests.map((r) => r.action)).toEqual(["DescribeSecret", "GetSecretValue"]);
+    expect(await keysOf(w.admin, "app")).toEqual([]);
+  });
+});
+
+describe("createSecret and the versions it retires keys from", () => {
+  /** The Secrets Manager calls the proxy saw, as `action versionId stage`. */
+  const callsOf = (w: { proxy: { requests: { action: string; body: string }[] } }) =>
+    w.proxy.requests.map((r) => {
+      const body = JSON.parse(r.body || "{}") as { VersionId?: string; VersionStage?: string };
+      return [r.action, body.VersionId ?? "", body.VersionStage ?? ""].join(" ").trim();
+    });
+
+  test.each(["AWSCURRENT", "token"] as const)("AWSPREVIOUS on the %s version as well: createSecret neither reads it again nor retires its key", async (on) => {
+    const w = await rotatingWorld();
+    const target = on === "token" ? w.token : w.firstVersion;
+    await smClient(w.admin).send(new UpdateSecretVersionStageCommand({ SecretId: w.name, VersionStage: "AWSPREVIOUS", MoveToVersionId: target }));
+    expect((await versionsOf(w.name, smClient(w.admin))).get(target)).toContain("AWSPREVIOUS");
+    await w.invoke("createSecret");
+    const newId = stagedKeyId(w.logs);
+    expect(lines(w.logs)).toEqual([`createSecret: created key ${newId} for IAM user app and staged it as AWSPENDING`]);
+    expect(callsOf(w)).toEqual([
+      "DescribeSecret",
+      "GetSecretValue  AWSCURRENT",
+      `GetSecretValue ${w.token} AWSPENDING`,
+      "ListSecretVersionIds",
+      "TagResource",
+      "PutSecretValue",
+      `GetSecretValue ${w.token} AWSPENDING`,
+      "UntagResource",
+    ]);
+    expect((await keysOf(w.admin, "app")).map((k) => k.id).sort()).toEqual([w.oldKey.accessKeyId, newId].sort());
+  });
+
+  test("an AWSPREVIOUS version holding the AWSCURRENT key: that key is not retired, and the rotation goes on", async () => {
+    const w = await rotatingWorld();
+    // The same value stored again (outside any rotation) and made AWSCURRENT: the first version, now
+    // AWSPREVIOUS, holds the key that signs.
+    const same = JSON.stringify({ AccessKeyId: w.oldKey.accessKeyId, SecretAccessKey: w.oldKey.secretAccessKey });
+    const put = await smClient(w.admin).send(new PutSecretValueCommand({ SecretId: w.name, SecretString: same, VersionStages: ["SAME"] }));
+    await smClient(w.admin).send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: w.name,
+        VersionStage: "AWSCURRENT",
+        MoveToVersionId: put.VersionId,
+        RemoveFromVersionId: w.firstVersion,
+      }),
+    );
+    expect((await versionsOf(w.name, smClient(w.admin))).get(w.firstVersion)).toEqual(["AWSPREVIOUS"]);
+    await w.invoke("createSecret");
+    const newId = stagedKeyId(w.logs);
+    expect(lines(w.logs)).toEqual([`createSecret: created key ${newId} for IAM user app and staged it as AWSPENDING`]);
+    expect(await keysOf(w.admin, "app")).toEqual(
+      expect.arrayContaining([
+        { id: w.oldKey.accessKeyId, status: "Active" },
+        { id: newId, status: "Active" },
+      ]),
+    );
+  });
+
+  /** A second key of the user, held by a new version of the secret that ends with `labels` (its only label taken off for none). */
+  async function secondKeyIn(w: Awaited<ReturnType<typeof rotatingWorld>>, labels: "none" | "OTHER") {
+    const other = (await iamClient(w.admin).send(new CreateAccessKeyCommand({ UserName: "app" }))).AccessKey;
+    if (!other?.AccessKeyId || !other.SecretAccessKey) throw new Error("setup made no key");
+    const put = await smClient(w.admin).send(
+      new PutSecretValueCommand({
+        SecretId: w.name,
+        SecretString: JSON.stringify({ AccessKeyId: other.AccessKeyId, SecretAccessKey: other.SecretAccessKey }),
+        VersionStages: ["OTHER"],
+      }),
+    );
+    const versionId = put.VersionId ?? "";
+    if (labels === "none") {
+      await smClient(w.admin).send(new UpdateSecretVersionStageCommand({ SecretId: w.name, VersionStage: "OTHER", RemoveFromVersionId: versionId }));
+    }
+    expect((await versionsOf(w.name, smClient(w.admin))).get(versionId)).toEqual(labels === "none" ? [] : ["OTHER"]);
+    return { keyId: other.AccessKeyId, versionId };
+  }
+
+  test("a version with no label left holding a key of the user (an abandoned rotation's): that key is retired first", async () => {
+    const w = await rotatingWorld();
+    const left = await secondKeyIn(w, "none");
+    await w.invoke("createSecret");
+    const newId = stagedKeyId(w.logs);
+    expect(lines(w.logs)).toEqual([
+      `createSecret: deactivated and deleted key ${left.keyId} (left by an unfinished rotation (version ${left.versionId})) of IAM user app`,
+      `createSecret: created key ${newId} for IAM user app and staged it as AWSPENDING`,
+    ]);
+    expect((await keysOf(w.admin, "app")).map((k) => k.id).sort()).toEqual([w.oldKey.accessKeyId, newId].sort());
+  });
+
+  test("a version with another label holding a key of the user: that key is in use, so createSecret keeps it and fails ELIMIT; the record is removed", async () => {
+    const w = await rotatingWorld();
+    const other = await secondKeyIn(w, "OTHER");
+    const error = await failure(w.invoke("createSecret"));
+    expect(error.code).toBe("ELIMIT");
+    // Only what the machine says: no word of a new key deleted again, as none was made.
+    expect(error.message).toBe(
+      `IAM user app already has 2 access keys (${w.oldKey.accessKeyId} Active, ${other.keyId} Active), the most IAM allows; nothing was created: the other key ${other.keyId} is Active, and only an Inactive key held by no store may be deleted automatically`,
+    );
+    expect(lines(w.logs)).toEqual([`createSecret: failed: ${error.message}`]);
+    expect(await keysOf(w.admin, "app")).toEqual(
+      expect.arrayContaining([
+        { id: w.oldKey.accessKeyId, status: "Active" },
+        { id: other.keyId, status: "Active" },
+      ]),
+    );
+    expect(callsOf(w)).toContain("TagResource");
+    expect([...(await tagsOf(w)).keys()].filter((k) => k.startsWith("keyup:pending:"))).toEqual([]);
+  });
+
+  test("when the record cannot be removed after a failed createSecret: a log line says so, and the step's own error is thrown", async () => {
+    const w = await rotatingWorld();
+    await secondKeyIn(w, "OTHER");
+    const sm = await startAwsProxy(motoUrl(), (req) => (req.action === "UntagResource" ? smErrorResponse("AccessDeniedException") : undefined));
+    onTestFinished(() => sm.close());
+    const logs: RotationLogEntry[] = [];
+    const handler = createRotationHandler({ client: smClient(w.lambdaRole, sm.url, 1), region: "us-east-1", endpoint: motoUrl(), log: (e) => logs.push(e) });
+    const error = await failure(handler({ SecretId: w.name, ClientRequestToken: w.token, Step: "createSecret" }));
+    expect(error.code).toBe("ELIMIT");
+    const records = [...(await tagsOf(w)).keys()].filter((k) => k.startsWith("keyup:pending:"));
+    expect(records).toHaveLength(1);
+    expect(lines(logs)).toEqual([
+      `createSecret: could not remove record ${records[0]}: secretsmanager:${w.name}: UntagResource was denied: grant secretsmanager:UntagResource on the secret to the identity keyup uses for Secrets Manager`,
+      `createSecret: failed: ${error.message}`,
+    ]);
+  });
+});
+
+describe("iamSigner lambda-role with temporary credentials, as a Lambda role's are", () => {
+  test("the role's session token signs its IAM calls too: a whole rotation with an assumed role's credentials", async () => {
+    const w = await rotatingWorld();
+    const RoleName = "keyup-rotation-function";
+    // The administrator stands in for Lambda's service, which assumes the role for the function.
+    const adminArn = await whoAmI(w.admin);
+    const role = await iamClient(w.admin).send(
+      new CreateRoleCommand({
+        RoleName,
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Principal: { AWS: adminArn }, Action: "sts:AssumeRole" }],
+        }),
+      }),
+    );
+    const policy = {
+      Version: "2012-10-17",
+      Statement: [
+        ...ROTATION_FUNCTION_POLICY.Statement,
+        { Effect: "Allow", Action: ["iam:ListAccessKeys", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey"], Resource: "*" },
+      ],
+    };
+    await iamClient(w.admin).send(new PutRolePolicyCommand({ RoleName, PolicyName: "rotation", PolicyDocument: JSON.stringify(policy) }));
+    const assumed = (await stsClient(w.admin).send(new AssumeRoleCommand({ RoleArn: role.Role?.Arn ?? "", RoleSessionName: "rotation" }))).Credentials;
+    if (!assumed?.AccessKeyId || !assumed.SecretAccessKey || !assumed.SessionToken) throw new Error("AssumeRole gave no credentials");
+    // Temporary credentials (ASIA…): moto, as AWS, refuses them without their session token.
+    expect(assumed.AccessKeyId).toMatch(/^ASIA/);
+    const credentials = { accessKeyId: assumed.AccessKeyId, secretAccessKey: assumed.SecretAccessKey, sessionToken: assumed.SessionToken };
+    const logs: RotationLogEntry[] = [];
+    const handler = createRotationHandler({
+      client: smClient(credentials, motoUrl(), 1),
+      region: "us-east-1",
+      endpoint: motoUrl(),
+      iamSigner: "lambda-role",
+      userName: "app",
+      retireOld: "at-finish",
+      verifyTimeoutMs: 5_000,
+      log: (e) => logs.push(e),
+    });
+    for (const step of STEPS) await handler({ SecretId: w.name, ClientRequestToken: w.token, Step: step });
+    const newId = stagedKeyId(logs);
+    expect(lines(logs).at(-1)).toBe(`finishSecret: deactivated and deleted key ${w.oldKey.accessKeyId} (the old key) of IAM user app`);
+    expect(await keysOf(w.admin, "app")).toEqual([{ id: newId, status: "Active" }]);
   });
 });

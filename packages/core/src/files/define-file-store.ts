@@ -2,6 +2,7 @@ import { webcrypto } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { type AccessKeyPair, type CredentialStore, createStoreError, isAccessKeyPair, type StoreBackup, type StoreLock } from "../credential-store.js";
+import { asciiBytesOf, rememberAsciiBytes } from "./ascii-bytes.js";
 import { lockFile } from "./file-lock.js";
 import { decodeUtf8, discardBackupFile, fingerprint, isMissing, readBytes, reasonOf, removeFile, resolveTarget, writeAtomic } from "./files.js";
 
@@ -172,9 +173,18 @@ export function defineFileStore(definition: FileStoreDefinition): FileStore {
 
   const missing = (): Error => createStoreError("ENOTFOUND", `${name}: ${path} does not exist`);
 
+  /**
+   * The bytes keyup last read, wrote or backed up for this file in this process: a re-read finding the
+   * same bytes (compared in full) returns this buffer instead of a new one.
+   */
+  const knownBytes = (): Buffer | undefined => {
+    const seen = lastSeen.get(path);
+    return seen !== undefined && seen !== ABSENT ? seen : decoded.get(path)?.bytes;
+  };
+
   /** The file's bytes; `undefined` for a missing file only where the store may create it. */
   const loadBytes = async (): Promise<Buffer | undefined> => {
-    const bytes = await readBytes(path, what);
+    const bytes = await readBytes(path, what, knownBytes());
     if (bytes === undefined && !createMissing) throw missing();
     return bytes;
   };
@@ -192,6 +202,7 @@ export function defineFileStore(definition: FileStoreDefinition): FileStore {
     if (known?.bytes.equals(bytes)) return known.text;
     const text = decodeUtf8(bytes, path);
     decoded.set(path, { bytes, text });
+    remember(text, bytes);
     return text;
   };
 
@@ -199,10 +210,11 @@ export function defineFileStore(definition: FileStoreDefinition): FileStore {
   const wroteOut = (bytes: Buffer, text: string): void => {
     lastSeen.set(path, bytes);
     decoded.set(path, { bytes, text });
+    remember(text, bytes);
   };
 
   const read = async (): Promise<AccessKeyPair | undefined> => {
-    const bytes = await readBytes(path, what);
+    const bytes = await readBytes(path, what, knownBytes());
     if (bytes === undefined) throw missing();
     return readKey(textOf(bytes));
   };
@@ -224,7 +236,7 @@ export function defineFileStore(definition: FileStoreDefinition): FileStore {
     wrote = key;
     // Encoded once: the same bytes are compared, written and remembered. Comparing bytes, not the two
     // texts: an edit of the same length made the string comparison copy the whole edited text first.
-    const nextBytes = Buffer.from(next);
+    const nextBytes = asciiBytesOf(next) ?? Buffer.from(next);
     if (bytes?.equals(nextBytes)) return;
     await replace(nextBytes);
     wroteOut(nextBytes, next);
@@ -275,7 +287,7 @@ export function defineFileStore(definition: FileStoreDefinition): FileStore {
     const saved = await loadBackup(handle);
     // This store refused to write (another writer changed the file): what the file holds is theirs.
     if (wrote === "refused") return;
-    const current = await readBytes(path, what);
+    const current = await readBytes(path, what, knownBytes());
     if (saved === undefined ? current === undefined : current?.equals(saved.bytes)) return;
     if (wrote !== undefined && current !== undefined) checkOnlyOursChanged(current, saved);
     // With the file gone there is nobody's change to keep.
@@ -308,7 +320,7 @@ export function defineFileStore(definition: FileStoreDefinition): FileStore {
       );
     }
     if (definition.otherHolders) {
-      const bytes = await readBytes(path, what);
+      const bytes = await readBytes(path, what, knownBytes());
       if (bytes !== undefined) holders.push(...definition.otherHolders(textOf(bytes), accessKeyId));
     }
     return holders;
@@ -375,6 +387,15 @@ async function exists(file: string): Promise<boolean> {
 /** {@link fingerprint}, computed by Web Crypto on libuv's thread pool rather than on the main thread. */
 async function fingerprintAside(bytes: Buffer): Promise<string> {
   return `sha256:${Buffer.from(await webcrypto.subtle.digest("SHA-256", bytes)).toString("hex")}`;
+}
+
+/**
+ * Lets spliceText edit an ASCII text from its bytes: only the file bytes this kit read or wrote, which
+ * nothing modifies. A UTF-8 text as long as its bytes is ASCII (any other character takes more bytes
+ * than UTF-16 units), so no scan is needed.
+ */
+function remember(text: string, bytes: Buffer): void {
+  if (text.length === bytes.length) rememberAsciiBytes(text, bytes);
 }
 
 function tryDecode(bytes: Buffer): string | undefined {

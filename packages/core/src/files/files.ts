@@ -1,6 +1,6 @@
 import { isAscii } from "node:buffer";
 import { createHash } from "node:crypto";
-import { lstat, mkdir, readFile, readlink, realpath, stat, unlink } from "node:fs/promises";
+import { lstat, mkdir, open, readlink, realpath, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { createStoreError, type StoreBackup } from "../credential-store.js";
 import { replaceFile } from "./replace-file.js";
@@ -32,21 +32,73 @@ export function fingerprint(bytes: Uint8Array): string {
 
 /**
  * The file's exact bytes, or `undefined` when it does not exist; other failures are EIO store errors
- * that say why (`permission denied (EACCES)`).
+ * that say why (`permission denied (EACCES)`). When the file holds exactly the bytes of `known` (read
+ * and compared, never assumed), `known` itself is returned: a store re-reading a file it read a
+ * moment ago then allocates nothing new (on a 3 MiB file, each new buffer pushes V8 nearer a full
+ * garbage collection, measured at 20 to 40 ms on a loaded machine).
  *
  * @example
  * ```ts
  * const bytes = await readBytes("/home/me/.aws/credentials", "the credentials file");
  * ```
  */
-export async function readBytes(path: string, what: string): Promise<Buffer | undefined> {
+export async function readBytes(path: string, what: string, known?: Buffer): Promise<Buffer | undefined> {
   try {
-    return await readFile(path);
+    return await readWhole(path, known);
   } catch (cause) {
     if (isMissing(cause)) return undefined;
     throw createStoreError("EIO", `cannot read ${what} ${path}${reasonOf(cause)}`, { cause });
   }
 }
+
+// Larger files are read the way readFile reads them (a credentials file is a few MiB at most).
+const MAX_ONE_READ = 1024 * 1024 * 1024;
+
+/**
+ * `readFile`, in one read call for a file of known size: `readFile` reads 512 KiB at a time, each a
+ * round trip between the thread pool and the main thread (six for a 3 MiB credentials file, which a
+ * loaded machine makes wait each time). Like `readFile`, it reads the size `fstat` gave, and less if
+ * the file ends sooner; anything else (a file that says it is empty, as procfs does) is `readFile`'s.
+ */
+async function readWhole(path: string, known?: Buffer): Promise<Buffer> {
+  const handle = await open(path, "r");
+  try {
+    const info = await handle.stat();
+    // Not a regular file, or one too large for one buffer: what `readFile` does with it.
+    if (!info.isFile() || info.size === 0 || info.size > MAX_ONE_READ) return await handle.readFile();
+    const size = info.size;
+    // A file the size of `known` is read into the spare buffer and compared: the same bytes return
+    // `known`, other bytes a copy. One spare, taken while in use: a concurrent read allocates its own.
+    const compare = known !== undefined && known.length === size;
+    const spareFits = compare && spare !== undefined && spare.length >= size;
+    const buffer = spareFits ? (spare as Buffer) : Buffer.allocUnsafeSlow(size);
+    if (spareFits) spare = undefined;
+    try {
+      let filled = 0;
+      while (filled < size) {
+        const { bytesRead } = await handle.read(buffer, filled, size - filled, filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      const bytes = buffer.subarray(0, filled);
+      if (compare && bytes.equals(known)) {
+        // Kept for the next comparison, unless it is one made for this read and too large to keep.
+        if (!spareFits && size <= MAX_SPARE) spare = buffer;
+        return known;
+      }
+      return spareFits ? Buffer.from(bytes) : bytes;
+    } finally {
+      if (spareFits) spare = buffer;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+// The buffer a read compared with known bytes goes into (see readWhole); files beyond this size get
+// one of their own each time.
+let spare: Buffer | undefined;
+const MAX_SPARE = 16 * 1024 * 1024;
 
 // fatal: a byte that is not UTF-8 would come back as U+FFFD and change on write; ignoreBOM keeps a
 // BOM in the text so that it is written back.

@@ -35,11 +35,27 @@ const LEGACY_TEMP = /^\.\d+\.tmp$/;
 // there); O_NOFOLLOW: the same refusal stated for the last path part, whatever the platform does.
 const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
+// When this process last looked for stale temporary files of each target. A leftover is only removed
+// once it is a minute old, so looking at every write (a readdir and an lstat per candidate, twice in a
+// store cycle) found nothing new most times: the first write of a target in a process looks, and the
+// next that comes half a minute after the last look. A long-lived process (a fleet, a Lambda
+// container) thus removes a leftover at most half a minute later than looking at every write would.
+const sweptAt = new Map<string, number>();
+const SWEEP_EVERY_MS = STALE_MS / 2;
+
+function sweepDue(target: string, now: number = Date.now()): boolean {
+  const last = sweptAt.get(target);
+  if (last !== undefined && now - last < SWEEP_EVERY_MS && now >= last) return false;
+  sweptAt.set(target, now);
+  return true;
+}
+
 /**
  * Replaces `target` with `data` through a temporary file beside it: created exclusively (`O_EXCL |
  * O_NOFOLLOW`) under a random name, mode 0600 while it is written, fsynced, then renamed over
  * `target`, and the folder fsynced. The temporary file is removed on every failure, and any left
- * by a process that died (ours, older than a minute) is removed before writing. The new file is
+ * by a process that died (ours, older than a minute) is removed before writing: at the first write of
+ * `target` in this process, then at most every half minute ({@link removeStaleTemps}). The new file is
  * owned by the process's user unless `owner` is given: never by whoever owned a file at `target`.
  *
  * write-file-atomic, used before, could not do this: its temporary name is predictable (a hash of
@@ -52,7 +68,7 @@ const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | c
  * ```
  */
 export async function replaceFile(target: string, data: string | Buffer, options: ReplaceFileOptions): Promise<void> {
-  await removeStaleTemps(target);
+  if (sweepDue(target)) await removeStaleTemps(target);
   const temp = `${target}${TEMP_MARK}${randomBytes(12).toString("hex")}`;
   const handle = await open(temp, CREATE_NEW, 0o600);
   let renamed = false;

@@ -1,3 +1,5 @@
+import { asciiBytesOf, rememberAsciiBytes } from "./ascii-bytes.js";
+
 /**
  * One replacement in a text: the characters from `start` to `end` (offsets into the original text)
  * give way to `insert`.
@@ -38,16 +40,23 @@ export interface TextEdit {
 export function spliceText(text: string, edits: readonly TextEdit[]): string {
   if (edits.length === 0) return text;
   const sorted = [...edits].sort((a, b) => a.start - b.start);
-  if (isAscii(text) && sorted.every((edit) => isAscii(edit.insert))) {
+  // A text the files kit decoded from ASCII bytes is spliced from those bytes (no slice is encoded
+  // again), and the result's bytes are remembered, so that the store writes them without encoding.
+  const source = asciiBytesOf(text);
+  if ((source || isAscii(text)) && sorted.every((edit) => isAscii(edit.insert))) {
     // Each character of an ASCII text is one byte in Latin-1 and in UTF-8: offsets stay valid.
+    const part = (from: number, to?: number) => (source ? source.subarray(from, to) : Buffer.from(text.slice(from, to), "latin1"));
     const parts: Buffer[] = [];
     let from = 0;
     for (const { start, end, insert } of sorted) {
-      parts.push(Buffer.from(text.slice(from, start), "latin1"), Buffer.from(insert, "latin1"));
+      parts.push(part(from, start), Buffer.from(insert, "latin1"));
       from = end;
     }
-    parts.push(Buffer.from(text.slice(from), "latin1"));
-    return Buffer.concat(parts).toString("latin1");
+    parts.push(part(from));
+    const bytes = Buffer.concat(parts);
+    const result = bytes.toString("latin1");
+    rememberAsciiBytes(result, bytes);
+    return result;
   }
   let result = "";
   let from = 0;
