@@ -32,6 +32,8 @@ export interface BenchResults {
 const PAUSE_MS = defaultRotationConfig.confirmIntervalMs;
 
 /** The goals the issue set, as a mark people can scan. */
+/** The CLI's and rotateMany()'s default concurrency (packages/cli/src/args.ts, packages/core/src/rotate-many.ts). */
+export const DEFAULT_CONCURRENCY = 12;
 const verdict = (ok: boolean) => (ok ? "met" : "**missed**");
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -158,12 +160,12 @@ export function renderMarkdown(results: BenchResults, chartFile?: string): strin
     const base = rows[0]?.wall ?? 1;
     const cores = results.machine.cores;
     const floorOf = (cpu: { cli: number; emulator: number; proxy: number }) => (cpu.cli + cpu.emulator + cpu.proxy) / cores;
-    const fallback = rows.find((r) => r.c === 8) ?? rows.at(-1);
+    const fallback = rows.find((r) => r.c === DEFAULT_CONCURRENCY) ?? rows.at(-1);
     parts.push(
       "",
       "## 3. A fleet: every profile of one credentials file",
       "",
-      `\`keyup --all-profiles --operation up --concurrency N\` (the built CLI, a child process) on a file of ${f.profiles} profiles, one IAM user each, through a proxy that answers ${Math.round(f.throttleRate * 100)} % of all requests with IAM's \`Throttling\` error (seeded: run i meets the same pattern at every concurrency). ${rows[0]?.count ?? 0} runs per concurrency. Goal: no failure and at most 10 s with default settings; the last column says at which concurrency it was met. The default is 8, a ceiling: the fleet halves it while a quarter or more of recent answers are throttled and climbs back by one per finished rotation, so 5 % of throttling (retried by the SDK) leaves it at 8.`,
+      `\`keyup --all-profiles --operation up --concurrency N\` (the built CLI, a child process) on a file of ${f.profiles} profiles, one IAM user each, through a proxy that answers ${Math.round(f.throttleRate * 100)} % of all requests with IAM's \`Throttling\` error (seeded: run i meets the same pattern at every concurrency). ${rows[0]?.count ?? 0} runs per concurrency. Goal: no failure and at most 10 s with default settings; the last column says at which concurrency it was met. The default is ${DEFAULT_CONCURRENCY}, a ceiling: the fleet halves it while a quarter or more of recent answers are throttled and climbs back by one per finished rotation, so 5 % of throttling (retried by the SDK) leaves it at ${DEFAULT_CONCURRENCY}.`,
       "",
       table(
         [
@@ -179,7 +181,7 @@ export function renderMarkdown(results: BenchResults, chartFile?: string): strin
           "goal",
         ],
         rows.map((r) => [
-          r.c === 8 ? "8 (default)" : String(r.c),
+          r.c === DEFAULT_CONCURRENCY ? `${r.c} (default)` : String(r.c),
           formatMs(r.wall),
           `${(base / r.wall).toFixed(2)}×`,
           `${r.rotated}/${r.count * f.profiles}`,
@@ -193,17 +195,19 @@ export function renderMarkdown(results: BenchResults, chartFile?: string): strin
         ]),
       ),
       "",
+      "What the fleet shares. The credentials file is tokenized once per version of it: the CLI's listing of its profiles and every store's read of that version share one tokenization, and each rotation's write makes a new version, which the next reads share (one tokenization per profile rotated, since every edit is made on, and checked against, the bytes on disk). SDK clients sign with one key each, so a rotation has five (the old key's IAM and STS clients, CreateAccessKey's single-attempt IAM client, the new key's IAM and STS clients); all the clients of a fleet share one request handler (one pool of kept-alive connections), one clock offset, and the settings the SDK reads from the environment and the shared config and credentials files, resolved by the first client of each service and handed to the others (each client used to parse the credentials file about six times: 3,000 parses of a 100-profile file per fleet). The emulator answers `Connection: close`, which the proxy passes on, so here every request still opens a connection; AWS keeps them open.",
+      "",
       "Each rotation includes the CLI's in-use check of the old key (GetAccessKeyLastUsed). Throttled requests are retried by the SDK with its backoff (random, up to 500 ms on the first retry for throttling); CreateAccessKey is never retried blindly (a lost answer could hide a second key), keyup reconciles instead. A rotation spends most of its time waiting (the 250 ms between the two verify calls, the emulator's answers, throttling backoff), which is why more lanes help. Against AWS each rotation also waits seconds for its key to propagate, which lowers the request rate per lane; an account whose IAM throttles the fleet harder than this proxy makes it back off to fewer lanes by itself (`--concurrency N` lowers the ceiling). IAM publishes no request rate for these calls: it throttles each account with a token bucket whose size and refill rate it does not publish, and answers `Throttling` beyond it ([aws-behaviour.md](aws-behaviour.md), section 7); the requests/s column is the rate the fleet reached here, STS and IAM calls together.",
       ...(fallback?.cpu
         ? [
             "",
-            `The CPU floor is the CPU time the run took (the CLI, the emulator and the throttling proxy, read from /proc) spread over the machine's ${cores} cores: no schedule on this machine can finish the same work sooner. At ${fallback.c === 8 ? "the default concurrency" : `concurrency ${fallback.c}`} the run used ${formatMs(fallback.cpu.cli + fallback.cpu.emulator + fallback.cpu.proxy)} of CPU: keyup's CLI ${formatMs(fallback.cpu.cli)} (${formatMs(fallback.cpu.cli / f.profiles)} a profile), the emulator ${formatMs(fallback.cpu.emulator)}, the proxy ${formatMs(fallback.cpu.proxy)}; its floor is ${formatMs(floorOf(fallback.cpu))} and its median wall time ${(fallback.wall / floorOf(fallback.cpu)).toFixed(2)}× that. ${
+            `The CPU floor is the CPU time the run took (the CLI, the emulator and the throttling proxy, read from /proc) spread over the machine's ${cores} cores: no schedule on this machine can finish the same work sooner. At ${fallback.c === DEFAULT_CONCURRENCY ? "the default concurrency" : `concurrency ${fallback.c}`} the run used ${formatMs(fallback.cpu.cli + fallback.cpu.emulator + fallback.cpu.proxy)} of CPU: keyup's CLI ${formatMs(fallback.cpu.cli)} (${formatMs(fallback.cpu.cli / f.profiles)} a profile), the emulator ${formatMs(fallback.cpu.emulator)}, the proxy ${formatMs(fallback.cpu.proxy)}; its floor is ${formatMs(floorOf(fallback.cpu))} and its median wall time ${(fallback.wall / floorOf(fallback.cpu)).toFixed(2)}× that. ${
               floorOf(fallback.cpu) > 10_000
                 ? `The floor alone is over the 10 s goal, so on this machine the goal is out of reach at any concurrency; keyup's CLI alone, with an emulator that cost nothing, would need ${formatMs(fallback.cpu.cli / cores)} of the ${cores} cores.`
                 : fallback.wall > 10_000
                   ? `The goal is missed by ${formatMs(fallback.wall - 10_000)}; the floor is under 10 s, so the rest is time no core was working for the fleet (waits between calls, throttling backoff, lanes waiting on each other) or, on a shared machine, cores busy with other work (see the load average).`
                   : "The goal is met."
-            }`,
+            } The CLI's JavaScript runs on one thread, so its own CPU time (${formatMs(fallback.cpu.cli)}, a little of it on helper threads: file I/O, hashing, garbage collection) is nearly a floor of its own, ${fallback.cpu.cli > floorOf(fallback.cpu) ? "above" : "below"} the machine's: more lanes cannot go under it, fewer CPU milliseconds a profile can.`,
           ]
         : []),
     );

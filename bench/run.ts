@@ -66,7 +66,7 @@ const plan = quick
       delaysMs: [0, 3000, 8000],
       propagationRuns: 3,
       fleetProfiles: 100,
-      concurrencies: [1, 2, 4, 8],
+      concurrencies: [1, 2, 4, 8, 12, 16],
       fleetRuns: 3,
       iniSizes: [10, 1000, 20000],
       iniRuns: 15,

@@ -32,7 +32,17 @@ export type ProxyVerdict =
  * Clients use its URL as their endpoint; requests are forwarded byte for byte (Host header included,
  * so SigV4 signatures still verify at moto).
  */
-export async function startAwsProxy(target: string, decide: (req: ProxiedRequest) => ProxyVerdict = () => undefined) {
+export async function startAwsProxy(
+  target: string,
+  decide: (req: ProxiedRequest) => ProxyVerdict = () => undefined,
+  options: {
+    /**
+     * Keep client connections open as AWS does: moto answers `Connection: close`, which a proxy
+     * would otherwise pass on, so every client request paid for a new connection.
+     */
+    readonly keepAlive?: boolean;
+  } = {},
+) {
   const started = Date.now();
   const requests: ProxiedRequest[] = [];
   const targetUrl = new URL(target);
@@ -69,14 +79,17 @@ export async function startAwsProxy(target: string, decide: (req: ProxiedRequest
           }
           return;
         }
-        res.writeHead(up.statusCode ?? 502, up.headers);
+        const { connection: _connection, ...kept } = up.headers;
+        res.writeHead(up.statusCode ?? 502, options.keepAlive ? kept : up.headers);
         res.end(Buffer.concat(upChunks));
       });
     });
     upstream.on("error", () => req.socket.destroy());
     upstream.end(body);
   });
+  let connections = 0;
   server.on("connection", (socket) => {
+    connections++;
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
   });
@@ -85,6 +98,8 @@ export async function startAwsProxy(target: string, decide: (req: ProxiedRequest
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    /** How many client connections the proxy has accepted so far. */
+    connections: () => connections,
     /** Counts of each action seen so far. */
     counts(): Record<string, number> {
       const out: Record<string, number> = {};

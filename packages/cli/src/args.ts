@@ -154,7 +154,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {
   });
   if (problem) return { ok: false, error: flagProblem(problem, values) };
   const oldKey = (values["old-key"] ?? "delete") as CliArgs["oldKey"];
-  const concurrency = values.concurrency === undefined ? 8 : Number(values.concurrency);
+  const concurrency = values.concurrency === undefined ? 12 : Number(values.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32)
     return { ok: false, error: `--concurrency must be a whole number from 1 to 32, got "${values.concurrency}"` };
   const logLevel = values["log-level"];
@@ -269,7 +269,7 @@ function defaults(operation: CliArgs["operation"], env: NodeJS.ProcessEnv): CliA
     stores: [],
     profiles: [],
     allProfiles: false,
-    concurrency: 8,
+    concurrency: 12,
     force: false,
     dryRun: false,
     quiet: false,

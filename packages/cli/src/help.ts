@@ -35,7 +35,7 @@ Options:
                              its source_profile (at the end of the chain) is used. Repeat it to
                              rotate (or list) several profiles (a fleet; roles are not followed).
       --all-profiles         Rotate (or list) every profile of the credentials file that holds a key.
-      --concurrency N        At most N profiles rotated at once in a fleet (default 8;
+      --concurrency N        At most N profiles rotated at once in a fleet (default 12;
                              fewer while IAM throttles).
   -o, --operation OP         list | up | keyup | status | recover | cleanup.
       --auto                 No prompt, nothing on stdout; append a timestamped log to the log file;

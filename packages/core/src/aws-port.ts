@@ -111,19 +111,39 @@ export function createAwsPort(options: AwsOptions = {}): AwsPort {
     requestHandler: { requestTimeout: options.requestTimeoutMs ?? 10_000, connectionTimeout: 5_000, throwOnRequestTimeout: true },
     ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
   };
-  const iamClients = new Map<string, IAMClient>();
+  const iamClients = new Map<string, Promise<IAMClient>>();
   // CreateAccessKey is not idempotent: an SDK retry after a lost answer would create a second key. It
   // gets one attempt; the rotation machine looks for a key a lost answer created before trying again.
-  const createClients = new Map<string, IAMClient>();
-  const stsClients = new Map<string, STSClient>();
+  const createClients = new Map<string, Promise<IAMClient>>();
+  const stsClients = new Map<string, Promise<STSClient>>();
   // One clock correction for all clients of this port (one rotation): the SDK learns the machine's
   // skew from the first refused or answered request of one client; without sharing, CreateAccessKey's
   // single-attempt client would still sign with the uncorrected clock and be refused.
   const clock = { offset: 0 };
   const shared = <C extends { config: object; middlewareStack: MiddlewareStackLike }>(client: C): C =>
     observeAnswers(shareClockOffset(client, clock), options.onResponse);
+  // A client signs with one key, so a fleet needs a few clients per profile. What they can share,
+  // they do: the first client of each service resolves the settings the SDK would otherwise read
+  // again for every client (from the environment and by parsing the shared config and credentials
+  // files, a 100-profile file several times per client), and its request handler (one pool of
+  // keep-alive connections instead of a new connection per client) serves every later client.
+  const settings = new Map<"iam" | "sts", Promise<object>>();
+  let requestHandler: unknown;
+  const settled = <C extends SdkClient>(service: "iam" | "sts", build: (extra: object) => C): Promise<C> => {
+    const known = settings.get(service);
+    if (known) return known.then((extra) => build({ ...extra, requestHandler }));
+    const first = build(requestHandler ? { requestHandler } : {});
+    requestHandler ??= (first.config as { requestHandler?: unknown }).requestHandler;
+    // A setting the SDK cannot resolve (a malformed config file) is left to each client, whose
+    // calls then fail with the SDK's own error, as they did before.
+    settings.set(
+      service,
+      settingsOf(first).catch(() => ({})),
+    );
+    return Promise.resolve(first);
+  };
   const keyOf = (c: SigningCredentials) => `${c.accessKeyId}:${c.sessionToken ?? ""}`;
-  const cached = <C>(clients: Map<string, C>, credentials: SigningCredentials, create: () => C): C => {
+  const cached = <C>(clients: Map<string, Promise<C>>, credentials: SigningCredentials, create: () => Promise<C>): Promise<C> => {
     let client = clients.get(keyOf(credentials));
     if (!client) {
       client = create();
@@ -133,20 +153,24 @@ export function createAwsPort(options: AwsOptions = {}): AwsPort {
   };
   const iam = async (credentials: SigningCredentials) => {
     const sdk = await loadIam();
-    const client = cached(iamClients, credentials, () => shared(new sdk.IAMClient({ ...base, ...options.clientConfig, credentials: identityOf(credentials) })));
+    const client = await cached(iamClients, credentials, () =>
+      settled("iam", (extra) => shared(new sdk.IAMClient({ ...base, ...extra, ...options.clientConfig, credentials: identityOf(credentials) }))),
+    );
     return { sdk, client };
   };
   const iamOnce = async (credentials: SigningCredentials) => {
     const sdk = await loadIam();
-    const client = cached(createClients, credentials, () =>
-      shared(new sdk.IAMClient({ ...base, ...options.clientConfig, maxAttempts: 1, credentials: identityOf(credentials) })),
+    const client = await cached(createClients, credentials, () =>
+      settled("iam", (extra) =>
+        shared(new sdk.IAMClient({ ...base, ...extra, ...options.clientConfig, maxAttempts: 1, credentials: identityOf(credentials) })),
+      ),
     );
     return { sdk, client };
   };
   const sts = async (credentials: SigningCredentials) => {
     const sdk = await loadSts();
-    const client = cached(stsClients, credentials, () =>
-      shared(new sdk.STSClient({ ...base, ...(options.clientConfig as object), credentials: identityOf(credentials) })),
+    const client = await cached(stsClients, credentials, () =>
+      settled("sts", (extra) => shared(new sdk.STSClient({ ...base, ...extra, ...(options.clientConfig as object), credentials: identityOf(credentials) }))),
     );
     return { sdk, client };
   };
@@ -252,6 +276,48 @@ function shareClockOffset<C extends { config: object }>(client: C, clock: { offs
     configurable: true,
   });
   return client;
+}
+
+/** What {@link settingsOf} and the shared request handler need of an SDK client. */
+interface SdkClient {
+  readonly config: object;
+  readonly middlewareStack: MiddlewareStackLike;
+}
+
+/**
+ * The settings an SDK client resolved from the environment and the shared config files (each a
+ * provider the SDK memoizes per client), as plain values a later client of the same service takes
+ * as given instead of reading and parsing the files again. Same values, same precedence: these are
+ * what the SDK itself resolved. An endpoint configured for the service (`AWS_ENDPOINT_URL_IAM`,
+ * `endpoint_url`) is handed on as the endpoint; none configured, later clients skip the lookup.
+ */
+async function settingsOf(client: SdkClient): Promise<object> {
+  const config = client.config as Record<string, unknown>;
+  const value = async (name: string): Promise<unknown> => {
+    const setting = config[name];
+    return typeof setting === "function" ? await (setting as () => Promise<unknown>)() : setting;
+  };
+  const names = [
+    "authSchemePreference",
+    "defaultsMode",
+    "disableClockSkewCorrection",
+    "retryMode",
+    "useDualstackEndpoint",
+    "useFipsEndpoint",
+    "userAgentAppId",
+  ];
+  const values = await Promise.all(names.map(value));
+  // As providers of the resolved value: a plain `undefined` (no app id set) would make the SDK look again.
+  const out: Record<string, unknown> = {};
+  names.forEach((name, i) => {
+    out[name] = () => Promise.resolve(values[i]);
+  });
+  if (config.isCustomEndpoint !== true) {
+    const configured = await value("serviceConfiguredEndpoint");
+    if (configured !== undefined) out.endpoint = configured;
+    else out.ignoreConfiguredEndpointUrls = true;
+  }
+  return out;
 }
 
 /** The part of an SDK client's middleware stack {@link observeAnswers} uses. */

@@ -176,16 +176,25 @@ export function fileJournal(path: string, options: FileJournalOptions = {}): Rot
       return entry;
     },
     save: async (entry) => {
+      // A temporary file created exclusively under a random name, owned by this user: never one
+      // another user placed or predicted, and removed on every failure.
+      const write = () => replaceFile(path, `${JSON.stringify(entry, null, 2)}\n`, { mode: 0o600 });
       try {
         if (options.ownFolders) for (const folder of options.ownFolders) await ownFolder(folder);
-        else await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+        else {
+          // The journal is saved before every step, into a folder that is there (a credentials
+          // file's): it is made only when the write finds it missing, not tried before every save.
+          return await write().catch(async (error: unknown) => {
+            if ((error as { code?: string }).code !== "ENOENT") throw error;
+            await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+            await write();
+          });
+        }
       } catch (error) {
         if ((error as { code?: string }).code === "EUNSAFEPATH") throw problem("EJOURNALFOREIGN", path, (error as Error).message, error);
         throw error;
       }
-      // A temporary file created exclusively under a random name, owned by this user: never one
-      // another user placed or predicted, and removed on every failure.
-      await replaceFile(path, `${JSON.stringify(entry, null, 2)}\n`, { mode: 0o600 });
+      await write();
     },
     clear: async () => {
       await rm(path, { force: true });

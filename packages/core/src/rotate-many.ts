@@ -27,7 +27,7 @@ export interface RotateManyOptions extends Omit<RotateOptions, "store" | "stores
   /** One store per key location (for example one `iniStore` per profile). Names must be unique. */
   readonly stores: readonly CredentialStore[];
   /**
-   * At most this many rotations run at once. Default 8. The fleet starts there and halves it while a
+   * At most this many rotations run at once. Default 12. The fleet starts there and halves it while a
    * quarter or more of recent IAM answers are throttled, then climbs back by one per finished rotation.
    */
   readonly concurrency?: number;
@@ -95,7 +95,9 @@ export interface FleetReport {
   readonly durationMs: number;
 }
 
-const DEFAULT_CONCURRENCY = 8;
+// 12 lanes: in interleaved runs of bench 3 (100 profiles, 5 % throttled) 12 finished 12-21 % sooner
+// than 8 with no failure, and 16 no sooner than 12: the CLI's one thread is by then the bottleneck.
+const DEFAULT_CONCURRENCY = 12;
 
 /**
  * Rotates the keys of many stores, a few at a time, each rotation exactly as {@link rotate} does it.

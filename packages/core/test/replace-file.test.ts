@@ -149,6 +149,28 @@ describe("removeStaleTemps: leftovers of a keyup that died while writing", () =>
     expect(await readdir(dir)).toEqual(["cred"]);
     await expect(removeStaleTemps(join(dir, "missing", "cred"))).resolves.toBeUndefined();
   });
+
+  test("replaceFile looks for a target's leftovers at its first write, then at most every half minute: a leftover found stale later goes at the first write half a minute on", async () => {
+    const dir = await tempDir("keyup-stale-");
+    const target = join(dir, "cred");
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      await replaceFile(target, "1\n", { mode: 0o600 });
+      const old = new Date(Date.now() - 2 * 60_000);
+      await writeFile(join(dir, "cred.keyup-tmp-dead"), "secret\n");
+      await utimes(join(dir, "cred.keyup-tmp-dead"), old, old);
+      // A journal is saved before every step: the writes of the next half minute do not read the folder again.
+      vi.setSystemTime(Date.now() + 29_000);
+      await replaceFile(target, "2\n", { mode: 0o600 });
+      expect((await readdir(dir)).sort()).toEqual(["cred", "cred.keyup-tmp-dead"]);
+      vi.setSystemTime(Date.now() + 1_000);
+      await replaceFile(target, "3\n", { mode: 0o600 });
+      expect(await readdir(dir)).toEqual(["cred"]);
+      expect(await readFile(target, "utf8")).toBe("3\n");
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });
 
 describe("replaceFile's sweep of leftovers: at a target's first write in this process, then at most every half minute", () => {
