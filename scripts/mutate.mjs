@@ -11,7 +11,10 @@ const MODULES = {
     tests: ["packages/store-ini/test/ini-editor*.test.ts"],
   },
   "env-editor": { mutate: ["packages/store-env/src/env-editor.ts"], tests: ["packages/store-env/test/env-editor.test.ts"] },
-  journal: { mutate: ["packages/core/src/journal.ts"], tests: ["packages/core/test/journal.test.ts", "packages/core/test/journal-format.test.ts", "packages/core/test/another-local-user.test.ts"] },
+  journal: {
+    mutate: ["packages/core/src/journal.ts"],
+    tests: ["packages/core/test/journal.test.ts", "packages/core/test/journal-format.test.ts", "packages/core/test/another-local-user.test.ts"],
+  },
   files: {
     mutate: ["packages/core/src/files/**/*.ts", "!packages/core/src/files/index.ts"],
     // The kit's own fast tests, one file per source file, on real files in one process. Not the
