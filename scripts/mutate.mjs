@@ -31,6 +31,8 @@ const MODULES = {
       "packages/core/test/symlinked-lock-folder.test.ts",
       "packages/core/test/decode-utf8.test.ts",
       "packages/core/test/splice-text.test.ts",
+      "packages/core/test/ascii-bytes.test.ts",
+      "packages/core/test/read-bytes.test.ts",
     ],
   },
   // The machine's own tests: transition() and its helpers driven directly, importing only
