@@ -1,6 +1,7 @@
 import { parse as dotenvParse } from "dotenv";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
+import { propertyRuns } from "../../../test-support/property-runs.js";
 import { assertOnlyValuesChanged, findAssignments, parseEnv } from "../src/env-editor.js";
 import { dotenvAssignments } from "./_support/dotenv-rule.js";
 import { adversarial, lines } from "./_support/env-texts.js";
@@ -89,7 +90,7 @@ describe("the oracle", () => {
       fc.property(anyText, (text) => {
         expect(Object.fromEntries(dotenvAssignments(text))).toEqual(dotenvParse(text));
       }),
-      { numRuns: 1000 },
+      { numRuns: propertyRuns(1000) },
     );
   });
 });
@@ -117,10 +118,10 @@ describe("the edit's check reaches the verdict of comparing both full parses by 
         const to = spans[spans.length - 1]?.end as number;
         agreeOn(tally, before, after, values, from, to);
       }),
-      { numRuns: 3000 },
+      { numRuns: propertyRuns(3000) },
     );
-    expect(tally.held).toBeGreaterThan(60);
-    expect(tally.refused).toBeGreaterThan(60);
+    expect(tally.held).toBeGreaterThan(propertyRuns(60));
+    expect(tally.refused).toBeGreaterThan(propertyRuns(60));
   });
 
   test("when any characters between any two offsets are replaced by any others", () => {
@@ -130,10 +131,10 @@ describe("the edit's check reaches the verdict of comparing both full parses by 
         const { after, from, to, values } = changeOf(before, i, j, insert, picked, benign, asRead);
         agreeOn(tally, before, after, values, from, to);
       }),
-      { numRuns: 3000 },
+      { numRuns: propertyRuns(3000) },
     );
-    expect(tally.held).toBeGreaterThan(60);
-    expect(tally.refused).toBeGreaterThan(60);
+    expect(tally.held).toBeGreaterThan(propertyRuns(60));
+    expect(tally.refused).toBeGreaterThan(propertyRuns(60));
   });
 
   // The bounds are verified, not trusted: bounds that do not enclose the change must not make the
@@ -157,10 +158,10 @@ describe("the edit's check reaches the verdict of comparing both full parses by 
           agreeOn(tally, before, after, values, claimedFrom, claimedTo);
         },
       ),
-      { numRuns: 2000 },
+      { numRuns: propertyRuns(2000) },
     );
-    expect(tally.held).toBeGreaterThan(40);
-    expect(tally.refused).toBeGreaterThan(40);
+    expect(tally.held).toBeGreaterThan(propertyRuns(40));
+    expect(tally.refused).toBeGreaterThan(propertyRuns(40));
   });
 
   // A value changed in a text of many assignments, the check told of some other place: reusing
@@ -188,10 +189,10 @@ describe("the edit's check reaches the verdict of comparing both full parses by 
           agreeOn(tally, before, after, values, claimedFrom, claimedTo);
         },
       ),
-      { numRuns: 2000 },
+      { numRuns: propertyRuns(2000) },
     );
-    expect(tally.held).toBeGreaterThan(40);
-    expect(tally.refused).toBeGreaterThan(40);
+    expect(tally.held).toBeGreaterThan(propertyRuns(40));
+    expect(tally.refused).toBeGreaterThan(propertyRuns(40));
   });
 
   test("on large texts, where most matches are reused, with a change in the middle", () => {
@@ -210,10 +211,10 @@ describe("the edit's check reaches the verdict of comparing both full parses by 
           agreeOn(tally, before, after, values, from, to);
         },
       ),
-      { numRuns: 500 },
+      { numRuns: propertyRuns(500) },
     );
-    expect(tally.held).toBeGreaterThan(10);
-    expect(tally.refused).toBeGreaterThan(10);
+    expect(tally.held).toBeGreaterThan(propertyRuns(10));
+    expect(tally.refused).toBeGreaterThan(propertyRuns(10));
   });
 
   // The editor keeps a checkpoint every 64 searches. Here the 64th search (of Q) looked ahead to a

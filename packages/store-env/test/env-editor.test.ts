@@ -3,6 +3,7 @@ import { fakeAccessKeyPair, findSecretLeaks } from "@keyup/store-test-suite";
 import { parse as dotenvParse } from "dotenv";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
+import { propertyRuns } from "../../../test-support/property-runs.js";
 import { findAssignments } from "../src/env-editor.js";
 import { editorFixtures, OLD } from "./_support/fixtures.js";
 
@@ -190,7 +191,7 @@ describe("editEnv on generated files", () => {
         expect(without(after, NAMES)).toEqual(without(dotenvParse(text), NAMES));
         expect(editEnv(result, values(key))).toBe(result);
       }),
-      { numRuns: 400 },
+      { numRuns: propertyRuns(400) },
     );
   });
 
@@ -217,7 +218,7 @@ describe("editEnv on generated files", () => {
         const unpad = (cutText: string) => cutText.replace(/<value> #/g, "<value>#");
         expect(unpad(cut(result, after))).toBe(unpad(cut(text, before)));
       }),
-      { numRuns: 300 },
+      { numRuns: propertyRuns(300) },
     );
   });
 });
@@ -229,7 +230,7 @@ describe("findAssignments (the store's lean scan)", () => {
       fc.property(envText, fc.subarray(wanted), (text, names) => {
         expect(findAssignments(text, names)).toEqual(parseEnv(text).filter((a) => names.includes(a.name)));
       }),
-      { numRuns: 300 },
+      { numRuns: propertyRuns(300) },
     );
   });
 });

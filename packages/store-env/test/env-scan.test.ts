@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
+import { propertyRuns } from "../../../test-support/property-runs.js";
 import {
   END,
   envScanner,
@@ -67,27 +68,27 @@ describe("the scanner finds what dotenv's rule finds", () => {
       fc.property(fc.oneof(adversarial, lines), (text) => {
         expect(byRegex(text).map(([index, , , name, , value, lastIndex]) => [index, name, value, lastIndex])).toEqual(dotenvMatches(text));
       }),
-      { numRuns: 500 },
+      { numRuns: propertyRuns(500) },
     );
   });
 
   test("on random combinations of the rule's special characters: every capture, index and lastIndex", () => {
-    fc.assert(fc.property(adversarial, agree), { numRuns: 5000 });
+    fc.assert(fc.property(adversarial, agree), { numRuns: propertyRuns(5000) });
   });
 
   test("on generated assignment lines with any line ending", () => {
-    fc.assert(fc.property(lines, agree), { numRuns: 3000 });
+    fc.assert(fc.property(lines, agree), { numRuns: propertyRuns(3000) });
   });
 
   test("on the same texts with line endings turned into \\n, as dotenv and the editor scan them", () => {
     fc.assert(
       fc.property(fc.oneof(adversarial, lines), (text) => agree(text.replace(/\r\n?/g, "\n"))),
-      { numRuns: 3000 },
+      { numRuns: propertyRuns(3000) },
     );
   });
 
   test("on arbitrary strings", () => {
-    fc.assert(fc.property(fc.string({ unit: "binary", maxLength: 60 }), agree), { numRuns: 2000 });
+    fc.assert(fc.property(fc.string({ unit: "binary", maxLength: 60 }), agree), { numRuns: propertyRuns(2000) });
   });
 
   test("on the editor's fixtures", () => {
@@ -145,7 +146,7 @@ describe("a step's reach", () => {
           expect(again).toEqual(matches.slice(i, i + STRIDE));
         }
       }),
-      { numRuns: 2000 },
+      { numRuns: propertyRuns(2000) },
     );
   });
 
