@@ -12,7 +12,12 @@ const MODULES = {
   },
   "env-editor": {
     mutate: ["packages/store-env/src/env-editor.ts", "packages/store-env/src/env-scan.ts"],
-    tests: ["packages/store-env/test/env-editor.test.ts", "packages/store-env/test/env-scan.test.ts", "packages/store-env/test/env-edit-check.test.ts"],
+    tests: [
+      "packages/store-env/test/env-editor.test.ts",
+      "packages/store-env/test/env-scan.test.ts",
+      "packages/store-env/test/env-edit-check.test.ts",
+      "packages/store-env/test/env-edit-locality.test.ts",
+    ],
   },
   journal: { mutate: ["packages/core/src/journal.ts"], tests: ["packages/core/test/journal.test.ts", "packages/core/test/journal-format.test.ts"] },
   files: {
