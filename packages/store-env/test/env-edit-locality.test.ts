@@ -1,5 +1,5 @@
 import { describe, expect, test, vi } from "vitest";
-import { editEnv, findAssignments } from "../src/env-editor.js";
+import { editEnv, findAssignments, parseEnv } from "../src/env-editor.js";
 
 // What the edit's check costs: how many searches of dotenv's rule it makes. Its verdict is held to
 // dotenv's full parse by env-edit-check.test.ts, but a check that searched the whole file again would
@@ -61,6 +61,14 @@ describe("the edit's check searches again only around the change", () => {
         const count = searchesOf(text, [name], () => expect(editEnv(text, { [name]: "NEW" })).toContain(`${name}=NEW${eol}`));
         expect(count, name).toBe(around(line));
       }
+    });
+
+    // A read of every assignment (parseEnv) serves an edit of a few names: the file is not scanned again.
+    test(`a value set after parseEnv read the same text (${label})`, () => {
+      parseEnv(text);
+      searches.count = 0;
+      expect(editEnv(text, { N1000: "NEW" })).toContain(`N1000=NEW${eol}`);
+      expect(searches.count).toBe(around(1000));
     });
 
     test(`a name appended at the end (${label})`, () => {
