@@ -43,6 +43,16 @@ function searchesOf(text: string, names: readonly string[], run: () => unknown):
 }
 
 describe("the edit's check searches again only around the change", () => {
+  // A quoted value's search looks for its closing quote and past it: it must still count as having
+  // read only its own line and the next character, or no checkpoint could be reused.
+  for (const quote of ["'", '"', "`"]) {
+    test(`in a file of ${quote}-quoted values`, () => {
+      const text = Array.from({ length: 2_000 }, (_, i) => `N${i}=${quote}v${i}${quote}\n`).join("");
+      const count = searchesOf(text, ["N1000"], () => expect(editEnv(text, { N1000: "NEW" })).toContain(`N1000=${quote}NEW${quote}\n`));
+      expect(count).toBe(around(1000));
+    });
+  }
+
   for (const [label, eol] of [
     ["LF", "\n"],
     ["CRLF", "\r\n"],
