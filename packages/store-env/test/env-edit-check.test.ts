@@ -234,6 +234,40 @@ describe("the edit's check reaches the verdict of comparing both full parses by 
     expect(holdsByDotenv(before, after, { Q: "'abc", R: "1x" })).toBe(true);
   });
 
+  // Past the first checkpoint (64 searches) the check reuses searches before the bounds it is given:
+  // bounds after the real change must be found out by comparing the texts, not trusted.
+  test("on a file longer than a checkpoint, bounds after the real change", () => {
+    const before = Array.from({ length: 300 }, (_, i) => `N${i}=v${i}\n`).join("");
+    const change = (name: string, insert: string) => {
+      const [a] = findAssignments(before, [name]);
+      if (a === undefined) throw new Error(`no ${name}`);
+      return `${before.slice(0, a.valueStart)}${insert}${before.slice(a.valueEnd)}`;
+    };
+    const late = before.indexOf("N250=") + 5;
+    // The edit holds, told it is at N250 or at the end.
+    const held = change("N10", "NEW");
+    expect(holdsByEditor(before, held, { N10: "NEW" }, late, late + 4)).toBe(true);
+    expect(holdsByEditor(before, held, { N10: "NEW" }, before.length, before.length)).toBe(true);
+    // An unterminated quote swallows N11 (dotenv reads N10 as the rest of the file, to a quote that never comes).
+    const broken = change("N10", "'NEW");
+    expect(holdsByDotenv(before, broken, { N250: "v250" })).toBe(false);
+    expect(holdsByEditor(before, broken, { N250: "v250" }, late, late + 4)).toBe(false);
+  });
+
+  test("the refusal names the variables read wrong, or says other variables", () => {
+    const message = (before: string, after: string, values: Record<string, string>) => {
+      try {
+        assertOnlyValuesChanged(before, after, values, 0, before.length);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return "held";
+    };
+    expect(message("A=1\nB=2\n", "A=1\nB=2\n", { A: "x", B: "y" })).toContain("would make A and B read differently after the edit");
+    expect(message("A=1\nB=2\n", "A='1\nB=2\n", { B: "2" })).toContain("would make other variables read differently after the edit");
+    expect(message("A=1\nB=2\n", "A=1\nB=3\n", { B: "3" })).toBe("held");
+  });
+
   test("on the editor's fixtures, each value replaced", () => {
     for (const fixture of editorFixtures) {
       for (const a of findAssignments(fixture.before, ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "PORT"])) {

@@ -87,6 +87,12 @@ describe("the edit's check searches again only around the change", () => {
       expect(count).toBe(around(2_000) - 1);
     });
 
+    // Appended after the last value changed: the change runs from that value to the end.
+    test(`a value set and a name appended (${label})`, () => {
+      const count = searchesOf(text, ["N1990", "ADDED"], () => expect(editEnv(text, { N1990: "NEW", ADDED: "x" })).toMatch(/N1990=NEW[\s\S]*ADDED=x/));
+      expect(count).toBe(2 * (2_000 - (1990 - (1990 % CHECKPOINT)) + 2) - 1);
+    });
+
     test(`two values far apart: everything between them is searched again, nothing more (${label})`, () => {
       const count = searchesOf(text, ["N600", "N1100"], () => editEnv(text, { N600: "NEW", N1100: "NEW" }));
       // From the checkpoint before line 600 through line 1100, and one more, in each text.

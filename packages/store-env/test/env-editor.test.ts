@@ -77,6 +77,9 @@ describe("parseEnv agrees with dotenv", () => {
     // A line break inside a quoted value reads as \n whatever the file's line endings.
     ["a quoted value spanning CRLF lines", 'A="x\r\ny"\r\nB=1\r\n'],
     ["a quoted value spanning lone-CR lines", 'A="x\ry"\rB=1\r'],
+    // From the run after the scanner's rewrite: an unquoted value may hold U+2028, a line break to
+    // dotenv's multi-line unquoting, which then strips quotes around a later line only.
+    ["an unquoted value spanning U+2028, quoted after it", "A=x\u2028'y'\nB=x'a\u2028b'\nC=x\u2028'a'b\n"],
   ])("%s", (_title, text) => {
     const ours: Record<string, string> = {};
     for (const assignment of parseEnv(text)) ours[assignment.name] = assignment.value;
@@ -232,6 +235,16 @@ describe("findAssignments (the store's lean scan)", () => {
       }),
       { numRuns: propertyRuns(300) },
     );
+  });
+
+  // The editor keeps the last scan: a scan of fewer names, or of every name, must serve a later call
+  // only with what that call asks for.
+  test("after a scan of fewer names, or of every name, of the same text", () => {
+    const text = "A=1\nB=2\nC=3\n";
+    expect(findAssignments(text, ["A"]).map((a) => a.name)).toEqual(["A"]);
+    expect(findAssignments(text, ["A", "B"]).map((a) => a.name)).toEqual(["A", "B"]);
+    expect(parseEnv(text).map((a) => a.name)).toEqual(["A", "B", "C"]);
+    expect(findAssignments(text, ["C"]).map((a) => a.name)).toEqual(["C"]);
   });
 });
 
