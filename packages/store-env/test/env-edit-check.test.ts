@@ -254,6 +254,18 @@ describe("the edit's check reaches the verdict of comparing both full parses by 
     expect(holdsByEditor(before, broken, { N250: "v250" }, late, late + 4)).toBe(false);
   });
 
+  // Raw texts that differ but decode the same: only the value counts.
+  test("another variable whose text changes but whose value does not", () => {
+    const cases: [string, string][] = [
+      ["B=x #c\nA=1\n", "B=x#c\nA=1\n"],
+      ["B='x'\nA=1\n", 'B="x"\nA=1\n'],
+    ];
+    for (const [before, after] of cases) {
+      expect(holdsByDotenv(before, after, { A: "1" })).toBe(true);
+      expect(holdsByEditor(before, after, { A: "1" }, 0, before.length)).toBe(true);
+    }
+  });
+
   test("the refusal names the variables read wrong, or says other variables", () => {
     const message = (before: string, after: string, values: Record<string, string>) => {
       try {

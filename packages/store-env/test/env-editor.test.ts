@@ -248,6 +248,24 @@ describe("findAssignments (the store's lean scan)", () => {
   });
 });
 
+// The edit's check searches again only around the change and takes the other matches of the names
+// set from the earlier scan: a name set to the value it already has sits outside that window.
+describe("editEnv with a name that already holds its value, away from the change", () => {
+  const file = Array.from({ length: 300 }, (_, i) => `N${i}=v${i}\n`).join("");
+
+  test("before the window (a checkpoint earlier) and after it", () => {
+    expect(editEnv(file, { N5: "v5", N250: "NEW" })).toBe(file.replace("N250=v250", "N250=NEW"));
+    expect(editEnv(file, { N5: "NEW", N280: "v280" })).toBe(file.replace("N5=v5", "N5=NEW"));
+  });
+
+  // After a blank line the next search starts at the line start, where the following match starts:
+  // the window ends exactly there.
+  test("starting right where the window ends", () => {
+    expect(editEnv("A=1\n\nB=2\n", { A: "NEW", B: "2" })).toBe("A=NEW\n\nB=2\n");
+    expect(editEnv("A=1\nC=3\n\nB=2\n", { A: "NEW", B: "2" })).toBe("A=NEW\nC=3\n\nB=2\n");
+  });
+});
+
 describe("editEnv next to a comment", () => {
   // A space goes in only where a value is filled in right before a `#`: a value already there keeps
   // the `#` glued to it as written (dotenv ends an unquoted value at `#` either way).
