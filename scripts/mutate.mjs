@@ -19,7 +19,10 @@ const MODULES = {
       "packages/store-env/test/env-edit-locality.test.ts",
     ],
   },
-  journal: { mutate: ["packages/core/src/journal.ts"], tests: ["packages/core/test/journal.test.ts", "packages/core/test/journal-format.test.ts"] },
+  journal: {
+    mutate: ["packages/core/src/journal.ts"],
+    tests: ["packages/core/test/journal.test.ts", "packages/core/test/journal-format.test.ts", "packages/core/test/another-local-user.test.ts"],
+  },
   files: {
     mutate: ["packages/core/src/files/**/*.ts", "!packages/core/src/files/index.ts"],
     // The kit's own fast tests, one file per source file, on real files in one process. Not the
@@ -36,6 +39,8 @@ const MODULES = {
       "packages/core/test/symlinked-lock-folder.test.ts",
       "packages/core/test/decode-utf8.test.ts",
       "packages/core/test/splice-text.test.ts",
+      "packages/core/test/ascii-bytes.test.ts",
+      "packages/core/test/read-bytes.test.ts",
     ],
   },
   // The machine's own tests: transition() and its helpers driven directly, importing only

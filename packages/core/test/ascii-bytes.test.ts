@@ -81,3 +81,56 @@ test("a store whose format code splices a large ASCII file writes exactly the ed
     expect(await store.read()).toEqual(key);
   }
 });
+
+test("texts of 64 KiB and more are remembered, smaller ones never, and they push no remembered text out; nor does the same buffer remembered again", () => {
+  const edge = large("e=1\n", 64 * 1024);
+  const edgeBytes = Buffer.from(edge, "latin1");
+  rememberAsciiBytes(edge, edgeBytes);
+  expect(asciiBytesOf(edge)).toBe(edgeBytes);
+  const under = large("u=1\n", 64 * 1024 - 1);
+  rememberAsciiBytes(under, Buffer.from(under, "latin1"));
+  expect(asciiBytesOf(under)).toBeUndefined();
+  // Three entries are kept: small texts and the same buffer again do not take their places.
+  const second = large("s=2\n", 70_000);
+  const secondBytes = Buffer.from(second, "latin1");
+  rememberAsciiBytes(second, secondBytes);
+  for (let i = 0; i < 5; i++) rememberAsciiBytes(`k${i}=1\n`, Buffer.from(`k${i}=1\n`));
+  for (let i = 0; i < 5; i++) rememberAsciiBytes(second, secondBytes);
+  expect(asciiBytesOf(edge)).toBe(edgeBytes);
+  expect(asciiBytesOf(second)).toBe(secondBytes);
+});
+
+test("spliceText of a large ASCII text it was not told about remembers the result's bytes all the same", () => {
+  const text = large("plain = ascii\n", 90_000);
+  expect(asciiBytesOf(text)).toBeUndefined();
+  const result = spliceText(text, [{ start: 8, end: 13, insert: "edited" }]);
+  expect(result).toBe(`plain = edited${text.slice(13)}`);
+  expect(asciiBytesOf(result)?.equals(Buffer.from(result))).toBe(true);
+});
+
+test("a store remembers the bytes of the large ASCII text it read and of the one it wrote; not those of a text that is not ASCII", async () => {
+  const dir = await tempDir("keyup-ascii-");
+  const rest = "# padding, read\n".repeat(6_000);
+  const path = join(dir, "key.txt");
+  await writeFile(path, `AKIAOLDOLDOLDOLDOLD1\n${"s".repeat(40)}\n${rest}`, { mode: 0o600 });
+  // The format's own writeKey builds the text by concatenation: nothing but the store remembers it.
+  const store = twoLineStore(path);
+  await store.read();
+  const read = await readFile(path);
+  expect(asciiBytesOf(read.toString("latin1"))?.equals(read)).toBe(true);
+  const key = { accessKeyId: "AKIANEWNEWNEWNEWNEW2", secretAccessKey: "t".repeat(40) };
+  await store.write(key);
+  const written = `${key.accessKeyId}\n${key.secretAccessKey}\n${rest}`;
+  expect(asciiBytesOf(written)?.equals(Buffer.from(written))).toBe(true);
+  expect((await readFile(path)).equals(Buffer.from(written))).toBe(true);
+
+  // One non-ASCII character: its UTF-8 bytes are not the text's offsets, so they are not remembered,
+  // and an edit after it lands where it belongs.
+  const other = join(dir, "other.txt");
+  const utf8 = `AKIAOLDOLDOLDOLDOLD3\n${"s".repeat(40)}\n# café\n${rest}# end\n`;
+  await writeFile(other, utf8, { mode: 0o600 });
+  await twoLineStore(other).read();
+  expect(asciiBytesOf(utf8)).toBeUndefined();
+  const end = utf8.length - "end\n".length;
+  expect(spliceText(utf8, [{ start: end, end: end + 3, insert: "END" }])).toBe(`${utf8.slice(0, end)}END\n`);
+});

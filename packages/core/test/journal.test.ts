@@ -50,6 +50,17 @@ describe("fileJournal()", () => {
     await journal.clear(); // a second clear is harmless
   });
 
+  test("a journal whose folder is a file fails with the write's own error (ENOTDIR), and nothing is made", async () => {
+    // The folder is made only when the write finds it missing (ENOENT); any other failure is the
+    // write's to report, not a mkdir's afterwards (which would say EEXIST here).
+    const dir = await folder();
+    await writeFile(join(dir, "state"), "not a folder\n");
+    const error = await rejection(fileJournal(join(dir, "state", "j.json")).save(journalEntry("r-1", state, { old: OLD }, new Date(0))));
+    expect(error.code).toBe("ENOTDIR");
+    expect(await readdir(dir)).toEqual(["state"]);
+    expect(await readFile(join(dir, "state"), "utf8")).toBe("not a folder\n");
+  });
+
   test("a second save replaces the first", async () => {
     const path = join(await folder(), "j.json");
     holdsSecret(path, "journal");

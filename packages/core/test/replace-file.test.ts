@@ -173,6 +173,50 @@ describe("removeStaleTemps: leftovers of a keyup that died while writing", () =>
   });
 });
 
+describe("replaceFile's sweep of leftovers: at a target's first write in this process, then at most every half minute", () => {
+  // The clock is faked (Date only: the file system is real) to stand at the edges of the half minute;
+  // the leftovers' times are set a few minutes before that clock, so each is stale whenever it is looked for.
+  test("a write within 30 s of the last look leaves a new leftover; the first at 30 s, or after the clock went back, removes it", async () => {
+    const dir = await tempDir("keyup-sweep-");
+    const target = join(dir, "cred");
+    const start = Date.now();
+    const leftover = async (name: string) => {
+      const old = new Date(Date.now() - 3 * 60_000);
+      await writeFile(join(dir, `cred.keyup-tmp-${name}`), "secret\n", { mode: 0o600 });
+      await utimes(join(dir, `cred.keyup-tmp-${name}`), old, old);
+    };
+    const write = async (at: number) => {
+      vi.setSystemTime(at);
+      await replaceFile(target, `${at}\n`, { mode: 0o600 });
+      return (await readdir(dir)).sort();
+    };
+    vi.useFakeTimers({ toFake: ["Date"], now: start });
+    try {
+      await leftover("first");
+      expect(await write(start)).toEqual(["cred"]);
+      // Looked at `start`: neither a write in the same millisecond nor one 29.999 s later looks again.
+      await leftover("a");
+      expect(await write(start)).toEqual(["cred", "cred.keyup-tmp-a"]);
+      expect(await write(start + 29_999)).toEqual(["cred", "cred.keyup-tmp-a"]);
+      // Half a minute after the last look: looks, and the look counts from now.
+      expect(await write(start + 30_000)).toEqual(["cred"]);
+      await leftover("b");
+      expect(await write(start + 59_999)).toEqual(["cred", "cred.keyup-tmp-b"]);
+      // A clock set back (before the last look) looks again rather than wait for it.
+      expect(await write(start + 29_999)).toEqual(["cred"]);
+      // Each target keeps its own time: another file's first write looks for its own leftovers.
+      await writeFile(join(dir, "other.keyup-tmp-c"), "secret\n", { mode: 0o600 });
+      const old = new Date(start - 3 * 60_000);
+      await utimes(join(dir, "other.keyup-tmp-c"), old, old);
+      vi.setSystemTime(start + 29_999);
+      await replaceFile(join(dir, "other"), "x\n", { mode: 0o600 });
+      expect((await readdir(dir)).sort()).toEqual(["cred", "other"]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
 test("syncFolder is best effort: a folder that cannot be opened is no error", async () => {
   const dir = await tempDir("keyup-sync-");
   await expect(syncFolder(dir)).resolves.toBeUndefined();

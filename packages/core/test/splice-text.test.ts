@@ -56,6 +56,13 @@ test("no edit gives the text itself; a Latin-1 character is not taken for ASCII"
   expect(spliceText("a=1\n", [])).toBe("a=1\n");
   expect(spliceText("key = old\n", [{ start: 6, end: 9, insert: "ÿ" }])).toBe("key = ÿ\n");
   expect(spliceText("clé = old\n", [{ start: 6, end: 9, insert: "new" }])).toBe("clé = new\n");
+  // One insert beyond Latin-1 among ASCII ones is enough to leave the byte path.
+  expect(
+    spliceText("key = old\nb = 2\n", [
+      { start: 6, end: 9, insert: "new" },
+      { start: 14, end: 15, insert: "€" },
+    ]),
+  ).toBe("key = new\nb = €\n");
   // A large text goes through the buffer (and comes back as a string outside the heap).
   const large = "x".repeat(2_000_000);
   expect(spliceText(large, [{ start: 1_000_000, end: 1_000_001, insert: "Y" }])).toBe(`${"x".repeat(1_000_000)}Y${"x".repeat(999_999)}`);
