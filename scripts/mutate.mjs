@@ -10,7 +10,15 @@ const MODULES = {
     mutate: ["packages/store-ini/src/ini-editor.ts", "packages/store-ini/src/_internal/**/*.ts"],
     tests: ["packages/store-ini/test/ini-editor*.test.ts"],
   },
-  "env-editor": { mutate: ["packages/store-env/src/env-editor.ts"], tests: ["packages/store-env/test/env-editor.test.ts"] },
+  "env-editor": {
+    mutate: ["packages/store-env/src/env-editor.ts", "packages/store-env/src/env-scan.ts"],
+    tests: [
+      "packages/store-env/test/env-editor.test.ts",
+      "packages/store-env/test/env-scan.test.ts",
+      "packages/store-env/test/env-edit-check.test.ts",
+      "packages/store-env/test/env-edit-locality.test.ts",
+    ],
+  },
   journal: {
     mutate: ["packages/core/src/journal.ts"],
     tests: ["packages/core/test/journal.test.ts", "packages/core/test/journal-format.test.ts", "packages/core/test/another-local-user.test.ts"],

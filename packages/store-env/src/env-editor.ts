@@ -1,5 +1,6 @@
 import { createStoreError } from "@keyup/core";
-import { spliceText } from "@keyup/core/files";
+import { spliceText, type TextEdit } from "@keyup/core/files";
+import { envScanner, NAME_END, NAME_START, PREFIX, REACH, START, STRIDE, VALUE_END, VALUE_START } from "./env-scan.js";
 
 /**
  * The quoting of a value as written: `'…'`, `"…"`, `` `…` ``, or none.
@@ -36,21 +37,19 @@ export interface EnvAssignment {
   readonly valueEnd: number;
 }
 
-// dotenv 17's own line rule (lib/main.js, BSD-2-Clause), with every part captured (the leading
-// blank space too) so that offsets are known; capturing changes nothing about what matches. Using
-// dotenv's rule rather than a hand-written grammar means a value we edit is the value dotenv reads,
-// even in its odd corners (multi-line quoted values, `KEY: value`, `#` ending an unquoted value).
-// Offsets are summed from the captures, which follow one another: the `d` flag (match indices) made
-// V8 build an array of pairs per match, and a 3.6 MiB file took half a second to parse instead of 20 ms.
-const LINE = /(?:^|^)(\s*)(export\s+)?([\w.-]+)(\s*=\s*?|:\s+?)(\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?(?:$|$)/gm;
+// dotenv 17 reads a line with one regular expression (lib/main.js); env-scan.ts is that expression
+// worked out by hand, match for match (test/env-scan.test.ts holds it to dotenv's own). Using dotenv's
+// rule rather than a grammar of our own means a value we edit is the value dotenv reads, even in its
+// odd corners (multi-line quoted values, `KEY: value`, `#` ending an unquoted value). The expression
+// took 60 ms over a 3.6 MiB file, and an edit scanned such a file three times.
 
 /**
  * dotenv matches on text with every line ending turned into `\n`; `at` maps an offset in that text
  * back to the original. Only a `\r\n` shortens the text, so the map is the sorted list of where that
  * happened (a binary search), not an entry per character: files of megabytes are read in milliseconds.
  */
-function normalise(text: string): { normal: string; at: (offset: number) => number } {
-  if (!text.includes("\r")) return { normal: text, at: (offset) => Math.min(offset, text.length) };
+function normalise(text: string): Normalised {
+  if (!text.includes("\r")) return { normal: text, at: (offset) => Math.min(offset, text.length), near: (offset) => offset };
   // Normal offsets just past each `\r\n` turned into `\n`: the original is one further on per entry before.
   const shortened: number[] = [];
   const normal = text.replace(/\r\n?/g, (match, offset: number) => {
@@ -67,7 +66,28 @@ function normalise(text: string): { normal: string; at: (offset: number) => numb
     }
     return Math.min(offset + low, text.length);
   };
-  return { normal, at };
+  // Roughly the other way (an offset of the original in the normal text, give or take the `\n` of a
+  // `\r\n`): the edit's check verifies whatever it is given.
+  const near = (offset: number): number => {
+    let low = 0;
+    let high = shortened.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if ((shortened[mid] as number) + mid < offset) low = mid + 1;
+      else high = mid;
+    }
+    return offset - low;
+  };
+  return { normal, at, near };
+}
+
+interface Normalised {
+  /** The text with each `\r\n` and lone `\r` turned into `\n`, as dotenv reads it. */
+  readonly normal: string;
+  /** An offset into `normal` as an offset into the original text. */
+  readonly at: (offset: number) => number;
+  /** An offset into the original text as about the same place in `normal`. */
+  readonly near: (offset: number) => number;
 }
 
 /** dotenv's value decoding, step for step. */
@@ -101,13 +121,8 @@ function isQuoted(value: string): boolean {
  * ```
  */
 export function parseEnv(text: string): EnvAssignment[] {
-  // A rotation reads the file, then edits the same text: the last parse is kept (copied out, since
-  // callers own what they get).
-  if (lastParse?.text !== text) lastParse = { text, assignments: collect(text) };
-  return [...lastParse.assignments];
+  return collect(scanned(text));
 }
-
-let lastParse: { readonly text: string; readonly assignments: readonly EnvAssignment[] } | undefined;
 
 /**
  * The assignments of `names` in a `.env` text, in order: what `parseEnv(text).filter((a) =>
@@ -121,30 +136,74 @@ let lastParse: { readonly text: string; readonly assignments: readonly EnvAssign
  * ```
  */
 export function findAssignments(text: string, names: readonly string[]): EnvAssignment[] {
-  // The store's read asks for the key's names and the session token's, its edit for the key's: one scan.
-  if (lastFind?.text !== text || names.some((name) => !lastFind?.names.has(name))) {
-    lastFind = { text, names: new Set(names), assignments: collect(text, new Set(names)) };
+  return collect(scanned(text, names), names);
+}
+
+/** A text, its normal form, and what a scan of it keeps. */
+interface Scanned extends Normalised {
+  readonly text: string;
+  /** The names whose matches were kept; `undefined` for every match. */
+  readonly names: ReadonlySet<string> | undefined;
+  /** Those matches, `STRIDE` numbers each (env-scan.ts). */
+  readonly matches: readonly number[];
+  /**
+   * Every `CHECKPOINT`th search: where it started and one past the furthest character every search
+   * before it looked at, in threes. The edit's check starts searching again from one of them.
+   */
+  readonly checkpoints: readonly number[];
+}
+
+const CHECKPOINT = 64;
+
+// The last text scanned: a rotation reads the file, then edits the same text, and the edit's check
+// starts from the scan of the text it edits.
+let lastScan: Scanned | undefined;
+
+/** The scan of `text`, keeping the matches of `names` (of every name when there are none). */
+function scanned(text: string, names?: readonly string[]): Scanned {
+  const cached = lastScan;
+  if (cached?.text === text && (cached.names === undefined || names?.every((name) => cached.names?.has(name)))) {
+    return cached;
   }
-  return lastFind.assignments.filter((a) => names.includes(a.name));
+  const normalised = normalise(text);
+  const { normal } = normalised;
+  const step = envScanner(normal);
+  const found: number[] = [];
+  const matches: number[] = [];
+  const checkpoints: number[] = [];
+  let reach = 0;
+  let count = 0;
+  for (let from = 0; from !== -1; count++) {
+    if (count % CHECKPOINT === 0) checkpoints.push(count, from, reach);
+    const end = step(from, found);
+    if (end === -1) break;
+    reach = Math.max(reach, found[REACH] as number);
+    if (names === undefined || isNamed(normal, found, 0, names)) for (let field = 0; field < STRIDE; field++) matches.push(found[field] as number);
+    from = end;
+  }
+  lastScan = { text, ...normalised, names: names === undefined ? undefined : new Set(names), matches, checkpoints };
+  return lastScan;
 }
 
-let lastFind: { readonly text: string; readonly names: ReadonlySet<string>; readonly assignments: readonly EnvAssignment[] } | undefined;
-
-/** dotenv's matches of a normalised text, one at a time: each scan has its own rule (its own `lastIndex`). */
-function matcher(normal: string): () => RegExpExecArray | null {
-  const rule = new RegExp(LINE.source, LINE.flags);
-  let done = false;
-  // After its last match a global rule starts over from the beginning: this one stays at the end.
-  return () => {
-    const match = done ? null : rule.exec(normal);
-    done = match === null;
-    return match;
-  };
+/** Whether the name of the match at `i` (an index into `matches`) is one of `names`. */
+function isNamed(normal: string, matches: readonly number[], i: number, names: readonly string[]): boolean {
+  const start = matches[i + NAME_START] as number;
+  const length = (matches[i + NAME_END] as number) - start;
+  return names.some((name) => name.length === length && normal.startsWith(name, start));
 }
 
-/** Every assignment of `text`, or only those named in `wanted`. */
-function collect(text: string, wanted?: ReadonlySet<string>): EnvAssignment[] {
-  const { normal, at } = normalise(text);
+/** The match at `i` as dotenv's captures: its name and its raw value (`""` when there is none). */
+function nameOf(normal: string, matches: readonly number[], i: number): string {
+  return normal.slice(matches[i + NAME_START], matches[i + NAME_END]);
+}
+
+function rawOf(normal: string, matches: readonly number[], i: number): string {
+  const end = matches[i + VALUE_END] as number;
+  return end === -1 ? "" : normal.slice(matches[i + VALUE_START], end);
+}
+
+/** Every assignment of a scanned text, or only those named in `wanted`. */
+function collect({ normal, at, matches }: Scanned, wanted?: readonly string[]): EnvAssignment[] {
   const out: EnvAssignment[] = [];
   // Line numbers are counted on from the previous match, not from the start each time.
   let counted = 0;
@@ -154,13 +213,15 @@ function collect(text: string, wanted?: ReadonlySet<string>): EnvAssignment[] {
     counted = Math.max(counted, offset);
     return line;
   };
-  const next = matcher(normal);
-  for (let match = next(); match !== null; match = next()) {
-    const [, blank = "", exported, name = "", joint = "", raw = ""] = match;
-    if (wanted !== undefined && !wanted.has(name)) continue;
-    const nameStart = match.index + blank.length + (exported?.length ?? 0);
+  for (let i = 0; i < matches.length; i += STRIDE) {
+    if (wanted !== undefined && !isNamed(normal, matches, i, wanted)) continue;
+    const name = nameOf(normal, matches, i);
+    const nameStart = matches[i + NAME_START] as number;
+    const exported = nameStart !== matches[i + PREFIX];
+    const joint = normal.slice(matches[i + NAME_END], matches[i + VALUE_START]);
+    const raw = rawOf(normal, matches, i);
     // The value's capture starts where the separator's ends, present or not.
-    const rawStart = nameStart + name.length + joint.length;
+    const rawStart = matches[i + VALUE_START] as number;
     const trimmedStart = raw.length - raw.trimStart().length;
     const trimmed = raw.trim();
     const quoted = isQuoted(trimmed);
@@ -172,7 +233,7 @@ function collect(text: string, wanted?: ReadonlySet<string>): EnvAssignment[] {
       name,
       value: decode(raw),
       quote,
-      exported: exported !== undefined,
+      exported,
       separator: joint + (trimmed === "" ? "" : raw.slice(0, trimmedStart)),
       line: lineOf(nameStart),
       valueStart: at(innerStart),
@@ -221,7 +282,7 @@ const SAFE_VALUE = /^[^\s"'`#\\$]+$/;
 export function editEnv(text: string, values: Readonly<Record<string, string>>): string {
   const names = Object.keys(values);
   const assignments = findAssignments(text, names);
-  const edits: { start: number; end: number; insert: string }[] = [];
+  const edits: TextEdit[] = [];
   const missing: string[] = [];
   let model: EnvAssignment | undefined;
 
@@ -260,50 +321,107 @@ export function editEnv(text: string, values: Readonly<Record<string, string>>):
     for (const name of missing) result += `${prefix}${name}${separator}${quote}${values[name]}${quote}${eol}`;
   }
 
-  assertOnlyValuesChanged(text, result, values);
+  // `result` differs from `text` from the first edit to the last, or to the end when names were appended.
+  const spans = [...edits, ...(missing.length > 0 ? [{ start: text.length, end: text.length }] : [])];
+  const from = Math.min(text.length, ...spans.map((span) => span.start));
+  const to = Math.max(from, ...spans.map((span) => span.end));
+  assertOnlyValuesChanged(text, result, values, from, to);
   return result;
 }
 
 /**
  * The edit's postcondition, checked by dotenv's rules rather than trusted: read back, `after` holds
- * each of `values` exactly once, and every other assignment of `before`, in order, with its value.
- * Both texts are scanned side by side, one match at a time, without building assignments: two
- * matches whose raw value text is the same decode to the same value, and only differing ones are
- * decoded and compared, so this is the comparison of the two full parses, pair by pair.
+ * each of `values` exactly once, and every other assignment of `before`, in order, with its value
+ * (two matches whose raw value text is the same decode to the same value; only differing ones are
+ * decoded and compared).
+ *
+ * `after` is `before` with the characters from `from` to `to` replaced, and dotenv's matches in it are
+ * not all searched for again. A search that looked only at characters before the change finds in
+ * `after` what it found in `before` (env-scan.ts records how far each search looked); and once a
+ * search in `after` starts past the change where one in `before` started, every search from there
+ * finds what it found in `before`, shifted (a search looks at nothing before the character ahead of
+ * its start). So `after`'s matches are `before`'s up to the change, those found anew around it, and
+ * `before`'s after it: comparing the two full lists pair by pair comes to comparing the middle ones.
+ * That the texts are the same outside the change is verified here, not assumed: if not, everything
+ * is searched again. Not part of the package's API: exported for its tests.
+ *
+ * @throws A store error `EINVALID` (naming the variables, never a value) when the check fails.
+ *
+ * @example
+ * ```ts
+ * assertOnlyValuesChanged("A=1\nB=2\n", "A=1\nB=3\n", { B: "3" }, 6, 7); // passes
+ * assertOnlyValuesChanged("A='1\nB=2\n", "A='1\nB=3'\n", { B: "3" }, 6, 7); // throws EINVALID
+ * ```
  */
-function assertOnlyValuesChanged(before: string, after: string, values: Readonly<Record<string, string>>): void {
-  const setAfter = new Map<string, string[]>();
-  const othersOf = (text: string, onSet: (name: string, raw: string) => void) => {
-    const next = matcher(normalise(text).normal);
-    return (): RegExpExecArray | null => {
-      for (let match = next(); match !== null; match = next()) {
-        if (!Object.hasOwn(values, match[3] ?? "")) return match;
-        onSet(match[3] ?? "", match[5] ?? "");
-      }
-      return null;
-    };
-  };
-  const nextBefore = othersOf(before, () => undefined);
-  const nextAfter = othersOf(after, (name, raw) => setAfter.set(name, [...(setAfter.get(name) ?? []), decode(raw)]));
-  let changedOthers = false;
+export function assertOnlyValuesChanged(before: string, after: string, values: Readonly<Record<string, string>>, from: number, to: number): void {
+  const names = Object.keys(values);
+  const { normal, matches, near, checkpoints } = scanned(before, names);
+  const changed = normalise(after).normal;
+  // The same start and the same end in the normal texts, give or take a `\r\n` at a bound.
+  let sameStart = Math.max(0, near(from) - 1);
+  let sameEnd = Math.max(0, normal.length - near(to) - 1);
+  if (
+    sameStart + sameEnd > Math.min(normal.length, changed.length) ||
+    !changed.startsWith(normal.slice(0, sameStart)) ||
+    !changed.endsWith(normal.slice(normal.length - sameEnd))
+  ) {
+    sameStart = 0;
+    sameEnd = 0;
+  }
+  const shift = changed.length - normal.length;
+
+  // The last checkpoint before which every search looked only at the common start: from there on,
+  // both texts are searched, side by side, until a search of each starts at the same place within
+  // the common end (or both have found everything).
+  let start = 0;
+  for (let i = 0; i < checkpoints.length && (checkpoints[i + 2] as number) <= sameStart; i += 3) start = checkpoints[i + 1] as number;
+  const [stepBefore, stepAfter] = [envScanner(normal), envScanner(changed)];
+  const found: number[] = [];
+  const middleBefore: number[] = [];
+  const middleAfter: number[] = [];
+  let was = start;
+  let is = start;
   for (;;) {
-    const was = nextBefore();
-    const is = nextAfter();
-    if (was === null || is === null) {
-      changedOthers = was !== is;
-      break;
-    }
-    const [wasRaw = "", isRaw = ""] = [was[5], is[5]];
-    if (was[3] !== is[3] || (wasRaw !== isRaw && decode(wasRaw) !== decode(isRaw))) {
-      changedOthers = true;
-      break;
+    if (was === DONE && is === DONE) break;
+    if (was !== DONE && is !== DONE && is - shift === was && is > changed.length - sameEnd) break;
+    if (was !== DONE && (is === DONE || was <= is - shift)) {
+      const end = stepBefore(was, found);
+      if (end !== -1) middleBefore.push(...found);
+      was = end === -1 ? DONE : end;
+    } else {
+      const end = stepAfter(is, found);
+      if (end !== -1) middleAfter.push(...found);
+      is = end === -1 ? DONE : end;
     }
   }
-  // The rest of `after`, for the values set there (the message names the wrong ones).
-  while (nextAfter() !== null);
+
+  // The matches of the names set before `start` and after `was` are the same in both texts.
+  const setAfter = new Map<string, string[]>();
+  const noteSet = (text: string, list: readonly number[], i: number) => {
+    const name = nameOf(text, list, i);
+    setAfter.set(name, [...(setAfter.get(name) ?? []), decode(rawOf(text, list, i))]);
+  };
+  for (let i = 0; i < matches.length; i += STRIDE) {
+    const matchStart = matches[i + START] as number;
+    if ((matchStart < start || matchStart >= was) && isNamed(normal, matches, i, names)) noteSet(normal, matches, i);
+  }
+  const othersBefore: number[] = [];
+  for (let i = 0; i < middleBefore.length; i += STRIDE) if (!isNamed(normal, middleBefore, i, names)) othersBefore.push(i);
+  const othersAfter: number[] = [];
+  for (let i = 0; i < middleAfter.length; i += STRIDE) {
+    if (isNamed(changed, middleAfter, i, names)) noteSet(changed, middleAfter, i);
+    else othersAfter.push(i);
+  }
+  const changedOthers =
+    othersBefore.length !== othersAfter.length ||
+    othersBefore.some((wasAt, k) => {
+      const isAt = othersAfter[k] as number;
+      const [wasRaw, isRaw] = [rawOf(normal, middleBefore, wasAt), rawOf(changed, middleAfter, isAt)];
+      return nameOf(normal, middleBefore, wasAt) !== nameOf(changed, middleAfter, isAt) || (wasRaw !== isRaw && decode(wasRaw) !== decode(isRaw));
+    });
   const wrong = Object.entries(values).filter(([name, value]) => {
-    const found = setAfter.get(name) ?? [];
-    return found.length !== 1 || found[0] !== value;
+    const set = setAfter.get(name) ?? [];
+    return set.length !== 1 || set[0] !== value;
   });
   if (changedOthers || wrong.length > 0) {
     throw createStoreError(
@@ -314,3 +432,6 @@ function assertOnlyValuesChanged(before: string, after: string, values: Readonly
     );
   }
 }
+
+// A search that found nothing: every later one finds nothing too.
+const DONE = Number.POSITIVE_INFINITY;

@@ -3,6 +3,7 @@ import { fakeAccessKeyPair, findSecretLeaks } from "@keyup/store-test-suite";
 import { parse as dotenvParse } from "dotenv";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
+import { propertyRuns } from "../../../test-support/property-runs.js";
 import { findAssignments } from "../src/env-editor.js";
 import { editorFixtures, OLD } from "./_support/fixtures.js";
 
@@ -76,6 +77,9 @@ describe("parseEnv agrees with dotenv", () => {
     // A line break inside a quoted value reads as \n whatever the file's line endings.
     ["a quoted value spanning CRLF lines", 'A="x\r\ny"\r\nB=1\r\n'],
     ["a quoted value spanning lone-CR lines", 'A="x\ry"\rB=1\r'],
+    // From the run after the scanner's rewrite: an unquoted value may hold U+2028, a line break to
+    // dotenv's multi-line unquoting, which then strips quotes around a later line only.
+    ["an unquoted value spanning U+2028, quoted after it", "A=x\u2028'y'\nB=x'a\u2028b'\nC=x\u2028'a'b\n"],
   ])("%s", (_title, text) => {
     const ours: Record<string, string> = {};
     for (const assignment of parseEnv(text)) ours[assignment.name] = assignment.value;
@@ -190,7 +194,7 @@ describe("editEnv on generated files", () => {
         expect(without(after, NAMES)).toEqual(without(dotenvParse(text), NAMES));
         expect(editEnv(result, values(key))).toBe(result);
       }),
-      { numRuns: 400 },
+      { numRuns: propertyRuns(400) },
     );
   });
 
@@ -217,7 +221,7 @@ describe("editEnv on generated files", () => {
         const unpad = (cutText: string) => cutText.replace(/<value> #/g, "<value>#");
         expect(unpad(cut(result, after))).toBe(unpad(cut(text, before)));
       }),
-      { numRuns: 300 },
+      { numRuns: propertyRuns(300) },
     );
   });
 });
@@ -229,8 +233,36 @@ describe("findAssignments (the store's lean scan)", () => {
       fc.property(envText, fc.subarray(wanted), (text, names) => {
         expect(findAssignments(text, names)).toEqual(parseEnv(text).filter((a) => names.includes(a.name)));
       }),
-      { numRuns: 300 },
+      { numRuns: propertyRuns(300) },
     );
+  });
+
+  // The editor keeps the last scan: a scan of fewer names, or of every name, must serve a later call
+  // only with what that call asks for.
+  test("after a scan of fewer names, or of every name, of the same text", () => {
+    const text = "A=1\nB=2\nC=3\n";
+    expect(findAssignments(text, ["A"]).map((a) => a.name)).toEqual(["A"]);
+    expect(findAssignments(text, ["A", "B"]).map((a) => a.name)).toEqual(["A", "B"]);
+    expect(parseEnv(text).map((a) => a.name)).toEqual(["A", "B", "C"]);
+    expect(findAssignments(text, ["C"]).map((a) => a.name)).toEqual(["C"]);
+  });
+});
+
+// The edit's check searches again only around the change and takes the other matches of the names
+// set from the earlier scan: a name set to the value it already has sits outside that window.
+describe("editEnv with a name that already holds its value, away from the change", () => {
+  const file = Array.from({ length: 300 }, (_, i) => `N${i}=v${i}\n`).join("");
+
+  test("before the window (a checkpoint earlier) and after it", () => {
+    expect(editEnv(file, { N5: "v5", N250: "NEW" })).toBe(file.replace("N250=v250", "N250=NEW"));
+    expect(editEnv(file, { N5: "NEW", N280: "v280" })).toBe(file.replace("N5=v5", "N5=NEW"));
+  });
+
+  // After a blank line the next search starts at the line start, where the following match starts:
+  // the window ends exactly there.
+  test("starting right where the window ends", () => {
+    expect(editEnv("A=1\n\nB=2\n", { A: "NEW", B: "2" })).toBe("A=NEW\n\nB=2\n");
+    expect(editEnv("A=1\nC=3\n\nB=2\n", { A: "NEW", B: "2" })).toBe("A=NEW\nC=3\n\nB=2\n");
   });
 });
 
