@@ -59,11 +59,19 @@ test("the suite's section judges the goal on the latest whole run and says by ho
 
 test("three whole runs in a row beside two busy loops are reported, and a failed one is not called a pass", () => {
   const three = [vitestRun("2026-11-30T10:00:00Z", 2, 0), vitestRun("2026-11-30T10:20:00Z", 2, 0), vitestRun("2026-11-30T10:40:00Z", 2, 0)];
-  expect(renderSuite(three)).toContain("as `bash scripts/suite-under-load.sh` runs them), passed: 2100 passed, 0 failed in");
+  expect(renderSuite(three)).toContain(
+    "The last three whole runs of the suite in a row, each with two CPU-bound processes beside it (as `bash scripts/suite-under-load.sh` runs them; 2026-11-30 10:00 to 2026-11-30 10:40), passed: 2100 passed, 0 failed in",
+  );
   const oneFailed = [...three.slice(0, 2), vitestRun("2026-11-30T10:40:00Z", 2, 1)];
   expect(renderSuite(oneFailed)).toContain("did not all pass");
-  // A run on an idle machine last breaks the row of three loaded runs.
-  expect(renderSuite([...three.slice(1), vitestRun("2026-11-30T11:00:00Z", 0, 0)])).toContain("No three whole runs beside two busy loops");
+  const idle = vitestRun("2026-11-30T11:00:00Z", 0, 0);
+  // A run on an idle machine between loaded runs breaks the row; two loaded runs are not three.
+  expect(renderSuite([three[0] as SuiteRun, idle, ...three.slice(1)])).toContain("No three whole runs in a row beside two busy loops");
+  expect(renderSuite([...three.slice(1), idle])).toContain("No three whole runs in a row beside two busy loops");
+  // An idle run after the row (measuring the suite) does not hide it, and the section says it came later.
+  expect(renderSuite([...three, idle])).toContain("2026-11-30 10:00 to 2026-11-30 10:40, 1 whole run without busy loops since), passed: 2100 passed");
+  // A failed loaded run after three passing ones is the end of the latest row: never hidden behind them.
+  expect(renderSuite([...three, vitestRun("2026-11-30T11:00:00Z", 2, 1)])).toContain("did not all pass");
   expect(renderSuite(three)).toContain("`packages/cli/test/hostile-input.int.test.ts` 1 min 55 s");
 });
 
