@@ -53,11 +53,17 @@ export async function benchFleet(
       const file = await seedCredentialsFile(url, dir, options.profiles);
       const random = seededRandom(1000 + i);
       let throttled = 0;
-      const proxy = await startAwsProxy(url, () => {
-        if (random() >= options.throttleRate) return undefined;
-        throttled++;
-        return { status: 400, body: awsErrorXml("Throttling", "Rate exceeded") };
-      });
+      // Connections kept open as AWS keeps them (moto answers `Connection: close`): otherwise every
+      // request of the fleet opens a new one, which a fleet against AWS does not.
+      const proxy = await startAwsProxy(
+        url,
+        () => {
+          if (random() >= options.throttleRate) return undefined;
+          throttled++;
+          return { status: 400, body: awsErrorXml("Throttling", "Rate exceeded") };
+        },
+        { keepAlive: true },
+      );
       try {
         const cpuBefore = { cli: cpuOf("self", true), emulator: options.emulatorPid ? cpuOf(options.emulatorPid) : undefined, proxy: process.cpuUsage() };
         const started = performance.now();
