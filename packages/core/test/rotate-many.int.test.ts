@@ -30,6 +30,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest
 import { awsErrorXml, startAwsProxy } from "../../../test-support/aws-proxy.js";
 import { createAdmin, createUser, enforceAuth, keysOf, motoUrl, resetEmulator, type TestKey, tempDir, whoAmI, workingKey } from "../../../test-support/moto.js";
 import { captureOutput, captureValue, holdsSecret } from "../../../test-support/secrets.js";
+import { tokenizationCount } from "../../store-ini/src/_internal/ini-lines.js";
 
 const run = promisify(execFile);
 const require = createRequire(import.meta.url);
@@ -176,10 +177,13 @@ describe("rotateMany() against moto with authentication enforced", () => {
     const aws = await proxy((req) => (req.action === "CreateAccessKey" ? { delayMs: 150 } : undefined));
     const meter = await inFlightMeter(aws.url, "CreateAccessKey");
     const seen: FleetResult[] = [];
+    const tokenizations = tokenizationCount();
 
     const result = await rotateMany({ stores, concurrency: 4, endpoint: meter.url, region: "us-east-1", onResult: (r) => seen.push(r) });
 
     expect(result.isOk()).toBe(true);
+    // One split of the file into lines for the whole fleet: each write derives the next version's.
+    expect(tokenizationCount() - tokenizations).toBe(1);
     const report = result._unsafeUnwrap();
     expect(report.results.map((r) => r.store)).toEqual(stores.map((s) => s.name));
     expect(report.results.map((r) => [r.store, r.outcome, r.error?.message])).toEqual(stores.map((s) => [s.name, "rotated", undefined]));

@@ -92,9 +92,69 @@ export function tokenize(text: string): TokenizedIni {
   return last;
 }
 
-let last: TokenizedIni | undefined;
+/** `text` split into lines, sharing nothing with an earlier tokenization (see {@link tokenize}). */
+export function tokenizeAnew(text: string): TokenizedIni {
+  tokenizations++;
+  return fromStarts(text, ...lineStarts(text));
+}
 
-function tokenizeAnew(text: string): TokenizedIni {
+/**
+ * Records `text`, which is `ini`'s text with `edits` made, as tokenized (see {@link tokenize}), its
+ * lines found from `ini`'s instead of by splitting the whole text again: only the lines the edits
+ * touch are looked at, and the offsets after them shift. A rotation's write edits the text every
+ * later read of the file gets, so a fleet over one file splits it once, not once per profile.
+ *
+ * @returns `text` tokenized, as {@link tokenize} would tokenize it.
+ */
+export function tokenizeEdited(ini: TokenizedIni, edits: readonly Edit[], text: string): TokenizedIni {
+  const lines = linesOf.get(ini);
+  if (edits.length === 0 && text === ini.text) return ini;
+  const from = Math.min(...edits.map((edit) => edit.start));
+  // An edit of the byte order mark changes what every offset counts from: split the text again.
+  if (!lines || lines.count === 0 || edits.length === 0 || from < ini.bomLength) return tokenize(text);
+  const to = Math.max(...edits.map((edit) => edit.end));
+  const delta = edits.reduce((sum, edit) => sum + edit.insert.length - (edit.end - edit.start), 0);
+  const { starts, count } = lines;
+  // The line holding the first edit starts where it did; the lines after the last edit's end start
+  // `delta` later; the line starts in between are the newlines found in the edited span.
+  const first = lineIndexIn(starts, count, from);
+  let after = first + 1;
+  while (after < count && (starts[after] as number) <= to) after++;
+  const between: number[] = [];
+  for (let at = text.indexOf("\n", starts[first] as number); at !== -1 && at < to + delta; at = text.indexOf("\n", at + 1)) {
+    if (at + 1 < text.length) between.push(at + 1);
+  }
+  // The first edit's line is gone when the edits removed everything from its start to the end.
+  const kept = (starts[first] as number) < text.length ? first + 1 : first;
+  const next = new Int32Array(kept + between.length + (count - after));
+  next.set(starts.subarray(0, kept));
+  next.set(between, kept);
+  for (let index = after; index < count; index++) next[kept + between.length + index - after] = (starts[index] as number) + delta;
+  // The lines before the first edit's are unchanged, and so are their classifications.
+  const classified = new Map<number, IniLine>();
+  for (const [index, line] of lines.cache) if (index < first) classified.set(index, line);
+  last = fromStarts(text, ini.bomLength, next, next.length, classified);
+  return last;
+}
+
+/** One replacement in a text, with offsets into the text before it (as `spliceText` takes them). */
+export interface Edit {
+  readonly start: number;
+  readonly end: number;
+  readonly insert: string;
+}
+
+/** How many texts have been split into lines whole in this process (not those derived by {@link tokenizeEdited}). */
+export function tokenizationCount(): number {
+  return tokenizations;
+}
+
+let last: TokenizedIni | undefined;
+let tokenizations = 0;
+const linesOf = new WeakMap<TokenizedIni, { readonly starts: Int32Array; readonly count: number; readonly cache: Map<number, IniLine> }>();
+
+/** The BOM's length and where each line of `text` starts. */
+function lineStarts(text: string): [bomLength: number, starts: Int32Array, count: number] {
   const bomLength = text.charCodeAt(0) === BOM ? 1 : 0;
   // The offsets go into a typed array, grown by doubling: 100,000 lines make no garbage per line.
   let starts = new Int32Array(1024);
@@ -109,10 +169,25 @@ function tokenizeAnew(text: string): TokenizedIni {
     const newline = text.indexOf("\n", pos);
     pos = newline === -1 ? text.length : newline + 1;
   }
+  return [bomLength, starts, count];
+}
+
+/** The index of the last line starting at or before `offset`. */
+function lineIndexIn(starts: Int32Array, count: number, offset: number): number {
+  let low = 0;
+  let high = count - 1;
+  while (low < high) {
+    const middle = (low + high + 1) >> 1;
+    if ((starts[middle] as number) <= offset) low = middle;
+    else high = middle - 1;
+  }
+  return low;
+}
+
+function fromStarts(text: string, bomLength: number, starts: Int32Array, count: number, cache = new Map<number, IniLine>()): TokenizedIni {
   const startOf = (index: number): number => starts[index] as number;
   const nextOf = (index: number): number => (index + 1 < count ? startOf(index + 1) : text.length);
 
-  const cache = new Map<number, IniLine>();
   const line = (index: number): IniLine => {
     if (index < 0 || index >= count) throw new RangeError(`no line ${index}`);
     let found = cache.get(index);
@@ -128,16 +203,7 @@ function tokenizeAnew(text: string): TokenizedIni {
     const found = line(index);
     return found.kind === "section" ? found : undefined;
   };
-  const lineIndexAt = (offset: number): number => {
-    let low = 0;
-    let high = count - 1;
-    while (low < high) {
-      const middle = (low + high + 1) >> 1;
-      if (startOf(middle) <= offset) low = middle;
-      else high = middle - 1;
-    }
-    return low;
-  };
+  const lineIndexAt = (offset: number): number => lineIndexIn(starts, count, offset);
   let sections: { index: number; line: SectionLine }[] | undefined;
   const allSections = (): { index: number; line: SectionLine }[] => {
     if (!sections) {
@@ -163,7 +229,7 @@ function tokenizeAnew(text: string): TokenizedIni {
   };
   // The file's first line ending is the first line's, unless that line is the only one and has none.
   const firstEol = count === 0 ? "" : line(0).eol;
-  return {
+  const ini: TokenizedIni = {
     text,
     bomLength,
     lineCount: count,
@@ -175,6 +241,8 @@ function tokenizeAnew(text: string): TokenizedIni {
     lineIndexAt,
     eol: firstEol || "\n",
   };
+  linesOf.set(ini, { starts, count, cache });
+  return ini;
 }
 
 /** Offset of the first character from `from` (before `to`) that is not whitespace, or `to`. */

@@ -1,6 +1,6 @@
 import { type AccessKeyPair, createStoreError } from "@keyup/core";
 import { spliceText } from "@keyup/core/files";
-import type { KeyLine, TokenizedIni } from "./ini-lines.js";
+import { type Edit, type IniLine, type KeyLine, type TokenizedIni, tokenizeEdited } from "./ini-lines.js";
 import { ACCESS_KEY_ID, heldKey, type ProfileEntry, type ProfileView, quote, SECRET_ACCESS_KEY } from "./profile.js";
 
 /** The key of a viewed profile, turning "missing" into an ENOTFOUND that lists the profiles present. */
@@ -36,33 +36,36 @@ export function setValues(view: ProfileView, profile: string, key: AccessKeyPair
 
   if (view.kind === "missing") {
     const section = [`[${profile}]`, ...wanted.map(([name, value]) => `${name} = ${value}`)];
-    return appendSection(ini, section);
+    return edit(ini, [appendSection(ini, section)]);
   }
 
-  const replacements: Array<{ start: number; end: number; insert: string }> = [];
+  const edits: Edit[] = [];
   const missing: string[] = [];
   const last = view.entries.at(-1);
   for (const [name, value] of wanted) {
     const entry = view.entries.find((candidate) => candidate.name === name);
     if (entry) {
       const replacement = replaceValue(text, entry.line, value);
-      if (replacement) replacements.push(replacement);
+      if (replacement) edits.push(replacement);
     } else {
       missing.push(newKeyLine(text, last, name, value));
     }
   }
+  // Missing keys go after the profile's last key line (or its header): after every replaced value,
+  // including one that starts right at that line's end (`aws_access_key_id=` with nothing after it).
+  if (missing.length > 0) edits.push(insertAfterLine(ini.line(last ? last.lastLineIndex : view.headerIndex), ini.eol, missing));
+  return edit(ini, edits);
+}
 
-  // One splice of the original text: slicing an edited text again would copy the whole file (3 MiB
-  // for 20,000 profiles) once per replacement.
-  const result = spliceText(text, replacements);
-  if (missing.length === 0) return result;
-  // Insertions come after every replaced value (they follow the profile's last key line), so the
-  // end of that line in the edited text moves by every replacement made up to it, including one
-  // that starts right at its end (an empty value with nothing after `=`, as in `aws_access_key_id=`).
-  const afterIndex = last ? last.lastLineIndex : view.headerIndex;
-  const afterLine = ini.line(afterIndex);
-  const shift = replacements.reduce((sum, r) => sum + (r.start <= afterLine.end ? r.insert.length - (r.end - r.start) : 0), 0);
-  return insertAfterLine(result, afterLine.end + shift, afterLine.eol, ini.eol, missing);
+/**
+ * The text with `edits` made, in one splice of the original (slicing an edited text again would copy
+ * the whole file, 3 MiB for 20,000 profiles, once per edit), and its tokenization derived from the
+ * original's for the reads of the file that follow.
+ */
+function edit(ini: TokenizedIni, edits: readonly Edit[]): string {
+  const result = spliceText(ini.text, edits);
+  tokenizeEdited(ini, edits, result);
+  return result;
 }
 
 /** Removes the two key lines of a present profile (used to restore a profile that held no key). */
@@ -97,7 +100,7 @@ export function removeKeyLines(view: ProfileView & { kind: "present" }, removeEm
   return result;
 }
 
-function replaceValue(text: string, line: KeyLine, value: string): { start: number; end: number; insert: string } | undefined {
+function replaceValue(text: string, line: KeyLine, value: string): Edit | undefined {
   if (text.slice(line.valueStart, line.valueEnd) === value) return undefined;
   if (line.valueStart !== line.valueEnd) return { start: line.valueStart, end: line.valueEnd, insert: value };
   // An empty value: put the new one after `=` with a space, keeping any inline comment after it.
@@ -117,19 +120,18 @@ function newKeyLine(text: string, last: ProfileEntry | undefined, name: string, 
   return `${indent}${name}${separator}${value}`;
 }
 
-function insertAfterLine(text: string, lineEnd: number, lineEol: string, eol: string, newLines: readonly string[]): string {
+function insertAfterLine(line: IniLine, eol: string, newLines: readonly string[]): Edit {
   const block = newLines.join(eol);
-  if (lineEol === "") return `${text.slice(0, lineEnd)}${eol}${block}${text.slice(lineEnd)}`;
-  const at = lineEnd + lineEol.length;
-  return `${text.slice(0, at)}${block}${eol}${text.slice(at)}`;
+  if (line.eol === "") return { start: line.end, end: line.end, insert: `${eol}${block}` };
+  const at = line.end + line.eol.length;
+  return { start: at, end: at, insert: `${block}${eol}` };
 }
 
-function appendSection(ini: TokenizedIni, section: readonly string[]): string {
+function appendSection(ini: TokenizedIni, section: readonly string[]): Edit {
   const { text, eol } = ini;
   const body = section.map((line) => `${line}${eol}`).join("");
   const lastLine = ini.lineCount === 0 ? undefined : ini.line(ini.lineCount - 1);
-  if (!lastLine) return text + body;
   // Keep sections apart with one blank line, as the AWS CLI writes them.
-  const separator = lastLine.eol === "" ? eol + eol : lastLine.kind === "blank" ? "" : eol;
-  return text + separator + body;
+  const separator = !lastLine ? "" : lastLine.eol === "" ? eol + eol : lastLine.kind === "blank" ? "" : eol;
+  return { start: text.length, end: text.length, insert: separator + body };
 }
