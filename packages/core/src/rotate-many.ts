@@ -96,7 +96,9 @@ export interface FleetReport {
 }
 
 // 12 lanes: in interleaved runs of bench 3 (100 profiles, 5 % throttled) 12 finished 12-21 % sooner
-// than 8 with no failure, and 16 no sooner than 12: the CLI's one thread is by then the bottleneck.
+// than 8 with no failure, and 16 no clearly sooner than 12 (medians of 12 interleaved runs each: 10.40
+// and 10.65 s, 16 ahead in 8 of the 12 pairs, within the machine's run-to-run spread of 8-13 s): more
+// lanes would only put more calls at once to IAM, whose throttling is per account.
 const DEFAULT_CONCURRENCY = 12;
 
 /**

@@ -74,3 +74,41 @@ describe("what the SDK clients of one port share", () => {
     expect(forSts.requests.map((r) => r.action)).toEqual(["GetCallerIdentity", "GetCallerIdentity", "GetCallerIdentity"]);
   });
 });
+
+describe("how often the SDK parses the shared credentials file", () => {
+  /** Calls with each of `keys` through a new port, counting the SDK parser's splits of the credentials file's text into lines. */
+  async function parsesFor(keys: readonly TestKey[], text: string): Promise<number> {
+    const aws = createAwsPort({ endpoint: (await proxy()).url, region: "us-east-1" });
+    // The SDK's parseIni splits a file's text on /\r?\n/: the one way to count its parses from outside.
+    const split = String.prototype.split;
+    let parses = 0;
+    String.prototype.split = function (this: string, separator: unknown, limit?: number) {
+      if (separator instanceof RegExp && separator.source === "\\r?\\n" && this === text) parses++;
+      return split.call(this, separator as RegExp, limit);
+    } as typeof split;
+    try {
+      for (const key of keys) {
+        await aws.getCallerIdentity(key);
+        await aws.listAccessKeys((await aws.getCallerIdentity(key)).arn.split("/").pop() as string, key);
+      }
+    } finally {
+      String.prototype.split = split;
+    }
+    return parses;
+  }
+
+  test("a port parses it as often for 3 keys (6 clients) as for 1: the first client of each service looks the settings up, the others are handed them", async () => {
+    // A file of its own per port: the SDK keeps a file's text for the whole process, once read.
+    const textOf = (n: number) => Array.from({ length: 100 }, (_, i) => `[p${i}]\nregion = eu-west-${n}\n`).join("");
+
+    process.env.AWS_SHARED_CREDENTIALS_FILE = join(await tempDir(), "credentials");
+    await writeFile(process.env.AWS_SHARED_CREDENTIALS_FILE, textOf(1));
+    const one = await parsesFor(keys.slice(0, 1), textOf(1));
+    process.env.AWS_SHARED_CREDENTIALS_FILE = join(await tempDir(), "credentials");
+    await writeFile(process.env.AWS_SHARED_CREDENTIALS_FILE, textOf(2));
+    const three = await parsesFor(keys, textOf(2));
+
+    expect(one).toBeGreaterThan(0);
+    expect(three).toBe(one);
+  });
+});
