@@ -92,7 +92,14 @@ export function tokenize(text: string): TokenizedIni {
   return last;
 }
 
-/** `text` split into lines, sharing nothing with an earlier tokenization (see {@link tokenize}). */
+/**
+ * `text` split into lines, sharing nothing with an earlier tokenization (see {@link tokenize}).
+ *
+ * @example
+ * ```ts
+ * tokenizeAnew("[ci]\nregion = x\n").lineCount; // 2
+ * ```
+ */
 export function tokenizeAnew(text: string): TokenizedIni {
   tokenizations++;
   return fromStarts(text, ...lineStarts(text));
@@ -105,6 +112,13 @@ export function tokenizeAnew(text: string): TokenizedIni {
  * later read of the file gets, so a fleet over one file splits it once, not once per profile.
  *
  * @returns `text` tokenized, as {@link tokenize} would tokenize it.
+ *
+ * @example
+ * ```ts
+ * const before = tokenize("[ci]\nregion = x\n");
+ * const edits = [{ start: 14, end: 15, insert: "y\n[cd]" }];
+ * tokenizeEdited(before, edits, "[ci]\nregion = y\n[cd]\n").lineCount; // 3
+ * ```
  */
 export function tokenizeEdited(ini: TokenizedIni, edits: readonly Edit[], text: string): TokenizedIni {
   const lines = linesOf.get(ini);
@@ -144,7 +158,17 @@ export interface Edit {
   readonly insert: string;
 }
 
-/** How many texts have been split into lines whole in this process (not those derived by {@link tokenizeEdited}). */
+/**
+ * How many texts have been split into lines whole in this process (not those derived by
+ * {@link tokenizeEdited}): what the tests count a fleet's splits with.
+ *
+ * @example
+ * ```ts
+ * const before = tokenizationCount();
+ * tokenize("[a]\n");
+ * tokenizationCount() - before; // 1, or 0 if that text was the last one tokenized
+ * ```
+ */
 export function tokenizationCount(): number {
   return tokenizations;
 }
