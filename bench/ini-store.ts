@@ -40,6 +40,12 @@ export interface IniStoreResult {
   readonly changedRegionBytes: number;
   /** The physical floor of the cycle: read the file, write it twice (backup and new file), fsync each. */
   readonly floorMs: number;
+  /**
+   * Minor page faults of the cycle and of the floor (medians): the 4 KiB pages of memory each touched
+   * for the first time, every one a trip into the kernel. Absent where the platform does not count them.
+   */
+  readonly cycleFaults?: number;
+  readonly floorFaults?: number;
   /** The same update done with `ini.parse` + `ini.stringify` (what most tools do). */
   readonly iniRewriteMs: number;
   readonly iniChangedRegionBytes: number;
@@ -93,6 +99,11 @@ async function writeSettled(path: string, bytes: Buffer): Promise<void> {
   const handle = await open(path, "r");
   await handle.sync();
   await handle.close();
+}
+
+/** This process's minor page faults so far (the memory pages it touched for the first time). */
+function minorFaults(): number {
+  return process.resourceUsage().minorPageFault;
 }
 
 /** The floor of a store cycle: read the file, write it twice (backup and new file), fsync each. */
@@ -194,6 +205,8 @@ export async function benchIniStore(sizes: readonly number[], runs: number, prog
     const floors: number[] = [];
     const writes: number[] = [];
     const cycles: number[] = [];
+    const cycleFaults: number[] = [];
+    const floorFaults: number[] = [];
     const rewrites: number[] = [];
     let after = generated;
     let iniAfter = generated;
@@ -215,6 +228,7 @@ export async function benchIniStore(sizes: readonly number[], runs: number, prog
       after = await readFile(path);
 
       await writeSettled(path, Buffer.concat([Buffer.from(`# cycle ${i}\n`), generated]));
+      let faults = minorFaults();
       started = performance.now();
       const lock = await store.lock();
       await store.read();
@@ -222,8 +236,11 @@ export async function benchIniStore(sizes: readonly number[], runs: number, prog
       await store.write(fresh);
       await lock.release();
       cycles.push(performance.now() - started);
+      cycleFaults.push(minorFaults() - faults);
 
+      faults = minorFaults();
       floors.push(await floorOf(path));
+      floorFaults.push(minorFaults() - faults);
     }
     // The ini rewrites after all of keyup's runs: ini.parse of a large file leaves tens of MiB of
     // garbage, and the full garbage collection it calls for (20 to 50 ms, traced with --trace-gc)
@@ -251,6 +268,7 @@ export async function benchIniStore(sizes: readonly number[], runs: number, prog
       writeMs: median(writes),
       cycleMs: median(cycles),
       floorMs: median(floors),
+      ...(process.platform === "linux" ? { cycleFaults: median(cycleFaults), floorFaults: median(floorFaults) } : {}),
       differingBytes: differingBytes(first, after),
       changedRegionBytes: changedBytes(first, after),
       iniRewriteMs: median(rewrites),

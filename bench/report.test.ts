@@ -185,3 +185,14 @@ test("the fleet's section sets its wall time beside the CPU floor, and says why 
   const { cpuMs: _, ...noCpu } = run(13_000, 1, 1);
   expect(fleet([noCpu as ReturnType<typeof run>])).not.toContain("CPU floor is");
 });
+
+test("the store's section counts the cycle's first touches of memory when the bench measured them, and says nothing of them otherwise", () => {
+  const row = results.ini?.[0];
+  if (!row) throw new Error("the fixture has an INI row");
+  const counted = renderMarkdown({ machine, command: "pnpm bench", ini: [{ ...row, cycleFaults: 2800, floorFaults: 1500 }] });
+  expect(counted).toContain(
+    "A cycle touched 2800 pages of memory for the first time (minor page faults, 4 KiB each: 10.94 MiB), the floor 1500. At the 10.7 µs a first touch of a page took on this virtual machine",
+  );
+  expect(counted).toContain("that is about 30 ms of the cycle");
+  expect(renderMarkdown({ machine, command: "pnpm bench", ini: [row] })).not.toContain("pages of memory");
+});
